@@ -1,0 +1,33 @@
+# balancerd — build, test and run. `make demo` and `make test` work on a fresh
+# Debian machine with Swift installed: both install missing system packages first.
+SWIFT ?= swift
+BUILD_FLAGS ?=
+BIN = .build/debug/balancerd
+
+.PHONY: all deps build release test demo check soak bench clean
+
+all: build
+
+# System libraries the build links against, and the tools the tests drive.
+deps:
+	@./scripts/install-deps.sh
+
+build: deps
+	$(SWIFT) build $(BUILD_FLAGS)
+
+release: deps
+	$(SWIFT) build -c release $(BUILD_FLAGS)
+
+# Builds the daemon first: end-to-end tests start it as a real process.
+test: build
+	$(SWIFT) build --build-tests $(BUILD_FLAGS)
+	$(SWIFT) test --skip-build $(BUILD_FLAGS)
+
+demo: build
+	$(BIN) demo
+
+check: build
+	$(BIN) check -c examples/balancerd.yaml
+
+clean:
+	rm -rf .build

@@ -1,0 +1,83 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "balancerd",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "balancerd", targets: ["balancerd"]),
+        .library(name: "Lonc", targets: ["Lonc"]),
+        .library(name: "Health", targets: ["Health"]),
+        .library(name: "Balancer", targets: ["Balancer"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(
+            url: "https://github.com/apple/swift-configuration.git", from: "1.4.0",
+            traits: [.defaults, "YAML"]),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+    ],
+    targets: [
+        // Thin system-library targets: nothing but a module map and a header.
+        .systemLibrary(
+            name: "CMicroHTTPD", pkgConfig: "libmicrohttpd",
+            providers: [.apt(["libmicrohttpd-dev"])]),
+        .systemLibrary(
+            name: "COpenSSL", pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]),
+        // The one C file: functions for OpenSSL macros Swift cannot import.
+        .target(name: "CShims", dependencies: ["COpenSSL"]),
+
+        .target(
+            name: "Lonc",
+            dependencies: [
+                "COpenSSL", "CShims",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOExtras", package: "swift-nio-extras"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings),
+        .target(
+            name: "Health",
+            dependencies: [
+                "Lonc",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings),
+        .target(name: "Balancer", swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "balancerd",
+            dependencies: [
+                "Lonc", "Health", "Balancer", "CMicroHTTPD",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            resources: [.embedInCode("Web/index.html")],
+            swiftSettings: swiftSettings),
+
+        .testTarget(name: "LoncTests", dependencies: ["Lonc"], swiftSettings: swiftSettings),
+        .testTarget(name: "HealthTests", dependencies: ["Health"], swiftSettings: swiftSettings),
+        .testTarget(name: "BalancerTests", dependencies: ["Balancer"], swiftSettings: swiftSettings),
+        .testTarget(name: "BalancerdTests", dependencies: ["balancerd"], swiftSettings: swiftSettings),
+    ]
+)

@@ -1,0 +1,2 @@
+import Lonc
+print(String(decoding: PackageResources.index_html, as: UTF8.self))
