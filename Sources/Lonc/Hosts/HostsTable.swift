@@ -39,7 +39,7 @@ public struct HostsTable: Sendable, Equatable {
         var problems: [HostsTableError.Problem] = []
         var firstLineOfID: [String: Int] = [:]
 
-        for (offset, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (offset, rawLine) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             let lineNumber = offset + 1
             var line = Substring(rawLine)
             if let hash = line.firstIndex(of: "#") { line = line[..<hash] }
@@ -117,18 +117,18 @@ public struct HostsTable: Sendable, Equatable {
                 }
                 portText = String(rest.dropFirst())
             }
-            guard isIPv6(host) else { return .failure(LineError(text: "'\(host)' is not an IPv6 address")) }
+            guard isIPv6Literal(host) else { return .failure(LineError(text: "'\(host)' is not an IPv6 address")) }
         } else if text.filter({ $0 == ":" }).count >= 2 {
-            guard isIPv6(text) else { return .failure(LineError(text: "'\(text)' is not an IPv6 address (use [addr]:port for a port)")) }
+            guard isIPv6Literal(text) else { return .failure(LineError(text: "'\(text)' is not an IPv6 address (use [addr]:port for a port)")) }
         } else if let colon = text.firstIndex(of: ":") {
             host = String(text[..<colon])
             portText = String(text[text.index(after: colon)...])
         }
-        if !text.hasPrefix("["), !isIPv6(host) {
-            guard isIPv4(host) || isHostname(host) else {
+        if !text.hasPrefix("["), !isIPv6Literal(host) {
+            guard isIPv4Literal(host) || isHostname(host) else {
                 return .failure(LineError(text: "ip '\(host)' is neither an IPv4 address nor a host name"))
             }
-            if host.allSatisfy({ $0.isNumber || $0 == "." }), !isIPv4(host) {
+            if host.allSatisfy({ $0.isNumber || $0 == "." }), !isIPv4Literal(host) {
                 return .failure(LineError(text: "ip '\(host)' is not a valid IPv4 address"))
             }
         }
@@ -143,7 +143,8 @@ public struct HostsTable: Sendable, Equatable {
         s.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || "-_.".unicodeScalars.contains($0) }
     }
 
-    static func isHostname(_ s: String) -> Bool {
+    /// True for a syntactically valid DNS name (letters, digits, '-', labels of 1–63 bytes).
+    public static func isHostname(_ s: String) -> Bool {
         guard !s.isEmpty, s.utf8.count <= 253 else { return false }
         return s.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { label in
             !label.isEmpty && label.utf8.count <= 63 && !label.hasPrefix("-") && !label.hasSuffix("-")
@@ -151,12 +152,14 @@ public struct HostsTable: Sendable, Equatable {
         }
     }
 
-    static func isIPv4(_ s: String) -> Bool {
+    /// True for a dotted-quad IPv4 literal.
+    public static func isIPv4Literal(_ s: String) -> Bool {
         var address = in_addr()
         return inet_pton(AF_INET, s, &address) == 1
     }
 
-    static func isIPv6(_ s: String) -> Bool {
+    /// True for an IPv6 literal without brackets.
+    public static func isIPv6Literal(_ s: String) -> Bool {
         var address = in6_addr()
         return inet_pton(AF_INET6, s, &address) == 1
     }

@@ -1,0 +1,30 @@
+import ArgumentParser
+import Lonc
+
+/// `balancerd`: the root command and entry point; it only dispatches to subcommands.
+@main
+struct BalancerdCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "balancerd",
+        abstract: "A load-balancing login redirector and health monitor for a network of servers.",
+        discussion: """
+            Every server keeps persistent, mutually authenticated TLS links to every other \
+            server listed in the hosts table, polls each for its load, and sends every new \
+            login (GET /login) to the least busy spare server.
+
+            Start with `balancerd demo` to see it work on this machine, then \
+            `balancerd check -c balancerd.yaml` on your own configuration.
+
+            Configuration: a YAML file (see examples/balancerd.yaml); every key can be \
+            overridden by an environment variable, BALANCERD_ + the key path in upper case \
+            with '_' (links.connect_timeout → BALANCERD_LINKS_CONNECT_TIMEOUT).
+            """,
+        version: LoncVersion.string,
+        subcommands: [CheckCommand.self])
+}
+
+/// The `-c FILE` option shared by the commands that read a config.
+struct ConfigOption: ParsableArguments {
+    @Option(name: [.customShort("c"), .customLong("config")], help: ArgumentHelp("The balancerd.yaml to read.", valueName: "FILE"))
+    var path: String = "/etc/balancerd/balancerd.yaml"
+}

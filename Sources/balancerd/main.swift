@@ -1,2 +1,0 @@
-import Lonc
-print(String(decoding: PackageResources.index_html, as: UTF8.self))

@@ -1,0 +1,1 @@
+// The BalancerTests target's tests live beside this file.

@@ -1,0 +1,1 @@
+// The HealthTests target's tests live beside this file.
