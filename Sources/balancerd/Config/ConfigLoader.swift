@@ -98,7 +98,7 @@ struct ConfigLoader {
         let maxLoad = reader.number("balancer.max_load", default: 100, in: 1...10_000)
         let readmitLoad = reader.number("balancer.readmit_load", default: 85, in: 0...10_000)
         if readmitLoad > maxLoad {
-            reader.problem("balancer.readmit_load", "\(readmitLoad) is above balancer.max_load \(maxLoad): a spare could never be re-admitted")
+            reader.problem("balancer.readmit_load", "\(readmitLoad.configText) is above balancer.max_load \(maxLoad.configText): a spare could never be re-admitted")
         }
         var balancer = DaemonConfig.BalancerSection(
             mode: mode ?? .overflow,

@@ -101,3 +101,10 @@ extension Duration {
         Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
 }
+
+extension Double {
+    /// `100` rather than `100.0`; `0.5` stays `0.5`.
+    var configText: String {
+        rounded() == self && abs(self) < 1e15 ? String(Int64(self)) : String(self)
+    }
+}

@@ -1,0 +1,50 @@
+/// How logins are spread (DESIGN.md, "Balancer policy").
+public enum BalancerMode: String, Sendable, CaseIterable {
+    /// The seed's login handler: stay on this server while its own load is at most
+    /// 100 %; above that, the least busy eligible spare that is less loaded than this server.
+    case overflow
+    /// Always the least busy eligible spare; none eligible: no target.
+    case always
+    /// Eligible spares in turn.
+    case roundRobin = "round-robin"
+}
+
+/// The settings the policy reads; the caller fills them from `balancerd.yaml`.
+/// Loads are percentages (100 = the configured limit); times are seconds.
+public struct BalancerPolicy: Sendable, Equatable {
+    /// How logins are spread.
+    public var mode: BalancerMode
+    /// The spares' ids, in configured order (ties go to the earlier one).
+    public var spares: [String]
+    /// When true, a spare outside `ownDomain` is never chosen.
+    public var sameDomain: Bool
+    /// This server's domain.
+    public var ownDomain: String
+    /// Percentage points each redirect adds to a spare's predicted load until its next sample.
+    public var loginCost: Double
+    /// A spare at or above this effective load is never chosen…
+    public var maxLoad: Double
+    /// …until it has come back below this one (hysteresis).
+    public var readmitLoad: Double
+    /// Seconds over which a spare that (re)joins grows to its full share; 0 turns slow start off.
+    public var slowStart: Double
+    /// A sample older than this many seconds does not count.
+    public var staleAfter: Double
+
+    /// Creates a policy; the defaults are DESIGN.md's.
+    public init(
+        mode: BalancerMode = .overflow, spares: [String], sameDomain: Bool = true, ownDomain: String,
+        loginCost: Double = 0.5, maxLoad: Double = 100, readmitLoad: Double = 85, slowStart: Double = 60,
+        staleAfter: Double = 6
+    ) {
+        self.mode = mode
+        self.spares = spares
+        self.sameDomain = sameDomain
+        self.ownDomain = ownDomain
+        self.loginCost = loginCost
+        self.maxLoad = maxLoad
+        self.readmitLoad = readmitLoad
+        self.slowStart = slowStart
+        self.staleAfter = staleAfter
+    }
+}

@@ -1,0 +1,66 @@
+/// A load sample as the policy sees it: the effective load (the larger known of
+/// `load` and `userload`, as lonnet's `spareserver`) and when it was taken.
+public struct LoadReading: Sendable, Equatable {
+    /// Effective load in percent; nil when neither figure was a number.
+    public var effective: Double?
+    /// When the reply arrived, in seconds on the caller's monotonic timeline.
+    public var takenAt: Double
+    /// Increases with every new sample of this server; a change tells the policy
+    /// that a fresh sample arrived (and the predicted-load ledger resets).
+    public var sequence: UInt64
+
+    /// Creates a reading.
+    public init(effective: Double?, takenAt: Double, sequence: UInt64) {
+        self.effective = effective
+        self.takenAt = takenAt
+        self.sequence = sequence
+    }
+}
+
+/// A drain an operator set (`balancerd ctl drain <id> <reason>`).
+public struct Drain: Sendable, Equatable {
+    /// Why, in the operator's words.
+    public var reason: String
+    /// Creates a drain.
+    public init(reason: String) { self.reason = reason }
+}
+
+/// What the policy knows of one spare at one moment.
+public struct SpareObservation: Sendable, Equatable {
+    /// The spare's id in the hosts table.
+    public var id: String
+    /// Its LON-CAPA domain.
+    public var domain: String
+    /// Whether its link is up; when not, `linkState` says what it is (`backoff`, `given_up`…).
+    public var linkUp: Bool
+    /// The link state's name, for reasons.
+    public var linkState: String
+    /// The latest sample, if any.
+    public var reading: LoadReading?
+    /// The drain, if the spare is draining.
+    public var drain: Drain?
+
+    /// Creates an observation.
+    public init(id: String, domain: String, linkUp: Bool, linkState: String? = nil, reading: LoadReading?, drain: Drain? = nil) {
+        self.id = id
+        self.domain = domain
+        self.linkUp = linkUp
+        self.linkState = linkState ?? (linkUp ? "up" : "down")
+        self.reading = reading
+        self.drain = drain
+    }
+}
+
+/// Everything the policy needs at one moment: this server and its spares.
+public struct BalancerInput: Sendable, Equatable {
+    /// This server's own latest sample.
+    public var own: LoadReading?
+    /// One observation per configured spare; spares missing here count as unknown.
+    public var spares: [SpareObservation]
+
+    /// Creates an input.
+    public init(own: LoadReading?, spares: [SpareObservation]) {
+        self.own = own
+        self.spares = spares
+    }
+}

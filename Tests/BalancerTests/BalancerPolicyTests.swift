@@ -1,0 +1,302 @@
+import Testing
+@testable import Balancer
+
+/// Builds inputs the way the daemon does: every sample taken `age` seconds before `now`.
+struct Scene {
+    var now: Double = 1_000
+    var policy: BalancerPolicy
+    var state: BalancerState
+    private var sequence: UInt64 = 0
+
+    init(mode: BalancerMode = .overflow, spares: [String] = ["a", "b", "c"], slowStart: Double = 0, configure: (inout BalancerPolicy) -> Void = { _ in }) {
+        var policy = BalancerPolicy(mode: mode, spares: spares, ownDomain: "msu", slowStart: slowStart)
+        configure(&policy)
+        self.policy = policy
+        self.state = BalancerState(policy: policy)
+    }
+
+    /// One spare as a scene describes it: `load` nil = a reply that was not a number.
+    struct Spare {
+        var id: String
+        var load: Double?
+        var linkUp = true
+        var age: Double = 1
+        var domain = "msu"
+        var drain: String? = nil
+        var sampled = true
+    }
+
+    mutating func observe(own: Double?, _ spares: [Spare]) {
+        sequence += 1
+        let seq = sequence
+        let now = self.now
+        state.update(
+            BalancerInput(
+                own: LoadReading(effective: own, takenAt: now, sequence: seq),
+                spares: spares.map { spare in
+                    SpareObservation(
+                        id: spare.id, domain: spare.domain, linkUp: spare.linkUp, linkState: spare.linkUp ? "up" : "backoff",
+                        reading: spare.sampled ? LoadReading(effective: spare.load, takenAt: now - spare.age, sequence: seq) : nil,
+                        drain: spare.drain.map(Drain.init(reason:)))
+                }),
+            now: now)
+    }
+
+    mutating func route() -> RouteTarget { state.route(now: now) }
+    func explain() -> Decision { state.explain(now: now) }
+}
+
+@Suite("lonnet's spareserver and the seed's login handler")
+struct SeedBehaviourTests {
+    /// (own load, spare loads, expected target): the seed's rule, overflow mode.
+    static let cases: [(own: Double, loads: [Double?], expected: RouteTarget)] = [
+        (40, [10, 20, 30], .local),  // at or below 100 %: stay
+        (100, [10, 20, 30], .local),  // exactly 100 % still stays
+        (101, [10, 20, 30], .spare("a")),  // above: the least busy spare
+        (150, [60, 20, 30], .spare("b")),
+        (150, [60, 30, 20], .spare("c")),
+        (120, [130, 125, 140], .local),  // no spare less loaded than this server
+        (120, [nil, 50, 40], .spare("c")),  // a non-numeric answer is skipped, not zero
+        (120, [nil, nil, nil], .local),
+        (120, [0, 0, 0], .spare("a")),  // ties go to the first configured
+    ]
+
+    @Test("overflow mode reproduces the seed", arguments: Self.cases.indices)
+    func seedRule(index: Int) {
+        let (own, loads, expected) = Self.cases[index]
+        var scene = Scene()
+        scene.observe(own: own, zip(["a", "b", "c"], loads).map { Scene.Spare(id: $0, load: $1) })
+        #expect(scene.route() == expected)
+    }
+
+    @Test("an unreachable spare is skipped")
+    func unreachable() {
+        var scene = Scene()
+        scene.observe(own: 150, [.init(id: "a", load: 5, linkUp: false), .init(id: "b", load: 50), .init(id: "c", load: 60)])
+        #expect(scene.route() == .spare("b"))
+        #expect(scene.explain().candidates[0].excludedBecause == "link is backoff")
+    }
+
+    @Test("own load unknown stays local and says so")
+    func ownUnknown() {
+        var scene = Scene()
+        scene.observe(own: nil, [.init(id: "a", load: 5)])
+        #expect(scene.route() == .local)
+        #expect(scene.explain().reason.contains("own load is unknown"))
+    }
+}
+
+@Suite("what the seed never handled")
+struct EligibilityTests {
+    @Test("each exclusion, in words", arguments: [
+        (Scene.Spare(id: "a", load: 10, age: 9.25), "sample 9.3 s old (stale after 6.0 s)"),
+        (Scene.Spare(id: "a", load: 10, drain: "kernel upgrade"), "draining: kernel upgrade"),
+        (Scene.Spare(id: "a", load: 10, domain: "hub"), "in domain hub, not this server's domain msu"),
+        (Scene.Spare(id: "a", load: 100), "load 100.0 % is at or above max_load 100.0 %"),
+        (Scene.Spare(id: "a", load: nil), "load unknown (the last reply was not a number)"),
+        (Scene.Spare(id: "a", load: 10, sampled: false), "no load sample yet"),
+        (Scene.Spare(id: "a", load: 10, linkUp: false), "link is backoff"),
+    ])
+    func excluded(spare: Scene.Spare, words: String) {
+        var scene = Scene(mode: .always, spares: ["a"])
+        scene.observe(own: 150, [spare])
+        let decision = scene.explain()
+        #expect(decision.target == .none)
+        #expect(decision.candidates.first?.eligible == false)
+        #expect(decision.candidates.first?.excludedBecause == words)
+        #expect(scene.route() == .none)
+        #expect(scene.state.noneCount == 1)
+    }
+
+    @Test("a spare missing from the snapshot is never chosen")
+    func missing() {
+        var scene = Scene(mode: .always)
+        scene.observe(own: 10, [.init(id: "b", load: 50)])
+        #expect(scene.route() == .spare("b"))
+        #expect(scene.explain().candidates[0].excludedBecause == "link is unknown")
+    }
+
+    @Test("other domains are fine when same_domain is off")
+    func otherDomainAllowed() {
+        var scene = Scene(mode: .always, spares: ["a"]) { $0.sameDomain = false }
+        scene.observe(own: 150, [.init(id: "a", load: 10, domain: "hub")])
+        #expect(scene.route() == .spare("a"))
+    }
+
+    @Test("all spares overloaded: overflow stays local, always has no target")
+    func allOverloaded() {
+        var overflow = Scene()
+        overflow.observe(own: 300, [.init(id: "a", load: 120), .init(id: "b", load: 100), .init(id: "c", load: 250)])
+        #expect(overflow.explain().target == .local)
+        #expect(overflow.route() == .local)
+        #expect(overflow.explain().ownLoad == 300.5)  // a local login books its cost on this server too
+        #expect(overflow.state.log.entries.first?.decision.reason == "own load 300.0 % is above 100 %, but none of the 3 spares is eligible: this server takes the login")
+        var always = Scene(mode: .always)
+        always.observe(own: 300, [.init(id: "a", load: 120), .init(id: "b", load: 100), .init(id: "c", load: 250)])
+        #expect(always.route() == .none)
+        #expect(always.explain().reason == "none of the 3 spares is eligible: no target for logins")
+    }
+
+    @Test("a sample goes stale as time passes without a new one")
+    func stalesWithTime() {
+        var scene = Scene(mode: .always, spares: ["a"])
+        scene.observe(own: 0, [.init(id: "a", load: 10, age: 0)])
+        #expect(scene.route() == .spare("a"))
+        scene.now += 6.5
+        #expect(scene.route() == .none)
+    }
+
+    @Test("the reason names the figures")
+    func reasonWords() {
+        var scene = Scene()
+        scene.observe(own: 112, [.init(id: "a", load: 60), .init(id: "b", load: 37.5), .init(id: "c", load: 80)])
+        #expect(scene.explain().reason == "own load 112.0 % is above 100 %: least busy eligible spare is b at 37.5 % (predicted 37.5 %)")
+        #expect(scene.explain().target == .spare("b"))
+    }
+}
+
+@Suite("predicted load, hysteresis, slow start")
+struct DynamicsTests {
+    @Test("herd: 1,000 logins between samples spread over 3 spares, none over 40 %")
+    func herd() {
+        var scene = Scene(mode: .always)
+        scene.observe(own: 0, [.init(id: "a", load: 20), .init(id: "b", load: 25), .init(id: "c", load: 30)])
+        var counts: [RouteTarget: Int] = [:]
+        for _ in 0..<1_000 { counts[scene.route(), default: 0] += 1 }
+        #expect(counts.values.reduce(0, +) == 1_000)
+        #expect(counts.values.allSatisfy { $0 <= 400 }, "\(counts)")
+        #expect(counts.count == 3)
+    }
+
+    @Test("the ledger resets on a fresh sample")
+    func ledgerResets() {
+        var scene = Scene(mode: .always, spares: ["a"])
+        scene.observe(own: 0, [.init(id: "a", load: 20)])
+        for _ in 0..<10 { _ = scene.route() }
+        #expect(scene.explain().candidates[0].predicted == 25)
+        scene.observe(own: 0, [.init(id: "a", load: 22)])
+        #expect(scene.explain().candidates[0].predicted == 22)
+    }
+
+    @Test("predicted load never turns logins away: only a measured sample excludes")
+    func predictedIsNotExclusion() {
+        var scene = Scene(mode: .always, spares: ["a"]) { $0.loginCost = 5 }
+        scene.observe(own: 0, [.init(id: "a", load: 90)])
+        for _ in 0..<5 { #expect(scene.route() == .spare("a")) }
+        #expect(scene.explain().candidates[0].predicted == 115)
+        #expect(scene.explain().candidates[0].eligible)
+    }
+
+    @Test("hysteresis: a spare oscillating 95/105 % is not re-admitted until below readmit_load")
+    func hysteresis() {
+        var scene = Scene(mode: .always, spares: ["a"])
+        let loads: [Double] = [95, 105, 95, 99, 90, 86, 84.9, 95, 105, 96]
+        let expected: [Bool] = [true, false, false, false, false, false, true, true, false, false]
+        for (load, admitted) in zip(loads, expected) {
+            scene.observe(own: 0, [.init(id: "a", load: load)])
+            #expect((scene.explain().target == .spare("a")) == admitted, "load \(load)")
+        }
+        scene.observe(own: 0, [.init(id: "a", load: 99)])
+        #expect(scene.explain().candidates[0].excludedBecause == "load 99.0 % has not come back below readmit_load 85.0 % since it reached max_load")
+    }
+
+    @Test("slow start: a rejoining spare at 0 % gets a growing, bounded share")
+    func slowStart() {
+        var scene = Scene(mode: .always, spares: ["old", "new"], slowStart: 60)
+        scene.observe(own: 0, [.init(id: "old", load: 50), .init(id: "new", load: 0, linkUp: false)])
+        scene.now += 100  // "old" finishes its own slow start from the first snapshot
+        scene.observe(own: 0, [.init(id: "old", load: 50, age: 0), .init(id: "new", load: 0, linkUp: false)])
+        scene.observe(own: 0, [.init(id: "old", load: 50, age: 0), .init(id: "new", load: 0, age: 0)])
+        var shares: [Double] = []
+        for window in 0..<6 {  // six 10-second windows of 100 logins each
+            var toNew = 0
+            for step in 0..<100 {
+                scene.now += 0.1
+                // keep samples fresh and the ledger at zero, so only slow start limits "new"
+                if step % 10 == 0 { scene.observe(own: 0, [.init(id: "old", load: 50, age: 0), .init(id: "new", load: 0, age: 0)]) }
+                if scene.route() == .spare("new") { toNew += 1 }
+            }
+            shares.append(Double(toNew) / 100)
+            let upper = Double(window + 1) / 6 + 0.02
+            #expect(shares[window] <= upper, "window \(window): \(shares[window]) above \(upper)")
+        }
+        #expect(zip(shares, shares.dropFirst()).allSatisfy { $0 <= $1 + 0.02 }, "\(shares)")
+        #expect(shares[0] > 0)
+        #expect(shares[5] > 0.7)
+        scene.now += 60
+        scene.observe(own: 0, [.init(id: "old", load: 50, age: 0), .init(id: "new", load: 0, age: 0)])
+        #expect(scene.route() == .spare("new"))
+        #expect(scene.explain().candidates[1].share == 1)
+    }
+
+    @Test("slow start never turns logins away: a lone rejoining spare still takes them")
+    func slowStartAlone() {
+        var scene = Scene(mode: .always, spares: ["a"], slowStart: 60)
+        scene.observe(own: 0, [.init(id: "a", load: 10, age: 0)])
+        #expect(scene.route() == .spare("a"))
+    }
+
+    @Test("undrain starts slow start; a drain takes effect on the next decision")
+    func drainUndrain() {
+        var scene = Scene(mode: .always, spares: ["a", "b"], slowStart: 60)
+        scene.now += 100
+        scene.observe(own: 0, [.init(id: "a", load: 10, age: 0), .init(id: "b", load: 50, age: 0)])
+        scene.now += 100
+        scene.observe(own: 0, [.init(id: "a", load: 10, age: 0), .init(id: "b", load: 50, age: 0)])
+        #expect(scene.route() == .spare("a"))
+        scene.observe(own: 0, [.init(id: "a", load: 10, age: 0, drain: "disk swap"), .init(id: "b", load: 50, age: 0)])
+        #expect(scene.route() == .spare("b"))
+        scene.observe(own: 0, [.init(id: "a", load: 10, age: 0), .init(id: "b", load: 50, age: 0)])
+        #expect(scene.explain().candidates[0].share == 0)
+        #expect(scene.route() == .spare("b"))
+    }
+}
+
+@Suite("round-robin and the decision log")
+struct RoundRobinAndLogTests {
+    @Test("round-robin takes eligible spares in turn, skipping the rest")
+    func turns() {
+        var scene = Scene(mode: .roundRobin, spares: ["a", "b", "c", "d"])
+        scene.observe(own: 0, [.init(id: "a", load: 10), .init(id: "b", load: 10, linkUp: false), .init(id: "c", load: 90), .init(id: "d", load: 10)])
+        let targets = (0..<6).map { _ in scene.route() }
+        #expect(targets == [.spare("a"), .spare("c"), .spare("d"), .spare("a"), .spare("c"), .spare("d")])
+        #expect(scene.explain().reason.hasPrefix("round-robin: a at 10.0 %"))
+    }
+
+    @Test("repeated decisions count in one record; a new snapshot starts new records")
+    func logRecords() {
+        var scene = Scene(mode: .always, spares: ["a"])
+        scene.observe(own: 0, [.init(id: "a", load: 10)])
+        for _ in 0..<50 { _ = scene.route() }
+        #expect(scene.state.log.entries.count == 1)
+        #expect(scene.state.log.entries[0].count == 50)
+        #expect(scene.state.log.entries[0].decision.candidates[0].predicted == 10)
+        scene.observe(own: 0, [.init(id: "a", load: 20)])
+        _ = scene.route()
+        #expect(scene.state.log.entries.map(\.count) == [50, 1])
+    }
+
+    @Test("the log keeps the last 100 records, oldest first")
+    func logRing() {
+        var log = DecisionLog(capacity: 100)
+        for index in 0..<250 {
+            log.append(Decision(target: .local, reason: "\(index)", ownLoad: nil, candidates: []), at: Double(index))
+        }
+        #expect(log.entries.count == 100)
+        #expect(log.entries.first?.decision.reason == "150")
+        #expect(log.entries.last?.decision.reason == "249")
+        #expect(log.contains(sequence: 250))
+        #expect(!log.contains(sequence: 150))
+        #expect(log.contains(sequence: 151))
+    }
+
+    @Test("reconfigure keeps what it knows of spares that stay")
+    func reconfigure() {
+        var scene = Scene(mode: .always, spares: ["a", "b"])
+        scene.observe(own: 0, [.init(id: "a", load: 30), .init(id: "b", load: 20)])
+        var policy = scene.policy
+        policy.spares = ["a", "c"]
+        scene.state.reconfigure(policy)
+        #expect(scene.route() == .spare("a"))
+    }
+}

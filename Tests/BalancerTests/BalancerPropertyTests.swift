@@ -1,0 +1,95 @@
+import Testing
+@testable import Balancer
+
+/// SplitMix64: a small seeded generator, so every property run is reproducible.
+struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+@Suite("properties over random snapshots")
+struct BalancerPropertyTests {
+    static func randomScene(mode: BalancerMode, generator: inout SeededGenerator) -> Scene {
+        let count = Int.random(in: 1...12, using: &generator)
+        let ids = (0..<count).map { "s\($0)" }
+        var scene = Scene(mode: mode, spares: ids)
+        let spares = ids.map { id in
+            Scene.Spare(
+                id: id,
+                load: Double.random(in: 0...1, using: &generator) < 0.9 ? Double.random(in: 0...130, using: &generator).rounded() : nil,
+                linkUp: Double.random(in: 0...1, using: &generator) < 0.85,
+                age: Double.random(in: 0...8, using: &generator),
+                domain: Double.random(in: 0...1, using: &generator) < 0.9 ? "msu" : "hub",
+                drain: Double.random(in: 0...1, using: &generator) < 0.1 ? "maintenance" : nil,
+                sampled: Double.random(in: 0...1, using: &generator) < 0.95)
+        }
+        scene.observe(own: Double.random(in: 0...200, using: &generator), spares)
+        return scene
+    }
+
+    @Test("never an ineligible spare; always picks a minimum predicted load", arguments: [BalancerMode.overflow, .always, .roundRobin])
+    func neverIneligible(mode: BalancerMode) {
+        var generator = SeededGenerator(state: 42)
+        for _ in 0..<2_000 {
+            var scene = Self.randomScene(mode: mode, generator: &generator)
+            for _ in 0..<5 {
+                let decision = scene.explain()
+                let target = scene.route()
+                #expect(target == decision.target)
+                guard case .spare(let id) = target else {
+                    if mode == .always || mode == .roundRobin {
+                        #expect(target == .none)
+                        #expect(decision.candidates.allSatisfy { !$0.eligible })
+                    }
+                    continue
+                }
+                let chosen = decision.candidates.first { $0.id == id }
+                #expect(chosen?.eligible == true)
+                if mode != .roundRobin {
+                    let minimum = decision.candidates.filter(\.eligible).compactMap(\.predicted).min()
+                    #expect(chosen?.predicted == minimum)
+                }
+                if mode == .overflow, let own = decision.ownLoad {
+                    #expect(own > 100)
+                    #expect((chosen?.predicted ?? .infinity) < own)
+                }
+            }
+        }
+    }
+
+    @Test("round-robin visits every eligible spare equally, within one, per cycle")
+    func roundRobinFair() {
+        var generator = SeededGenerator(state: 7)
+        for _ in 0..<500 {
+            var scene = Self.randomScene(mode: .roundRobin, generator: &generator)
+            let eligible = scene.explain().candidates.filter(\.eligible).map(\.id)
+            guard !eligible.isEmpty else { continue }
+            let rounds = Int.random(in: 1...5, using: &generator)
+            var counts: [String: Int] = [:]
+            for _ in 0..<(eligible.count * rounds + Int.random(in: 0..<eligible.count, using: &generator)) {
+                if case .spare(let id) = scene.route() { counts[id, default: 0] += 1 }
+            }
+            let values = eligible.map { counts[$0, default: 0] }
+            #expect((values.max() ?? 0) - (values.min() ?? 0) <= 1, "\(counts) for \(eligible)")
+            #expect(Set(counts.keys).isSubset(of: Set(eligible)))
+        }
+    }
+
+    @Test("first polls are spread over the interval, one per slot")
+    func pollSpread() {
+        var generator = SeededGenerator(state: 1)
+        let offsets = PollSchedule.firstOffsets(count: 100, interval: 2, using: &generator)
+        #expect(offsets.count == 100)
+        #expect(offsets.allSatisfy { $0 >= 0 && $0 < 2 })
+        var buckets = Array(repeating: 0, count: 10)
+        for offset in offsets { buckets[min(9, Int(offset / 0.2))] += 1 }
+        #expect(buckets.allSatisfy { (8...12).contains($0) }, "\(buckets)")
+        #expect(offsets != offsets.sorted())
+    }
+}

@@ -1,1 +1,0 @@
-// The BalancerTests target's tests live beside this file.
