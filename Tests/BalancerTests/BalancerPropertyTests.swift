@@ -80,16 +80,4 @@ struct BalancerPropertyTests {
             #expect(Set(counts.keys).isSubset(of: Set(eligible)))
         }
     }
-
-    @Test("first polls are spread over the interval, one per slot")
-    func pollSpread() {
-        var generator = SeededGenerator(state: 1)
-        let offsets = PollSchedule.firstOffsets(count: 100, interval: 2, using: &generator)
-        #expect(offsets.count == 100)
-        #expect(offsets.allSatisfy { $0 >= 0 && $0 < 2 })
-        var buckets = Array(repeating: 0, count: 10)
-        for offset in offsets { buckets[min(9, Int(offset / 0.2))] += 1 }
-        #expect(buckets.allSatisfy { (8...12).contains($0) }, "\(buckets)")
-        #expect(offsets != offsets.sorted())
-    }
 }

@@ -1,0 +1,125 @@
+import Foundation
+import Logging
+import Lonc
+import Synchronization
+import Testing
+@testable import Health
+
+/// A peer that answers from a script (a fake load source, as the standards allow):
+/// a number, garbage, `con_lost`, or never (until the poll times out).
+final class ScriptedPeer: PeerRequesting {
+    enum Answer: Sendable { case reply(String), never }
+    let peerID: String
+    private let answers: Mutex<[String: Answer]>
+    let asked = Mutex(0)
+
+    init(_ id: String, load: Answer, userload: Answer) {
+        peerID = id
+        answers = Mutex(["load": load, "userload": userload])
+    }
+
+    func set(load: Answer, userload: Answer) { answers.withLock { $0 = ["load": load, "userload": userload] } }
+
+    var status: LinkStatus { LinkStatus(peerID: peerID, state: .up) }
+
+    func request(_ line: String) async -> String {
+        asked.withLock { $0 += 1 }
+        switch answers.withLock({ $0[line] }) ?? .reply("unknown_cmd") {
+        case .reply(let text): return text
+        case .never:
+            try? await Task.sleep(for: .seconds(3600))
+            return "con_lost"
+        }
+    }
+}
+
+/// Waits (with a deadline) until the poller publishes a snapshot that satisfies `predicate`.
+func waitForSnapshot(_ poller: LoadPoller, timeout: Duration = .seconds(10), _ predicate: @escaping @Sendable (HealthSnapshot) -> Bool) async -> HealthSnapshot? {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        let snapshot = poller.snapshot
+        if predicate(snapshot) { return snapshot }
+        try? await Task.sleep(for: .milliseconds(5))
+    }
+    return nil
+}
+
+@Suite("the load poller")
+struct LoadPollerTests {
+    static let fast = PollSettings(interval: .milliseconds(100), timeout: .milliseconds(50), staleAfter: .milliseconds(300), history: 5)
+
+    @Test("numbers, garbage, con_lost and silence each give the right sample")
+    func replies() async {
+        let poller = LoadPoller(settings: Self.fast, local: nil, logger: Logger(label: "test"))
+        let peers = [
+            ScriptedPeer("numbers", load: .reply("37.50"), userload: .reply("12.00")),
+            ScriptedPeer("garbage", load: .reply("error:busy"), userload: .reply("5.00")),
+            ScriptedPeer("lost", load: .reply("con_lost"), userload: .reply("con_lost")),
+            ScriptedPeer("silent", load: .never, userload: .reply("80.00")),
+        ]
+        poller.setPeers(peers)
+        let task = Task { await poller.run() }
+        defer { task.cancel() }
+        let snapshot = await waitForSnapshot(poller) { snapshot in
+            ["numbers", "garbage", "silent"].allSatisfy { snapshot.peer($0)?.latest != nil }
+        }
+        #expect(snapshot != nil)
+        guard let snapshot else { return }
+        #expect(snapshot.peer("numbers")?.latest?.effectivePercent == 37.5)
+        #expect(snapshot.peer("garbage")?.latest?.loadPercent == nil)
+        #expect(snapshot.peer("garbage")?.latest?.effectivePercent == 5)
+        #expect(snapshot.peer("lost")?.latest == nil)
+        #expect(snapshot.peer("silent")?.latest?.loadPercent == nil)
+        #expect(snapshot.peer("silent")?.latest?.userLoadPercent == 80)
+        #expect(snapshot.peers.map(\.id) == ["numbers", "garbage", "lost", "silent"])
+    }
+
+    @Test("a peer that stops answering goes stale; history keeps the last samples")
+    func staleness() async {
+        let poller = LoadPoller(settings: Self.fast, local: nil, logger: Logger(label: "test"))
+        let peer = ScriptedPeer("a", load: .reply("10.00"), userload: .reply("0.00"))
+        poller.setPeers([peer])
+        let task = Task { await poller.run() }
+        defer { task.cancel() }
+        let first = await waitForSnapshot(poller) { ($0.peer("a")?.latest?.sequence ?? 0) > 0 }
+        #expect(first != nil)
+        _ = await waitForSnapshot(poller) { _ in poller.history(of: "a").count == 5 }
+        #expect(poller.history(of: "a").count == 5)
+        peer.set(load: .reply("con_lost"), userload: .reply("con_lost"))
+        let stale = await waitForSnapshot(poller) { snapshot in
+            snapshot.peer("a")?.isStale(now: MonotonicClock.now(), staleAfter: 0.3) == true
+        }
+        #expect(stale != nil)
+    }
+
+    @Test("peers added on reload are polled; removed ones are dropped; staying ones keep samples")
+    func reload() async {
+        let poller = LoadPoller(settings: Self.fast, local: nil, logger: Logger(label: "test"))
+        let a = ScriptedPeer("a", load: .reply("10.00"), userload: .reply("0.00"))
+        poller.setPeers([a])
+        let task = Task { await poller.run() }
+        defer { task.cancel() }
+        #expect(await waitForSnapshot(poller) { $0.peer("a")?.latest != nil } != nil)
+        let b = ScriptedPeer("b", load: .reply("20.00"), userload: .reply("0.00"))
+        poller.setPeers([b, a])
+        let both = await waitForSnapshot(poller) { $0.peer("b")?.latest != nil }
+        #expect(both?.peers.map(\.id) == ["b", "a"])
+        #expect(both?.peer("a")?.latest != nil)
+        poller.setPeers([b])
+        #expect(await waitForSnapshot(poller) { $0.peer("a") == nil } != nil)
+    }
+
+    @Test("listeners get every snapshot")
+    func listeners() async {
+        let poller = LoadPoller(settings: Self.fast, local: nil, logger: Logger(label: "test"))
+        let seen = Mutex<[UInt64]>([])
+        poller.onSnapshot { snapshot in seen.withLock { $0.append(snapshot.generation) } }
+        poller.setPeers([ScriptedPeer("a", load: .reply("1.00"), userload: .reply("1.00"))])
+        let task = Task { await poller.run() }
+        defer { task.cancel() }
+        _ = await waitForSnapshot(poller) { $0.generation >= 3 }
+        let generations = seen.withLock { $0 }
+        #expect(generations.count >= 3)
+        #expect(generations == generations.sorted())
+    }
+}

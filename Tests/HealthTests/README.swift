@@ -1,1 +1,0 @@
-// The HealthTests target's tests live beside this file.
