@@ -1,0 +1,86 @@
+import Foundation
+import Synchronization
+
+/// A hand-written agent on 127.0.0.1 for fault tests: it does the handshake
+/// correctly, then answers each line with `answer(line)`; when that returns nil
+/// the connection hangs from then on, answering nothing (as a SIGSTOPped peer).
+/// Runs on its own threads with blocking sockets.
+final class ScriptedAgent: Sendable {
+    let port: Int
+    private let listener: Int32
+    private let accepted = Counter()
+
+    var connections: Int { accepted.value }
+
+    final class Counter: Sendable {
+        private let count = Mutex(0)
+        func increment() { count.withLock { $0 += 1 } }
+        var value: Int { count.withLock { $0 } }
+    }
+
+    init(id: String, answer: @escaping @Sendable (String) -> String?) throws {
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        self.listener = listener
+        var reuse: Int32 = 1
+        setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &reuse, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, length) } }
+        listen(listener, 16)
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) } }
+        port = Int(UInt16(bigEndian: address.sin_port))
+        let accepted = accepted
+        Thread.detachNewThread {
+            while true {
+                let client = accept(listener, nil, nil)
+                guard client >= 0 else { return }
+                accepted.increment()
+                Thread.detachNewThread { Self.serve(client, id: id, answer: answer) }
+            }
+        }
+    }
+
+    deinit {
+        shutdown(listener, Int32(SHUT_RDWR))
+        close(listener)
+    }
+
+    private static func serve(_ client: Int32, id: String, answer: @Sendable (String) -> String?) {
+        defer { close(client) }
+        var buffer: [UInt8] = []
+        var challenge: String?
+        var handshaken = false
+        var hung = false
+        func reply(_ text: String) {
+            let bytes = Array((text + "\n").utf8)
+            _ = bytes.withUnsafeBytes { send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        }
+        while true {
+            var chunk = [UInt8](repeating: 0, count: 4096)
+            let count = chunk.withUnsafeMutableBytes { recv(client, $0.baseAddress, $0.count, 0) }
+            guard count > 0 else { return }
+            buffer += chunk[..<count]
+            while let newline = buffer.firstIndex(of: 0x0A) {
+                let line = String(decoding: buffer[..<newline], as: UTF8.self)
+                buffer.removeSubrange(...newline)
+                if !handshaken {
+                    if line == "init" {
+                        challenge = String(repeating: "ab", count: 16)
+                        reply(challenge ?? "")
+                    } else if line == challenge {
+                        reply("ok")
+                    } else if line.hasPrefix("sethost:") {
+                        reply(line == "sethost:\(id)" ? "ok" : "error:wrong_host")
+                    } else if line.hasPrefix("version:") {
+                        reply("version:scripted")
+                        handshaken = true
+                    }
+                } else if !hung {
+                    if let text = answer(line) { reply(text) } else { hung = true }
+                }
+            }
+        }
+    }
+}
