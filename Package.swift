@@ -36,8 +36,8 @@ let package = Package(
         .systemLibrary(
             name: "COpenSSL", pkgConfig: "openssl",
             providers: [.apt(["libssl-dev"])]),
-        // The one C file: functions for OpenSSL macros Swift cannot import.
-        .target(name: "CShims", dependencies: ["COpenSSL"]),
+        // The one C file: OpenSSL macros and libmicrohttpd variadic calls, as functions Swift can call.
+        .target(name: "CShims", dependencies: ["COpenSSL", "CMicroHTTPD"]),
 
         .target(
             name: "Lonc",
@@ -61,18 +61,23 @@ let package = Package(
         .executableTarget(
             name: "balancerd",
             dependencies: [
-                "Lonc", "Health", "Balancer", "CMicroHTTPD",
+                "Lonc", "Health", "Balancer", "CMicroHTTPD", "CShims",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
-            resources: [.embedInCode("Web/index.html")],
+            resources: [
+                .embedInCode("Web/index.html"), .embedInCode("Web/style.css"), .embedInCode("Web/app.js"),
+                .embedInCode("Web/openapi.yaml"),
+            ],
             swiftSettings: swiftSettings),
 
         .testTarget(name: "LoncTests", dependencies: ["Lonc"], swiftSettings: swiftSettings),

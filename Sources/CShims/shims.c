@@ -1,4 +1,6 @@
 #include "CShims.h"
+#include <string.h>
+#include <arpa/inet.h>
 
 long balancerd_SSL_CTX_set_min_proto_version(SSL_CTX *ctx, int version) {
     return SSL_CTX_set_min_proto_version(ctx, version);
@@ -14,4 +16,39 @@ int balancerd_BIO_pending(BIO *bio) {
 }
 long balancerd_SSL_CTX_set_mode(SSL_CTX *ctx, long mode) {
     return SSL_CTX_set_mode(ctx, mode);
+}
+
+struct MHD_Daemon *balancerd_mhd_start(const struct sockaddr *address, int ipv6, unsigned int threads,
+    unsigned int connection_limit, unsigned int per_ip_limit, unsigned int timeout_seconds,
+    balancerd_mhd_access_cb access, void *access_cls, balancerd_mhd_uri_cb uri_log,
+    balancerd_mhd_completed_cb completed) {
+    unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+    if (ipv6) flags |= MHD_USE_IPv6;
+    uint16_t port = 0;
+    if (address->sa_family == AF_INET) port = ntohs(((const struct sockaddr_in *)address)->sin_port);
+    else port = ntohs(((const struct sockaddr_in6 *)address)->sin6_port);
+    return MHD_start_daemon(flags, port, NULL, NULL,
+        access, access_cls,
+        MHD_OPTION_SOCK_ADDR, address,
+        MHD_OPTION_THREAD_POOL_SIZE, threads,
+        MHD_OPTION_CONNECTION_LIMIT, connection_limit,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip_limit,
+        MHD_OPTION_CONNECTION_TIMEOUT, timeout_seconds,
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
+        MHD_OPTION_URI_LOG_CALLBACK, uri_log, NULL,
+        MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+        MHD_OPTION_END);
+}
+
+socklen_t balancerd_mhd_client_address(struct MHD_Connection *connection, struct sockaddr_storage *storage) {
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (info == NULL || info->client_addr == NULL) return 0;
+    socklen_t length = info->client_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+    memcpy(storage, info->client_addr, length);
+    return length;
+}
+
+uint16_t balancerd_mhd_bound_port(struct MHD_Daemon *daemon) {
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_BIND_PORT);
+    return info == NULL ? 0 : info->port;
 }

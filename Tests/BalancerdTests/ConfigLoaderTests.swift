@@ -162,7 +162,6 @@ struct ConfigLoaderTests {
         ("unknown host_id", "host_id: nobody\nhosts_table: hosts.tab\ntls: {ca: ca.pem, cert: msua1.pem, key: msua1.key}", "host_id", "'nobody' is not in the hosts table"),
         ("missing host_id", "hosts_table: hosts.tab\ntls: {ca: ca.pem, cert: msua1.pem, key: msua1.key}", "host_id", "missing"),
         ("spare not in table", ConfigFixture.valid.replacingOccurrences(of: "[msua2]", with: "[msua9]"), "balancer.spares", "'msua9' is not in the hosts table"),
-        ("spare is self", ConfigFixture.valid.replacingOccurrences(of: "[msua2]", with: "[msua1]"), "balancer.spares", "this server itself"),
         ("spare twice", ConfigFixture.valid.replacingOccurrences(of: "[msua2]", with: "[msua2, msua2]"), "balancer.spares", "listed twice"),
         ("bad duration unit", ConfigFixture.valid + "\nlinks: {connect_timeout: 5x}", "links.connect_timeout", "'5x' is not a duration"),
         ("duration without unit", ConfigFixture.valid + "\npoll: {interval: 2}", "poll.interval", "'2' is not a duration"),
@@ -229,6 +228,15 @@ struct ConfigLoaderTests {
         defer { fixture.remove() }
         let loaded = try fixture.load(ConfigFixture.valid.replacingOccurrences(of: "[msua2]", with: "[msua2, huba20]"))
         #expect(loaded.warnings.map(\.message) == ["'huba20' is in domain hub, not msu: with same_domain it is never chosen"])
+    }
+
+    @Test("a spare that is this server itself is skipped with a warning (one config shared by all)")
+    func spareIsSelf() throws {
+        let fixture = try ConfigFixture()
+        defer { fixture.remove() }
+        let loaded = try fixture.load(ConfigFixture.valid.replacingOccurrences(of: "[msua2]", with: "[msua1, msua2]"))
+        #expect(loaded.config.balancer.spares == ["msua2"])
+        #expect(loaded.warnings.map(\.message) == ["'msua1' is this server itself (host_id); it is skipped"])
     }
 
     @Test("insecure is accepted when every peer is on loopback")

@@ -164,7 +164,10 @@ struct ConfigLoader {
                 if !seen.insert(spare).inserted {
                     problems.append(source.problem("balancer.spares", "'\(spare)' is listed twice"))
                 } else if spare == hostID {
-                    problems.append(source.problem("balancer.spares", "'\(spare)' is this server itself (host_id)"))
+                    // One config shared by every server (host_id from the environment) lists them all.
+                    var warning = source.problem("balancer.spares", "'\(spare)' is this server itself (host_id); it is skipped")
+                    warning.isWarning = true
+                    problems.append(warning)
                 } else if let entry = hosts[spare] {
                     if balancer.sameDomain, let own, entry.domain != own.domain {
                         var warning = source.problem("balancer.spares", "'\(spare)' is in domain \(entry.domain), not \(own.domain): with same_domain it is never chosen")
@@ -194,6 +197,7 @@ struct ConfigLoader {
                 }
             }
         }
+        balancer.spares.removeAll { $0 == hostID }
         if balancer.localLoginURL.isEmpty, let own {
             balancer.localLoginURL = "\(balancer.scheme)://\(own.hostname)\(balancer.loginPath)"
         }

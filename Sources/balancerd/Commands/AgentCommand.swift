@@ -1,0 +1,66 @@
+import ArgumentParser
+import Health
+import Logging
+import Lonc
+import NIOPosix
+import ServiceLifecycle
+
+/// `balancerd agent -c FILE`: the peer side, answering other servers' links.
+struct AgentCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agent",
+        abstract: "Answer peer links: the handshake and the load commands (the part of lond balancerd needs).",
+        discussion: """
+            Listens on agent.listen (default: all addresses on links.port) for links from \
+            the other servers in the hosts table, authenticates them (mutual TLS against \
+            tls.ca, the client certificate must name a host of the table), and answers \
+            ping, load, userload and loadavg. load is 100 × the 1-minute load average of \
+            agent.load_file over agent.load_limit; userload is 100 × the files in \
+            agent.sessions_dir modified within agent.active_window over agent.user_load_limit.
+            """)
+
+    @OptionGroup var config: ConfigOption
+    @OptionGroup var logging: LoggingOptions
+
+    func run() async throws {
+        let loaded = try loadConfigOrExit(config.path)
+        let logger = logging.bootstrap(label: "balancerd-agent")
+        let service: AgentService
+        do {
+            service = try AgentService(config: loaded.config, hosts: loaded.hosts, logger: logger)
+        } catch {
+            printToStandardError("\(config.path): \(error)")
+            throw ExitCode(1)
+        }
+        try await runUntilTerminated([service], logger: logger)
+    }
+}
+
+/// The agent as a service: listens until graceful shutdown.
+final class AgentService: Service {
+    private let server: AgentServer
+    private let group: MultiThreadedEventLoopGroup
+    private let logger: Logger
+
+    init(config: DaemonConfig, hosts: HostsTable, logger: Logger) throws {
+        self.logger = logger
+        group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let listen = config.agent.listen ?? ListenAddress(host: "0.0.0.0", port: config.links.port)
+        let local = LocalLoad(config: config)
+        server = AgentServer(
+            settings: AgentSettings(config: config, listen: listen, local: local), hosts: { hosts },
+            transport: try TransportFactory.make(config: config), group: group, logger: logger)
+    }
+
+    func run() async throws {
+        do {
+            try await server.start()
+        } catch {
+            logger.critical("agent cannot listen: \(error)")
+            throw error
+        }
+        try? await gracefulShutdown()
+        await server.stop()
+        try? await group.shutdownGracefully()
+    }
+}

@@ -1,0 +1,108 @@
+import Balancer
+import Health
+import Lonc
+import Synchronization
+
+/// The balancer's state as the HTTP threads use it: one small lock around the
+/// policy's state and the redirect bases, taken once per login.
+final class RoutingTable: Sendable {
+    private struct Routing: Sendable {
+        var balancer: BalancerState
+        /// Spare id → `scheme://hostname + login_path`, from the hosts table only.
+        var bases: [String: String]
+        var localBase: String
+    }
+
+    private let routing: Mutex<Routing>
+
+    init(config: DaemonConfig, hosts: HostsTable) {
+        routing = Mutex(Self.routing(config: config, hosts: hosts, keeping: nil))
+    }
+
+    private static func routing(config: DaemonConfig, hosts: HostsTable, keeping state: BalancerState?) -> Routing {
+        let policy = BalancerPolicy(config: config, hosts: hosts)
+        var balancer = state ?? BalancerState(policy: policy)
+        if state != nil { balancer.reconfigure(policy) }
+        var bases: [String: String] = [:]
+        for id in config.balancer.spares {
+            if let entry = hosts[id] { bases[id] = "\(config.balancer.scheme)://\(entry.hostname)\(config.balancer.loginPath)" }
+        }
+        return Routing(balancer: balancer, bases: bases, localBase: config.balancer.localLoginURL)
+    }
+
+    /// Takes a reloaded config, keeping what the balancer knows of spares that stay.
+    func reconfigure(config: DaemonConfig, hosts: HostsTable) {
+        routing.withLock { $0 = Self.routing(config: config, hosts: hosts, keeping: $0.balancer) }
+    }
+
+    /// Decides one login: the hot path.
+    func route() -> LoginRoute {
+        let now = MonotonicClock.now()
+        return routing.withLock { routing in
+            switch routing.balancer.route(now: now) {
+            case .local: return .redirect(id: "self", base: routing.localBase)
+            case .none: return .unavailable
+            case .spare(let id):
+                guard let base = routing.bases[id] else { return .unavailable }
+                return .redirect(id: id, base: base)
+            }
+        }
+    }
+
+    /// Feeds a new snapshot (and the drains in force) to the policy.
+    func update(snapshot: HealthSnapshot, hosts: HostsTable, drains: [String: String]) {
+        let now = MonotonicClock.now()
+        routing.withLock { routing in
+            let input = BalancerInput(snapshot: snapshot, spares: routing.balancer.policy.spares, hosts: hosts, drains: drains)
+            routing.balancer.update(input, now: now)
+        }
+    }
+
+    /// What a login would get now, explained.
+    func explain() -> Decision {
+        let now = MonotonicClock.now()
+        return routing.withLock { $0.balancer.explain(now: now) }
+    }
+
+    /// The decision log, the policy and the counters, for /decisions, /health and /metrics.
+    func report() -> (log: [DecisionLog.Record], policy: BalancerPolicy, redirects: [(id: String, count: Int)], local: Int, none: Int) {
+        routing.withLock { routing in
+            let balancer = routing.balancer
+            return (balancer.log.entries, balancer.policy, balancer.redirectsBySpare, balancer.localCount, balancer.noneCount)
+        }
+    }
+}
+
+extension BalancerPolicy {
+    /// The policy `balancerd.yaml` describes.
+    init(config: DaemonConfig, hosts: HostsTable) {
+        let mode: BalancerMode =
+            switch config.balancer.mode {
+            case .overflow: .overflow
+            case .always: .always
+            case .roundRobin: .roundRobin
+            }
+        self.init(
+            mode: mode, spares: config.balancer.spares, sameDomain: config.balancer.sameDomain,
+            ownDomain: hosts[config.hostID]?.domain ?? "", loginCost: config.balancer.loginCost,
+            maxLoad: config.balancer.maxLoad, readmitLoad: config.balancer.readmitLoad,
+            slowStart: config.balancer.slowStart.seconds, staleAfter: config.poll.staleAfter.seconds)
+    }
+}
+
+extension BalancerInput {
+    /// What the policy needs from a health snapshot.
+    init(snapshot: HealthSnapshot, spares: [String], hosts: HostsTable, drains: [String: String]) {
+        let peers = Dictionary(snapshot.peers.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        let observations = spares.map { id -> SpareObservation in
+            let peer = peers[id]
+            let reading = peer?.latest.map { LoadReading(effective: $0.effectivePercent, takenAt: $0.monotonicAt, sequence: $0.sequence) }
+            return SpareObservation(
+                id: id, domain: hosts[id]?.domain ?? "", linkUp: peer?.link.state == .up,
+                linkState: peer?.link.state.rawValue ?? "unknown", reading: reading,
+                drain: drains[id].map(Drain.init(reason:)))
+        }
+        let own = snapshot.own.map { LoadReading(effective: $0.effectivePercent, takenAt: $0.monotonicAt, sequence: $0.sequence) }
+        self.init(own: own, spares: observations)
+    }
+}
