@@ -23,9 +23,9 @@ test: build
 	$(SWIFT) build --build-tests $(BUILD_FLAGS)
 	$(SWIFT) test --skip-build $(BUILD_FLAGS)
 
-# Until `balancerd demo` lands, the demo checks the shipped loopback example.
+# The embedded default: a throwaway cluster on loopback. Ctrl-C stops it.
 demo: build
-	$(BIN) check -c examples/loopback.yaml
+	$(BIN) demo
 
 check: build
 	$(BIN) check -c examples/loopback.yaml
