@@ -27,7 +27,11 @@ test: build
 demo: build
 	$(BIN) demo
 
+# Checks both shipped examples; the TLS one gets throwaway certificates in examples/certs first.
 check: build
+	test -f examples/certs/ca.pem || $(BIN) certs init --dir examples/certs
+	test -f examples/certs/msua1.pem || $(BIN) certs issue msua1 -c examples/balancerd.yaml
+	$(BIN) check -c examples/balancerd.yaml
 	$(BIN) check -c examples/loopback.yaml
 
 clean:

@@ -8,8 +8,8 @@ long balancerd_SSL_CTX_set_min_proto_version(SSL_CTX *ctx, int version) {
 long balancerd_SSL_set_tlsext_host_name(SSL *ssl, const char *name) {
     return SSL_set_tlsext_host_name(ssl, name);
 }
-long balancerd_SSL_CTX_set_options(SSL_CTX *ctx, long options) {
-    return (long)SSL_CTX_set_options(ctx, (uint64_t)options);
+void balancerd_SSL_CTX_harden(SSL_CTX *ctx) {
+    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
 }
 int balancerd_BIO_pending(BIO *bio) {
     return (int)BIO_pending(bio);
@@ -51,4 +51,42 @@ socklen_t balancerd_mhd_client_address(struct MHD_Connection *connection, struct
 uint16_t balancerd_mhd_bound_port(struct MHD_Daemon *daemon) {
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_BIND_PORT);
     return info == NULL ? 0 : info->port;
+}
+
+#include <openssl/x509v3.h>
+
+int balancerd_x509_names(X509 *cert, char *out, size_t capacity) {
+    int count = 0;
+    size_t used = 0;
+    out[0] = 0;
+    GENERAL_NAMES *names = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
+    if (names != NULL) {
+        for (int i = 0; i < sk_GENERAL_NAME_num(names); i++) {
+            const GENERAL_NAME *name = sk_GENERAL_NAME_value(names, i);
+            if (name->type != GEN_DNS) continue;
+            const char *text = (const char *)ASN1_STRING_get0_data(name->d.dNSName);
+            size_t length = (size_t)ASN1_STRING_length(name->d.dNSName);
+            if (used + length + 2 > capacity) break;
+            memcpy(out + used, text, length);
+            used += length;
+            out[used++] = '\n';
+            out[used] = 0;
+            count++;
+        }
+        GENERAL_NAMES_free(names);
+    }
+    char common[256];
+    int length = X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, common, sizeof common);
+    if (length > 0 && used + (size_t)length + 2 <= capacity) {
+        memcpy(out + used, common, (size_t)length);
+        used += (size_t)length;
+        out[used++] = '\n';
+        out[used] = 0;
+        count++;
+    }
+    return count;
+}
+
+const char *balancerd_ssl_verify_result(const SSL *ssl) {
+    return X509_verify_cert_error_string(SSL_get_verify_result(ssl));
 }

@@ -5,7 +5,8 @@
 /// OpenSSL macros as functions, so Swift can call them.
 long balancerd_SSL_CTX_set_min_proto_version(SSL_CTX *ctx, int version);
 long balancerd_SSL_set_tlsext_host_name(SSL *ssl, const char *name);
-long balancerd_SSL_CTX_set_options(SSL_CTX *ctx, long options);
+/// Refuses renegotiation and compression (SSL_OP_* are macros Swift cannot import).
+void balancerd_SSL_CTX_harden(SSL_CTX *ctx);
 int balancerd_BIO_pending(BIO *bio);
 long balancerd_SSL_CTX_set_mode(SSL_CTX *ctx, long mode);
 
@@ -34,4 +35,11 @@ socklen_t balancerd_mhd_client_address(struct MHD_Connection *connection, struct
 
 /// The port the daemon is bound to (useful after binding port 0).
 uint16_t balancerd_mhd_bound_port(struct MHD_Daemon *daemon);
+
+/// Writes the certificate's SAN DNS names and its subject CN into `out`, one per
+/// line (NUL-terminated, truncated at `capacity`); returns the number of names.
+int balancerd_x509_names(X509 *cert, char *out, size_t capacity);
+
+/// The verification result of the peer's certificate, as a sentence (X509_verify_cert_error_string).
+const char *balancerd_ssl_verify_result(const SSL *ssl);
 #endif

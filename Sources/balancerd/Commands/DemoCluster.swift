@@ -43,6 +43,12 @@ final class DemoCluster: Service {
         }
         try table.write(toFile: directory + "/hosts.tab", atomically: true, encoding: .utf8)
         try FileManager.default.createDirectory(atPath: directory + "/sessions", withIntermediateDirectories: true)
+        // A throwaway cluster CA and a certificate per server: the links run mutual TLS as in production.
+        try FileManager.default.createDirectory(atPath: directory + "/certs", withIntermediateDirectories: true)
+        try ClusterCertificateAuthority.create(directory: directory + "/certs", commonName: "balancerd demo CA")
+        for index in 1...5 {
+            try ClusterCertificateAuthority.issue(id: "demo\(index)", hostname: "demo\(index).localhost", caDirectory: directory + "/certs", into: directory + "/certs")
+        }
         let httpPort = try preferredPort == 0 || !Self.isFree(preferredPort) ? Self.freePort() : preferredPort
         let config = """
             # written by `balancerd demo`; removed when it stops
@@ -51,7 +57,9 @@ final class DemoCluster: Service {
             state_dir: state
             socket_dir: run
             tls:
-              insecure: true
+              ca: certs/ca.pem
+              cert: certs/demo1.pem
+              key: certs/demo1.key
             links:
               connect_timeout: 2s
               request_timeout: 5s
@@ -123,7 +131,17 @@ final class DemoCluster: Service {
             settings: AgentSettings(
                 ownID: id, host: "127.0.0.1", port: port, handshakeTimeout: .seconds(2), maxLine: 65536,
                 replies: AgentLoadReplies(load: { local.loadReply() }, userload: { local.userLoadReply() }, loadavg: { local.loadAverageReply() })),
-            hosts: { hosts }, transport: PlainTransport(), group: group, logger: logger)
+            hosts: { hosts }, transport: transport(for: id), group: group, logger: logger)
+    }
+
+    private func transport(for id: String) -> any TransportSecurity {
+        let certs = directory + "/certs"
+        do {
+            return try OpenSSLTransport(caPath: certs + "/ca.pem", certificatePath: "\(certs)/\(id).pem", keyPath: "\(certs)/\(id).key")
+        } catch {
+            logger.error("demo: \(error); \(id) answers without TLS and demo1 will refuse it")
+            return PlainTransport()
+        }
     }
 
     private func writeLoads(at elapsed: Double) {

@@ -31,6 +31,16 @@ struct ConfigLoader {
         return try load(text: text, path: path)
     }
 
+    /// Loads a config whose TLS files may not exist yet (`balancerd certs issue` makes them).
+    func loadIgnoringTLSFiles(path: String) throws(ConfigError) -> Loaded {
+        var loader = self
+        loader.checkTLSFiles = false
+        return try loader.load(path: path)
+    }
+
+    /// When false, missing tls.* files are not problems.
+    var checkTLSFiles = true
+
     func load(text: String, path: String) throws(ConfigError) -> Loaded {
         let source: ConfigSource
         do {
@@ -185,7 +195,9 @@ struct ConfigLoader {
                 }
             }
         }
-        if !tls.insecure, tls.caPath.isEmpty, tls.certificatePath.isEmpty, tls.keyPath.isEmpty {
+        if !checkTLSFiles {
+            // balancerd certs: the files are what is being made.
+        } else if !tls.insecure, tls.caPath.isEmpty, tls.certificatePath.isEmpty, tls.keyPath.isEmpty {
             problems.append(source.problem("tls.ca", "missing: mutual TLS needs tls.ca, tls.cert and tls.key (or tls.insecure: true on loopback)"))
         } else if !tls.insecure {
             for (key, path) in [("tls.ca", tls.caPath), ("tls.cert", tls.certificatePath), ("tls.key", tls.keyPath)] {

@@ -157,7 +157,7 @@ final class ReadyLatch: Sendable {
 enum TransportFactory {
     static func make(config: DaemonConfig) throws -> any TransportSecurity {
         if config.tls.insecure { return PlainTransport() }
-        throw TransportUnavailable()
+        return try OpenSSLTransport(caPath: config.tls.caPath, certificatePath: config.tls.certificatePath, keyPath: config.tls.keyPath)
     }
 }
 
@@ -195,7 +195,3 @@ extension AgentSettings {
     }
 }
 
-/// Mutual TLS is not in this build yet: refuse rather than run without it.
-struct TransportUnavailable: Error, CustomStringConvertible {
-    var description: String { "tls: this build has no OpenSSL transport yet; set tls.insecure: true (loopback peers only)" }
-}
