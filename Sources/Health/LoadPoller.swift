@@ -115,9 +115,11 @@ public final class LoadPoller: Sendable {
         }
     }
 
-    /// Marks the snapshot out of date: a link changed state and /health should show it.
+    /// A link changed state: publishes a snapshot at once, so the balancer stops
+    /// choosing a peer the moment its link drops, not at the next poll.
     public func linkChanged() {
         state.withLock { $0.dirty = true }
+        publishIfDirty()
     }
 
     /// Polls until the task is cancelled.

@@ -308,7 +308,7 @@ public final class PeerLink: PeerRequesting, @unchecked Sendable {
             $0.state = .up
             $0.since = Date()
             $0.attempts = 0
-            $0.lastError = nil
+            // lastError stays: "what went wrong last" is what an operator asks after a flap.
             $0.peerVersion = peerVersion
         }
     }

@@ -74,6 +74,9 @@ struct AddressAllowList: Sendable, Equatable {
 
     var blocks: [Block]
 
+    /// Allows no one.
+    init() { blocks = [] }
+
     /// Parses `10.0.0.0/8`, `::1/128`, `192.0.2.7`; nil names the first bad entry.
     init(parsing entries: [String]) throws(AllowListError) {
         blocks = []
