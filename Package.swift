@@ -77,6 +77,13 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
 
+        // Benchmarks: `swift run -c release DecisionBenchmark` / `LinkBenchmark` (see BENCHMARKS.md).
+        .executableTarget(name: "DecisionBenchmark", dependencies: ["Balancer"], path: "Benchmarks/DecisionBenchmark", swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "LinkBenchmark",
+            dependencies: ["Lonc", .product(name: "NIOPosix", package: "swift-nio"), .product(name: "Logging", package: "swift-log")],
+            path: "Benchmarks/LinkBenchmark", swiftSettings: swiftSettings),
+
         .testTarget(name: "LoncTests", dependencies: ["Lonc"], swiftSettings: swiftSettings),
         .testTarget(name: "HealthTests", dependencies: ["Health"], swiftSettings: swiftSettings),
         .testTarget(name: "BalancerTests", dependencies: ["Balancer"], swiftSettings: swiftSettings),

@@ -26,6 +26,7 @@ final class Daemon: Service {
     private let webRoot: String?
     private let http = Mutex<HTTPServer?>(nil)
     private let ready = ReadyLatch()
+    let drains: DrainStore
 
     init(loaded: ConfigLoader.Loaded, configPath: String, webRoot: String?, logger: Logger) throws {
         let config = loaded.config
@@ -56,6 +57,8 @@ final class Daemon: Service {
         } else {
             agent = nil
         }
+        drains = try DrainStore(stateDirectory: config.stateDirectory)
+        state.drains = drains.reasons
         httpSettings = HTTPServer.Settings(
             listen: config.http.listen, threads: config.http.threads, connectionLimit: config.http.connectionLimit,
             connectionTimeout: config.http.connectionTimeout, perAddressLimit: max(8, config.http.connectionLimit / 8))
@@ -67,6 +70,8 @@ final class Daemon: Service {
     func run() async throws {
         let config = state.current.config
         if let agent { try await agent.start() }
+        let control = ControlServer(socketDirectory: config.socketDirectory, actions: self, group: group, logger: logger)
+        try await control.start()
         let allow = try AddressAllowList(parsing: config.http.statusAllow)
         let server = try HTTPServer(settings: httpSettings, responder: Router(state: state, allow: allow, assets: WebAssets(root: webRoot)))
         http.withLock { $0 = server }
@@ -86,6 +91,7 @@ final class Daemon: Service {
         }
         logger.info("stopping: HTTP first, then links")
         server.stop()
+        await control.stop()
         await agent?.stop()
         await supervisor.shutdown()
         try? await group.shutdownGracefully()
@@ -96,7 +102,7 @@ final class Daemon: Service {
         let signals = await UnixSignalsSequence(trapping: .sighup, .sigusr1)
         for await signal in signals {
             switch signal {
-            case .sighup: await reload()
+            case .sighup: await reloadConfiguration()
             case .sigusr1:
                 logger.info("SIGUSR1: retrying every link that is backing off or given up")
                 supervisor.retry()
@@ -106,7 +112,7 @@ final class Daemon: Service {
     }
 
     /// Reloads the config and hosts table; a bad one is reported and the old one kept.
-    func reload() async {
+    func reloadConfiguration() async {
         do {
             let loaded = try ConfigLoader().load(path: configPath)
             let old = state.current.config
@@ -125,6 +131,51 @@ final class Daemon: Service {
         } catch {
             logger.error("reload refused; still running the previous config:\n\(error)")
         }
+    }
+}
+
+extension Daemon: ControlActions {
+    func statusJSON() -> String { String(decoding: state.healthJSON(), as: UTF8.self) }
+
+    func drain(_ id: String, reason: String) -> String {
+        guard state.current.hosts[id] != nil, id != state.current.config.hostID else { return "error: unknown peer '\(id)'" }
+        do {
+            try drains.drain(id, reason: reason)
+        } catch {
+            return "error: \(error)"
+        }
+        state.drains = drains.reasons
+        logger.notice("drained \(id)", metadata: ["reason": "\(reason)"])
+        let note = state.current.config.balancer.spares.contains(id) ? "" : " (not a spare: it takes no logins anyway)"
+        return "ok: \(id) is draining\(reason.isEmpty ? "" : ": \(reason)")\(note)"
+    }
+
+    func undrain(_ id: String) -> String {
+        guard state.current.hosts[id] != nil else { return "error: unknown peer '\(id)'" }
+        let existed: Bool
+        do {
+            existed = try drains.undrain(id)
+        } catch {
+            return "error: \(error)"
+        }
+        state.drains = drains.reasons
+        logger.notice("undrained \(id)")
+        return existed ? "ok: \(id) takes logins again (slow start)" : "ok: \(id) was not draining"
+    }
+
+    func reconnect(_ id: String?) -> String {
+        guard supervisor.retry(id) else { return "error: unknown peer '\(id ?? "")'" }
+        return "ok: retrying \(id ?? "every link")"
+    }
+
+    func reload() async -> String {
+        do {
+            _ = try ConfigLoader().load(path: configPath)
+        } catch {
+            return "error: reload refused: " + error.problems.filter { !$0.isWarning }.map(\.description).joined(separator: "; ")
+        }
+        await reloadConfiguration()
+        return "ok: reloaded \(configPath)"
     }
 }
 

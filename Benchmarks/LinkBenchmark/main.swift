@@ -1,0 +1,75 @@
+// Requests per second over one peer link, pipelined (64 in flight) and one at
+// a time, plain TCP and mutual TLS, with p50/p99 latency.
+// Run: swift run -c release LinkBenchmark
+import Foundation
+import Logging
+import Lonc
+import NIOPosix
+
+let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+let replies = AgentLoadReplies(load: { "37.50" }, userload: { "12.00" }, loadavg: { "0.75 0.50 0.25" })
+let logger: Logger = {
+    var logger = Logger(label: "bench")
+    logger.logLevel = .error
+    return logger
+}()
+
+let directory = NSTemporaryDirectory() + "balancerd-linkbench-\(getpid())"
+try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+defer { try? FileManager.default.removeItem(atPath: directory) }
+try ClusterCertificateAuthority.create(directory: directory)
+try ClusterCertificateAuthority.issue(id: "client", hostname: "client.localhost", caDirectory: directory, into: directory)
+try ClusterCertificateAuthority.issue(id: "agent", hostname: "agent.localhost", caDirectory: directory, into: directory)
+func tls(_ id: String) throws -> OpenSSLTransport {
+    try OpenSSLTransport(caPath: directory + "/ca.pem", certificatePath: "\(directory)/\(id).pem", keyPath: "\(directory)/\(id).key")
+}
+
+func percentile(_ sorted: [UInt64], _ p: Double) -> Double {
+    Double(sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]) / 1000
+}
+
+func measure(transport: String, agentTransport: any TransportSecurity, clientTransport: any TransportSecurity) async throws {
+    let hosts = HostsTable(entries: [
+        HostEntry(id: "client", domain: "b", role: "access", hostname: "client.localhost", address: "127.0.0.1"),
+        HostEntry(id: "agent", domain: "b", role: "access", hostname: "agent.localhost", address: "127.0.0.2"),
+    ])
+    let agent = AgentServer(
+        settings: AgentSettings(ownID: "agent", host: "127.0.0.1", port: 0, handshakeTimeout: .seconds(5), maxLine: 65536, replies: replies),
+        hosts: { hosts }, transport: agentTransport, group: group, logger: logger)
+    let port = try await agent.start().port ?? 0
+    let link = PeerLink(
+        host: HostEntry(id: "agent", domain: "b", role: "access", hostname: "agent.localhost", address: "127.0.0.1", port: port),
+        settings: LinkSettings(requestTimeout: .seconds(30), keepalive: .seconds(60), pipelineDepth: 64), transport: clientTransport,
+        eventLoop: group.next(), logger: logger)
+    link.start()
+    while link.status.state != .up { try await Task.sleep(for: .milliseconds(5)) }
+    for (mode, workers, total) in [("pipelined (64 in flight)", 64, 200_000), ("one at a time", 1, 20_000)] {
+        let perWorker = total / workers
+        let start = DispatchTime.now().uptimeNanoseconds
+        let latencies = await withTaskGroup(of: [UInt64].self) { group in
+            for _ in 0..<workers {
+                group.addTask {
+                    var samples: [UInt64] = []
+                    samples.reserveCapacity(perWorker)
+                    for _ in 0..<perWorker {
+                        let t0 = DispatchTime.now().uptimeNanoseconds
+                        _ = await link.request("load")
+                        samples.append(DispatchTime.now().uptimeNanoseconds - t0)
+                    }
+                    return samples
+                }
+            }
+            return await group.reduce(into: [UInt64]()) { $0 += $1 }
+        }.sorted()
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        print("| \(transport) | \(mode) | \(String(format: "%.0f", Double(latencies.count) / seconds)) | \(String(format: "%.1f", percentile(latencies, 0.5))) | \(String(format: "%.1f", percentile(latencies, 0.99))) |")
+    }
+    await link.shutdown()
+    await agent.stop()
+}
+
+print("| transport | mode | requests/s | p50 µs | p99 µs |")
+print("| --- | --- | --- | --- | --- |")
+try await measure(transport: "plain TCP", agentTransport: PlainTransport(), clientTransport: PlainTransport())
+try await measure(transport: "mutual TLS 1.3", agentTransport: try tls("agent"), clientTransport: try tls("client"))
+try await group.shutdownGracefully()

@@ -1,0 +1,54 @@
+import ArgumentParser
+import Foundation
+
+/// `balancerd ctl COMMAND`: talk to a running `balancerd serve`.
+struct CtlCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ctl",
+        abstract: "Control a running balancerd through its control socket.",
+        discussion: """
+            Commands:
+              status                  the /health document as JSON
+              drain <id> [reason…]    stop sending logins to a spare (kept across restarts)
+              undrain <id>            send logins to it again (it rejoins with slow start)
+              reconnect [<id>]        retry a given-up link now (all without an id)
+              reload                  reload the config and hosts table, as SIGHUP does
+
+            The socket is <socket_dir>/control from the config (mode 0600: run ctl as the \
+            user that runs balancerd), or --socket PATH.
+            """)
+
+    @OptionGroup var config: ConfigOption
+
+    @Option(help: ArgumentHelp("The control socket (default: <socket_dir>/control from the config).", valueName: "PATH"))
+    var socket: String?
+
+    @Argument(parsing: .captureForPassthrough, help: "The command and its arguments.")
+    var command: [String]
+
+    func run() throws {
+        guard !command.isEmpty else {
+            printToStandardError("ctl needs a command: status, drain <id> [reason], undrain <id>, reconnect [<id>], reload")
+            throw ExitCode(2)
+        }
+        let path: String
+        if let socket {
+            path = socket
+        } else {
+            do {
+                path = try ConfigLoader().loadIgnoringTLSFiles(path: config.path).config.socketDirectory + "/control"
+            } catch {
+                for problem in error.problems { printToStandardError(problem.description) }
+                throw ExitCode(1)
+            }
+        }
+        do {
+            let reply = try ControlClient.send(command.joined(separator: " "), to: path)
+            print(reply)
+            if reply.hasPrefix("error") { throw ExitCode(1) }
+        } catch let error as ControlError {
+            printToStandardError(error.description)
+            throw ExitCode(1)
+        }
+    }
+}
