@@ -28,6 +28,10 @@ public struct BalancerState: Sendable {
     public private(set) var localCount = 0
     /// Logins that found no target (503).
     public private(set) var noneCount = 0
+    private var verdictCache: (generation: UInt64, verdicts: [CandidateVerdict])?
+    private var recordsThisGeneration: (generation: UInt64, count: Int) = (0, 0)
+    /// At most this many distinct decisions are recorded per snapshot; the rest are counted.
+    static let recordsPerSnapshot = 25
     private var localRecord: LogMark?
     private var noneRecord: LogMark?
     /// The last 100 distinct decisions.
@@ -42,8 +46,17 @@ public struct BalancerState: Sendable {
         var credit: Double = 0
         var redirects = 0
         var record: LogMark?
+        /// Scalars the hot path reads, so a decision never copies the strings above.
+        var fast = FastFacts()
 
         var available: Bool { observation.linkUp && observation.drain == nil }
+    }
+
+    /// What eligibility needs, as plain values (refreshed on every update).
+    private struct FastFacts: Sendable {
+        var usable = false  // link up, not draining, in the right domain
+        var effective = Double.nan  // NaN: no sample or unknown
+        var takenAt = 0.0
     }
 
     /// Where in the log this target's decision for the current snapshot is.
@@ -68,6 +81,7 @@ public struct BalancerState: Sendable {
             byID[$0] ?? SpareSlot(observation: SpareObservation(id: $0, domain: "", linkUp: false, linkState: "connecting", reading: nil))
         }
         policy = newPolicy
+        for index in slots.indices { refreshFacts(index) }
         roundRobinCursor = 0
         slowStarting = slots.filter { $0.joinedAt != nil }.count
         generation &+= 1
@@ -113,8 +127,24 @@ public struct BalancerState: Sendable {
                 }
             }
         }
+        for index in slots.indices { refreshFacts(index) }
         slowStarting = slots.reduce(0) { $0 + ($1.joinedAt != nil ? 1 : 0) }
         generation &+= 1
+    }
+
+    private mutating func refreshFacts(_ index: Int) {
+        let observation = slots[index].observation
+        slots[index].fast = FastFacts(
+            usable: observation.linkUp && observation.drain == nil && (!policy.sameDomain || observation.domain == policy.ownDomain),
+            effective: observation.reading?.effective ?? .nan,
+            takenAt: observation.reading?.takenAt ?? 0)
+    }
+
+    /// The same verdict as `exclusion(_:now:) == nil`, from scalars only: the hot path.
+    private func isEligible(_ index: Int, now: Double) -> Bool {
+        let facts = slots[index].fast
+        return facts.usable && !facts.effective.isNaN && now - facts.takenAt <= policy.staleAfter
+            && facts.effective < policy.maxLoad && !slots[index].overloaded
     }
 
     // MARK: - The hot path
@@ -199,7 +229,7 @@ public struct BalancerState: Sendable {
     private func leastBusy(now: Double, below limit: Double?) -> Int? {
         var best = -1, bestLoad = Double.infinity
         var held = -1, heldLoad = Double.infinity
-        for index in slots.indices where exclusion(index, now: now) == nil {
+        for index in slots.indices where isEligible(index, now: now) {
             let load = predicted(index)
             if let limit, load >= limit { continue }
             if admitted(index, now: now) {
@@ -218,7 +248,7 @@ public struct BalancerState: Sendable {
         var held: Int?
         for step in 0..<count {
             let index = (roundRobinCursor + step) % count
-            guard exclusion(index, now: now) == nil else { continue }
+            guard isEligible(index, now: now) else { continue }
             if admitted(index, now: now) { return index }
             if held == nil { held = index }
         }
@@ -226,7 +256,8 @@ public struct BalancerState: Sendable {
     }
 
     private func predicted(_ index: Int) -> Double {
-        (slots[index].observation.reading?.effective ?? 0) + slots[index].extra
+        let effective = slots[index].fast.effective
+        return (effective.isNaN ? 0 : effective) + slots[index].extra
     }
 
     /// Full share, or enough slow-start credit for this decision.
@@ -250,7 +281,7 @@ public struct BalancerState: Sendable {
     }
 
     private mutating func accrueCredit(now: Double, chosen: Int?) {
-        for index in slots.indices where slots[index].joinedAt != nil && exclusion(index, now: now) == nil {
+        for index in slots.indices where slots[index].joinedAt != nil && isEligible(index, now: now) {
             slots[index].credit = min(2, slots[index].credit + share(index, now: now))
         }
         if let chosen, slots[chosen].joinedAt != nil {
@@ -279,17 +310,37 @@ public struct BalancerState: Sendable {
     // MARK: - Explaining and logging
 
     /// Counts the login in this target's record for the current snapshot, or
-    /// starts a new record (the only place the hot path allocates).
+    /// starts a new record. The candidates' verdicts are built once per
+    /// snapshot and shared by its records (their predicted loads are those of
+    /// the snapshot's first logged decision; the chosen spare's is exact), so
+    /// a new record costs one reason string, not one verdict per spare.
     private mutating func logged(_ mark: LogMark?, now: Double, choice: Choice) -> LogMark {
-        if let mark, mark.generation == generation, log.countAgain(sequence: mark.sequence, at: now) {
+        if let mark, mark.generation == generation {
+            if log.countAgain(sequence: mark.sequence, at: now) { return mark }
+            // Its record has left the ring during this very snapshot: with many spares
+            // sharing a burst, record the spread as a count rather than churn the ring.
+            log.countUnrecorded()
             return mark
         }
-        let sequence = log.append(explained(now: now, choice: choice), at: now)
-        return LogMark(generation: generation, sequence: sequence)
+        if recordsThisGeneration.generation != generation { recordsThisGeneration = (generation, 0) }
+        guard recordsThisGeneration.count < Self.recordsPerSnapshot else {
+            log.countUnrecorded()
+            return LogMark(generation: generation, sequence: 0)
+        }
+        recordsThisGeneration.count += 1
+        let verdicts: [CandidateVerdict]
+        if let cache = verdictCache, cache.generation == generation {
+            verdicts = cache.verdicts
+        } else {
+            verdicts = self.verdicts(now: now)
+            verdictCache = (generation, verdicts)
+        }
+        let decision = Self.decision(choice, verdicts: verdicts, ownLoad: own?.effective.map { $0 + ownExtra }, chosenPredicted: choice.spareIndex.map(predicted))
+        return LogMark(generation: generation, sequence: log.append(decision, at: now))
     }
 
-    private func explained(now: Double, choice: Choice) -> Decision {
-        let verdicts = slots.indices.map { index in
+    private func verdicts(now: Double) -> [CandidateVerdict] {
+        slots.indices.map { index in
             let slot = slots[index]
             let effective = slot.observation.reading?.effective
             let exclusion = exclusion(index, now: now)
@@ -298,14 +349,20 @@ public struct BalancerState: Sendable {
                 predicted: effective.map { $0 + slot.extra }, eligible: exclusion == nil,
                 excludedBecause: exclusion?.description, share: share(index, now: now))
         }
-        let ownLoad = own?.effective.map { $0 + ownExtra }
-        let eligibleCount = verdicts.filter(\.eligible).count
+    }
+
+    private func explained(now: Double, choice: Choice) -> Decision {
+        Self.decision(choice, verdicts: verdicts(now: now), ownLoad: own?.effective.map { $0 + ownExtra }, chosenPredicted: nil)
+    }
+
+    private static func decision(_ choice: Choice, verdicts: [CandidateVerdict], ownLoad: Double?, chosenPredicted: Double?) -> Decision {
+        let eligibleCount = verdicts.reduce(0) { $0 + ($1.eligible ? 1 : 0) }
         func spareWords(_ index: Int) -> String {
             let verdict = verdicts[index]
             let slowStart = verdict.share < 1 ? ", in slow start at \(Int((verdict.share * 100).rounded())) % share" : ""
-            return "\(verdict.id) at \(Percent.text(verdict.effective ?? 0)) (predicted \(Percent.text(verdict.predicted ?? 0))\(slowStart))"
+            return "\(verdict.id) at \(Percent.text(verdict.effective ?? 0)) (predicted \(Percent.text(chosenPredicted ?? verdict.predicted ?? 0))\(slowStart))"
         }
-        let noneWords = slots.isEmpty ? "no spares are configured" : "none of the \(slots.count) spares is eligible"
+        let noneWords = verdicts.isEmpty ? "no spares are configured" : "none of the \(verdicts.count) spares is eligible"
         switch choice {
         case .local(.ownUnknown):
             return Decision(target: .local, reason: "this server's own load is unknown: it takes the login", ownLoad: ownLoad, candidates: verdicts)

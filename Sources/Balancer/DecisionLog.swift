@@ -3,7 +3,8 @@
 /// A login that repeats a decision already logged for the same snapshot does
 /// not add a record (that would allocate per request); it bumps the record's
 /// `count` and `lastAt`. So the log holds the last `capacity` distinct
-/// decisions, each with how often it was taken.
+/// decisions, each with how often it was taken; past a few dozen distinct
+/// decisions in one snapshot the rest are only counted (`unrecorded`).
 public struct DecisionLog: Sendable {
     /// One logged decision.
     public struct Record: Sendable, Equatable {
@@ -21,6 +22,9 @@ public struct DecisionLog: Sendable {
 
     /// How many records the ring keeps.
     public let capacity: Int
+    /// Decisions counted but not recorded: a snapshot had more distinct
+    /// decisions than `BalancerState.recordsPerSnapshot` (a burst spread over many spares).
+    public private(set) var unrecorded = 0
     private var records: [Record] = []
     private var nextSequence: UInt64 = 1
     private var start = 0
@@ -49,6 +53,9 @@ public struct DecisionLog: Sendable {
         }
         return record.sequence
     }
+
+    /// Counts a decision that gets no record of its own.
+    mutating func countUnrecorded() { unrecorded += 1 }
 
     /// Whether the record with this sequence number is still in the ring.
     public func contains(sequence: UInt64) -> Bool {

@@ -300,3 +300,18 @@ struct RoundRobinAndLogTests {
         #expect(scene.route() == .spare("a"))
     }
 }
+
+@Suite("the decision log under a burst over many spares")
+struct DecisionLogBurstTests {
+    @Test("one snapshot records at most a few dozen distinct decisions and counts the rest")
+    func burst() {
+        let ids = (0..<300).map { "s\($0)" }
+        var scene = Scene(mode: .always, spares: ids)
+        scene.observe(own: 0, ids.map { Scene.Spare(id: $0, load: 50) })
+        for _ in 0..<1_000 { _ = scene.route() }
+        let log = scene.state.log
+        #expect(log.entries.count == BalancerState.recordsPerSnapshot)
+        #expect(log.entries.reduce(0) { $0 + $1.count } + log.unrecorded == 1_000)
+        #expect(log.entries.allSatisfy { $0.decision.candidates.count == 300 })
+    }
+}

@@ -86,6 +86,7 @@ final class DaemonState: EndpointState {
         return JSONValue.object([
             ("host", .string(current.config.hostID)),
             ("generated_at", .time(Date())),
+            ("not_recorded_total", .integer(report.unrecorded)),
             ("decisions", .array(Array(decisions))),
         ]).serialized()
     }

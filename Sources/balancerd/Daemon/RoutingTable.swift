@@ -65,10 +65,10 @@ final class RoutingTable: Sendable {
     }
 
     /// The decision log, the policy and the counters, for /decisions, /health and /metrics.
-    func report() -> (log: [DecisionLog.Record], policy: BalancerPolicy, redirects: [(id: String, count: Int)], local: Int, none: Int) {
+    func report() -> (log: [DecisionLog.Record], unrecorded: Int, policy: BalancerPolicy, redirects: [(id: String, count: Int)], local: Int, none: Int) {
         routing.withLock { routing in
             let balancer = routing.balancer
-            return (balancer.log.entries, balancer.policy, balancer.redirectsBySpare, balancer.localCount, balancer.noneCount)
+            return (balancer.log.entries, balancer.log.unrecorded, balancer.policy, balancer.redirectsBySpare, balancer.localCount, balancer.noneCount)
         }
     }
 }
