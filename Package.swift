@@ -83,6 +83,10 @@ let package = Package(
             name: "LinkBenchmark",
             dependencies: ["Lonc", .product(name: "NIOPosix", package: "swift-nio"), .product(name: "Logging", package: "swift-log")],
             path: "Benchmarks/LinkBenchmark", swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "AgentSwarm",
+            dependencies: ["Lonc", "Health", .product(name: "NIOPosix", package: "swift-nio"), .product(name: "Logging", package: "swift-log")],
+            path: "Benchmarks/AgentSwarm", swiftSettings: swiftSettings),
 
         .testTarget(name: "LoncTests", dependencies: ["Lonc"], swiftSettings: swiftSettings),
         .testTarget(name: "HealthTests", dependencies: ["Health"], swiftSettings: swiftSettings),

@@ -28,7 +28,7 @@ socket_dir: run
 tls: {insecure: true}
 poll: {interval: 1s, timeout: 500ms, stale_after: 1h}
 balancer: {mode: always, spares: [a2], slow_start: 0s}
-http: {listen: "127.0.0.1:18081", threads: 2, connection_limit: 2048, connection_timeout: 15s}
+http: {listen: "127.0.0.1:18081", threads: 2, connection_limit: 2048, connection_timeout: 15s, per_address_limit: 0}
 agent: {load_file: load, load_limit: 1}
 YAML
 BALANCERD_HOST_ID=a2 BALANCERD_AGENT_LISTEN=127.0.0.1:17702 $BIN agent -c "$WORK/balancerd.yaml" --log-level error &

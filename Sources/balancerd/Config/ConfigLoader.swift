@@ -137,6 +137,7 @@ struct ConfigLoader {
             threads: reader.integer("http.threads", default: 2, in: 1...256),
             connectionLimit: reader.integer("http.connection_limit", default: 1024, in: 1...1_000_000),
             connectionTimeout: reader.duration("http.connection_timeout", default: .seconds(15)),
+            perAddressLimit: reader.integer("http.per_address_limit", default: 256, in: 0...1_000_000),
             statusAllow: statusAllow)
 
         var agentListen: ListenAddress?

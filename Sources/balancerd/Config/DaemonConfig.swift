@@ -70,6 +70,8 @@ struct DaemonConfig: Sendable, Equatable {
         var threads: Int
         var connectionLimit: Int
         var connectionTimeout: Duration
+        /// Connections from one address at once (0: no limit). Campus NATs put many users behind one address.
+        var perAddressLimit: Int
         var statusAllow: [String]
     }
 

@@ -61,7 +61,7 @@ final class Daemon: Service {
         state.drains = drains.reasons
         httpSettings = HTTPServer.Settings(
             listen: config.http.listen, threads: config.http.threads, connectionLimit: config.http.connectionLimit,
-            connectionTimeout: config.http.connectionTimeout, perAddressLimit: max(8, config.http.connectionLimit / 8))
+            connectionTimeout: config.http.connectionTimeout, perAddressLimit: config.http.perAddressLimit)
     }
 
     /// The HTTP port once listening (for tests and the demo, which may bind port 0).

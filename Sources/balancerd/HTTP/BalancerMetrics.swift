@@ -10,7 +10,10 @@ import Synchronization
 /// `/metrics` is scraped.
 final class BalancerMetrics: Sendable {
     let registry: PrometheusCollectorRegistry
-    private let requestCounts = Mutex<[RequestKey: Int]>([:])
+    /// Requests by (route, status) in a flat table: no hashing or allocation per request.
+    private let requestCounts = Mutex<[Int]>(Array(repeating: 0, count: routes.count * statuses.count))
+    private static let routes = ["/login", "/", "/health", "/health/live", "/health/ready", "/decisions", "/metrics", "/status", "other"]
+    private static let statuses = [200, 302, 403, 404, 405, 503, 500]
     private let exported = Mutex<Exported>(Exported())
 
     private struct RequestKey: Hashable, Sendable {
@@ -31,7 +34,9 @@ final class BalancerMetrics: Sendable {
 
     /// Counts one answered HTTP request.
     func countRequest(route: String, status: Int) {
-        requestCounts.withLock { $0[RequestKey(route: route, status: status), default: 0] += 1 }
+        let row = Self.routes.firstIndex(of: route) ?? (Self.routes.count - 1)
+        let column = Self.statuses.firstIndex(of: status) ?? (Self.statuses.count - 1)
+        requestCounts.withLock { $0[row * Self.statuses.count + column] += 1 }
     }
 
     /// Brings every metric up to date and renders the registry.
@@ -49,7 +54,13 @@ final class BalancerMetrics: Sendable {
             gauge("balancerd_peer_load_percent", peer).set(sample?.loadPercent ?? .nan)
             gauge("balancerd_peer_userload_percent", peer).set(sample?.userLoadPercent ?? .nan)
         }
-        let requests = requestCounts.withLock { $0 }
+        let table = requestCounts.withLock { $0 }
+        var requests: [RequestKey: Int] = [:]
+        for (row, route) in Self.routes.enumerated() {
+            for (column, status) in Self.statuses.enumerated() where table[row * Self.statuses.count + column] > 0 {
+                requests[RequestKey(route: route, status: status)] = table[row * Self.statuses.count + column]
+            }
+        }
         exported.withLock { exported in
             for (key, count) in requests {
                 let delta = count - exported.requests[key, default: 0]

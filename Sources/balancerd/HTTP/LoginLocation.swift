@@ -11,6 +11,7 @@
 enum LoginLocation {
     /// The redirect URL for a login whose path after `/login` is `rest`.
     static func build(base: String, rest: String, query: String?) -> String {
+        if rest.isEmpty, query?.isEmpty ?? true { return base }
         var location = base
         if location.hasSuffix("/"), rest.hasPrefix("/") { location.removeLast() }
         location += encode(rest, allowing: pathCharacters)
