@@ -27,6 +27,8 @@ final class Daemon: Service {
     private let http = Mutex<HTTPServer?>(nil)
     private let ready = ReadyLatch()
     let drains: DrainStore
+    let relay: LocalRelay
+    let relayRouter: RelayRouter
 
     init(loaded: ConfigLoader.Loaded, configPath: String, webRoot: String?, logger: Logger) throws {
         let config = loaded.config
@@ -38,10 +40,22 @@ final class Daemon: Service {
         let local = LocalLoad(config: config)
         poller = LoadPoller(settings: PollSettings(config: config), local: local, logger: logger)
         let poller = poller
+        let queue = try DelayedQueue(stateDirectory: config.stateDirectory, logger: logger)
+        let linkBox = LinkLookup()
+        let relayRouter = RelayRouter(queue: queue, logger: logger, depthChanged: { id, depth in linkBox.link(id)?.setDelayedCount(depth) })
+        self.relayRouter = relayRouter
         supervisor = LinkSupervisor(
             ownID: config.hostID, settings: LinkSettings(config: config), transport: transport, group: group, logger: logger,
-            onNewLink: { link in link.observe { _ in poller.linkChanged() } })
+            onNewLink: { link in
+                link.observe { status in
+                    poller.linkChanged()
+                    // On every link-up, that peer's delayed messages go out first, in order.
+                    if status.state == .up { Task { await relayRouter.replay(peer: status.peerID) } }
+                }
+            })
         let supervisor = supervisor
+        linkBox.supervisor = supervisor
+        relay = LocalRelay(socketDirectory: config.socketDirectory, router: relayRouter, group: group, maxLine: config.links.maxLine, logger: logger)
         state = DaemonState(config: config, hosts: loaded.hosts, poller: poller, links: { supervisor.statuses })
         let state = state
         poller.onSnapshot { snapshot in state.feed(snapshot) }
@@ -77,6 +91,8 @@ final class Daemon: Service {
         http.withLock { $0 = server }
         await supervisor.update(hosts: state.current.hosts)
         poller.setPeers(supervisor.all)
+        relayRouter.setLinks(supervisor.all)
+        try await relay.update(peers: supervisor.all.map(\.peerID))
         logger.info("balancerd serving", metadata: [
             "host": "\(config.hostID)", "http": "\(config.http.listen.host):\(server.port)", "peers": "\(supervisor.all.count)",
             "mode": "\(config.balancer.mode.rawValue)", "agent": "\(config.agent.listen.map { "\($0)" } ?? "off")",
@@ -85,6 +101,13 @@ final class Daemon: Service {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.poller.run() }
             group.addTask { await self.handleSignals() }
+            group.addTask {
+                // Picks up delayed files other tools drop in, for peers whose link is up.
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(5))
+                    await self.relayRouter.replayWaiting()
+                }
+            }
             // Returns when SIGTERM/SIGINT starts the graceful shutdown (or the task is cancelled).
             try? await gracefulShutdown()
             group.cancelAll()
@@ -92,6 +115,7 @@ final class Daemon: Service {
         logger.info("stopping: HTTP first, then links")
         server.stop()
         await control.stop()
+        await relay.stop()
         await agent?.stop()
         await supervisor.shutdown()
         try? await group.shutdownGracefully()
@@ -126,6 +150,8 @@ final class Daemon: Service {
             config.tls = old.tls
             await supervisor.update(hosts: loaded.hosts)
             poller.setPeers(supervisor.all)
+            relayRouter.setLinks(supervisor.all)
+            try await relay.update(peers: supervisor.all.map(\.peerID))
             state.reconfigure(config: config, hosts: loaded.hosts)
             logger.info("reloaded", metadata: ["hosts": "\(loaded.hosts.entries.count)", "spares": "\(config.balancer.spares.count)"])
         } catch {
@@ -177,6 +203,17 @@ extension Daemon: ControlActions {
         await reloadConfiguration()
         return "ok: reloaded \(configPath)"
     }
+}
+
+/// Finds a link by id once the supervisor exists (the relay is made before it).
+final class LinkLookup: @unchecked Sendable {
+    private let lock = NSLock()
+    private weak var supervisorReference: LinkSupervisor?
+    var supervisor: LinkSupervisor? {
+        get { lock.withLock { supervisorReference } }
+        set { lock.withLock { supervisorReference = newValue } }
+    }
+    func link(_ id: String) -> PeerLink? { supervisor?.link(for: id) }
 }
 
 /// Opens once, when the daemon listens.

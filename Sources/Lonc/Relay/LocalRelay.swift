@@ -1,0 +1,158 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// `<socket_dir>/<peer id>`: a UNIX stream socket per peer (mode 0660) where
+/// local clients write lines and read the peer's replies, many clients sharing
+/// one link (the seed's multiplexed domain sockets).
+public final class LocalRelay: Sendable {
+    private let socketDirectory: String
+    private let router: RelayRouter
+    private let group: any EventLoopGroup
+    private let logger: Logger
+    private let maxLine: Int
+    private let servers = Mutex<[String: any Channel]>([:])
+
+    /// Creates the relay; `update(peers:)` opens the sockets.
+    public init(socketDirectory: String, router: RelayRouter, group: any EventLoopGroup, maxLine: Int, logger: Logger) {
+        self.socketDirectory = socketDirectory
+        self.router = router
+        self.group = group
+        self.maxLine = maxLine
+        self.logger = logger
+    }
+
+    /// Opens a socket for every new peer and closes those of removed ones.
+    public func update(peers: [String]) async throws {
+        let wanted = Set(peers)
+        let stale: [(String, any Channel)] = servers.withLock { servers in
+            let stale = servers.filter { !wanted.contains($0.key) }.map { ($0.key, $0.value) }
+            for (id, _) in stale { servers[id] = nil }
+            return stale
+        }
+        for (id, channel) in stale {
+            try? await channel.close()
+            unlink("\(socketDirectory)/\(id)")
+        }
+        for id in peers where servers.withLock({ $0[id] == nil }) {
+            let channel = try await open(peer: id)
+            servers.withLock { $0[id] = channel }
+        }
+    }
+
+    /// Closes every socket and removes the files.
+    public func stop() async {
+        let all = servers.withLock { servers in
+            defer { servers = [:] }
+            return servers
+        }
+        for (id, channel) in all {
+            try? await channel.close()
+            unlink("\(socketDirectory)/\(id)")
+        }
+    }
+
+    private func open(peer: String) async throws -> any Channel {
+        let path = "\(socketDirectory)/\(peer)"
+        try FileManager.default.createDirectory(atPath: socketDirectory, withIntermediateDirectories: true)
+        var info = stat()
+        if lstat(path, &info) == 0 {
+            // A socket left by a killed run is replaced; anything else is not ours to delete.
+            guard (info.st_mode & S_IFMT) == S_IFSOCK else { throw RelayError.notASocket(path) }
+            unlink(path)
+        }
+        let router = router
+        let maxLine = maxLine
+        let previous = umask(0o117)
+        defer { umask(previous) }
+        let channel = try await ServerBootstrap(group: group)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let sync = channel.pipeline.syncOperations
+                    try sync.addHandler(ByteToMessageHandler(LineFrameDecoder(maximumLength: maxLine)))
+                    try sync.addHandler(MessageToByteHandler(LineEncoder()))
+                    try sync.addHandler(RelayClientHandler(peer: peer, router: router))
+                }
+            }
+            .bind(unixDomainSocketPath: path)
+            .get()
+        chmod(path, 0o660)
+        return channel
+    }
+}
+
+/// Relay set-up failures.
+public enum RelayError: Error, Sendable, CustomStringConvertible {
+    /// Something other than a socket is where a relay socket belongs.
+    case notASocket(String)
+    public var description: String {
+        switch self {
+        case .notASocket(let path): "\(path) exists and is not a socket; not replacing it"
+        }
+    }
+}
+
+/// One local client: each line becomes a request; replies go back in the
+/// client's order however the peer interleaves clients. A client with more
+/// than `maxOutstanding` requests unanswered is not read until some are.
+final class RelayClientHandler: ChannelInboundHandler {
+    typealias InboundIn = String
+    typealias OutboundOut = String
+
+    static let maxOutstanding = 64
+
+    private let peer: String
+    private let router: RelayRouter
+    private var nextIndex = 0
+    private var nextToWrite = 0
+    private var finished: [Int: String] = [:]
+    private var reading = true
+
+    init(peer: String, router: RelayRouter) {
+        self.peer = peer
+        self.router = router
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let line = unwrapInboundIn(data)
+        let index = nextIndex
+        nextIndex += 1
+        let (router, peer) = (router, self.peer)
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let contextBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        context.eventLoop.makeFutureWithTask { await router.handle(peer: peer, line: line) }.whenSuccess { reply in
+            loopBound.value.finish(index, reply, context: contextBound.value)
+        }
+        if nextIndex - nextToWrite >= Self.maxOutstanding, reading {
+            reading = false
+            _ = context.channel.setOption(ChannelOptions.autoRead, value: false)
+        }
+    }
+
+    private func finish(_ index: Int, _ reply: String, context: ChannelHandlerContext) {
+        guard context.channel.isActive else { return }
+        finished[index] = reply
+        var wrote = false
+        while let next = finished.removeValue(forKey: nextToWrite) {
+            context.write(wrapOutboundOut(next), promise: nil)
+            nextToWrite += 1
+            wrote = true
+        }
+        if wrote { context.flush() }
+        if !reading, nextIndex - nextToWrite < Self.maxOutstanding / 2 {
+            reading = true
+            _ = context.channel.setOption(ChannelOptions.autoRead, value: true)
+            context.read()
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if error is LineTooLong {
+            context.writeAndFlush(wrapOutboundOut(WireProtocol.lineTooLong)).whenComplete { [channel = context.channel] _ in channel.close(promise: nil) }
+        } else {
+            context.close(promise: nil)
+        }
+    }
+}

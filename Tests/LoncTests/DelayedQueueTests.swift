@@ -1,0 +1,86 @@
+import Foundation
+import Logging
+import Testing
+@testable import Lonc
+
+@Suite("the delayed-message queue on disk", .serialized)
+struct DelayedQueueTests {
+    func folder() throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("balancerd-delayed-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    @Test("name order is acceptance order, across a restart")
+    func orderAcrossRestart() throws {
+        let state = try folder()
+        defer { try? FileManager.default.removeItem(atPath: state) }
+        let first = try DelayedQueue(stateDirectory: state, logger: Logger(label: "q"))
+        for index in 0..<50 { try first.store(peer: "a2", line: "store:\(index)") }
+        try first.store(peer: "a3", line: "other")
+        // A new process on the same folder continues the order.
+        let second = try DelayedQueue(stateDirectory: state, logger: Logger(label: "q"))
+        for index in 50..<100 { try second.store(peer: "a2", line: "store:\(index)") }
+        let pending = second.pending(peer: "a2")
+        #expect(pending.map { second.line(of: $0) } == (0..<100).map { "store:\($0)" })
+        #expect(pending.map(\.name) == pending.map(\.name).sorted())
+        #expect(second.depth(peer: "a3") == 1)
+        let entry = try #require(pending.first)
+        #expect(entry.name.range(of: #"^\d{12}\.\d{9}\.a2$"#, options: .regularExpression) != nil)
+        second.remove(entry)
+        #expect(second.depth(peer: "a2") == 99)
+    }
+
+    @Test("files other tools drop in are picked up; unreadable ones go to bad/ and never block the rest")
+    func foreignAndBad() throws {
+        let state = try folder()
+        defer { try? FileManager.default.removeItem(atPath: state) }
+        let queue = try DelayedQueue(stateDirectory: state, logger: Logger(label: "q"))
+        try queue.store(peer: "a2", line: "mine")
+        let delayed = state + "/delayed"
+        try "dropped\n".write(toFile: delayed + "/000000000001.000000001.a2", atomically: true, encoding: .utf8)
+        try "".write(toFile: delayed + "/000000000001.000000002.a2", atomically: true, encoding: .utf8)
+        try "two\nlines\n".write(toFile: delayed + "/000000000001.000000003.a2", atomically: true, encoding: .utf8)
+        try "ignored".write(toFile: delayed + "/notes.txt", atomically: true, encoding: .utf8)
+        let lines = queue.pending(peer: "a2").compactMap { queue.line(of: $0) }
+        #expect(lines == ["dropped", "mine"])
+        #expect(Set(try FileManager.default.contentsOfDirectory(atPath: delayed + "/bad")) == ["000000000001.000000002.a2", "000000000001.000000003.a2"])
+    }
+
+    @Test("a full disk gives a typed error naming the path, and leaves no partial file")
+    func fullDisk() throws {
+        guard getuid() == 0 else { return }  // mounting a tiny tmpfs needs root; CI runs as root
+        let state = try folder()
+        defer {
+            _ = try? run("/bin/umount", [state])
+            try? FileManager.default.removeItem(atPath: state)
+        }
+        let mounted = try run("/bin/mount", ["-t", "tmpfs", "-o", "size=16k", "tmpfs", state])
+        guard mounted == 0 else { return }  // no mount privilege in this sandbox: nothing to show
+        let queue = try DelayedQueue(stateDirectory: state, logger: Logger(label: "q"))
+        var failure: DelayedQueueError?
+        for index in 0..<100 {
+            do {
+                try queue.store(peer: "a2", line: String(repeating: "x", count: 2000) + "\(index)")
+            } catch {
+                failure = error
+                break
+            }
+        }
+        let error = try #require(failure)
+        #expect(error.description.contains("cannot store a delayed message at \(state)/delayed/"))
+        #expect(error.description.contains("No space left on device"))
+        #expect(!(try FileManager.default.contentsOfDirectory(atPath: state + "/delayed")).contains { $0.hasPrefix(".tmp") })
+        for entry in queue.pending(peer: "a2") { #expect(queue.line(of: entry)?.count ?? 0 > 2000) }
+    }
+
+    private func run(_ tool: String, _ arguments: [String]) throws -> Int32 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: tool)
+        process.arguments = arguments
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+}
