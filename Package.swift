@@ -88,9 +88,10 @@ let package = Package(
             dependencies: ["Lonc", "Health", .product(name: "NIOPosix", package: "swift-nio"), .product(name: "Logging", package: "swift-log")],
             path: "Benchmarks/AgentSwarm", swiftSettings: swiftSettings),
 
-        .testTarget(name: "LoncTests", dependencies: ["Lonc"], swiftSettings: swiftSettings),
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
+        .testTarget(name: "LoncTests", dependencies: ["Lonc", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "HealthTests", dependencies: ["Health"], swiftSettings: swiftSettings),
         .testTarget(name: "BalancerTests", dependencies: ["Balancer"], swiftSettings: swiftSettings),
-        .testTarget(name: "BalancerdTests", dependencies: ["balancerd"], swiftSettings: swiftSettings),
+        .testTarget(name: "BalancerdTests", dependencies: ["balancerd", "TestSupport"], swiftSettings: swiftSettings),
     ]
 )

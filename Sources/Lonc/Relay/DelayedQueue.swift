@@ -19,6 +19,9 @@ public final class DelayedQueue: Sendable {
     public let directory: String
     private let logger: Logger
     private let clock = Mutex<(time: Int, sequence: Int)>((0, 0))
+    /// Messages waiting per peer, kept in memory so `depth` never lists the folder;
+    /// re-synced from the folder on every `pending` scan.
+    private let counts = Mutex<[String: Int]>([:])
 
     /// One queued message.
     public struct Entry: Sendable, Equatable, Comparable {
@@ -55,8 +58,10 @@ public final class DelayedQueue: Sendable {
         } catch {
             throw .cannotStore(path: directory, reason: "cannot create the folder: \(error.localizedDescription)")
         }
-        let newest = entries().max()
+        let all = entries()
+        let newest = all.max()
         clock.withLock { $0 = (newest?.time ?? 0, newest?.sequence ?? 0) }
+        resync(all)
     }
 
     /// Stores a message for `peer`; returns its entry. Throws when it cannot be made durable.
@@ -83,16 +88,25 @@ public final class DelayedQueue: Sendable {
         }
         syncDirectory()
         guard let entry = Entry(name: name) else { throw .cannotStore(path: name, reason: "peer id makes an unparsable name") }
+        counts.withLock { $0[peer, default: 0] += 1 }
         return entry
     }
 
     /// The messages waiting for `peer` (or every peer), in acceptance order.
     public func pending(peer: String? = nil) -> [Entry] {
-        entries().filter { peer == nil || $0.peer == peer }.sorted()
+        let all = entries()
+        resync(all)
+        return all.filter { peer == nil || $0.peer == peer }.sorted()
     }
 
-    /// How many messages wait for `peer`.
-    public func depth(peer: String) -> Int { pending(peer: peer).count }
+    /// How many messages wait for `peer` (from memory; files dropped in by other tools count after the next scan).
+    public func depth(peer: String) -> Int { counts.withLock { $0[peer] ?? 0 } }
+
+    private func resync(_ all: [Entry]) {
+        var fresh: [String: Int] = [:]
+        for entry in all { fresh[entry.peer, default: 0] += 1 }
+        counts.withLock { $0 = fresh }
+    }
 
     /// The message line of an entry; a file that cannot be read is moved to `bad/` and nil returned.
     public func line(of entry: Entry) -> String? {
@@ -116,13 +130,15 @@ public final class DelayedQueue: Sendable {
 
     /// Removes a delivered message (after the peer's reply).
     public func remove(_ entry: Entry) {
-        unlink("\(directory)/\(entry.name)")
+        if unlink("\(directory)/\(entry.name)") == 0 { counts.withLock { $0[entry.peer] = max(0, ($0[entry.peer] ?? 1) - 1) } }
         syncDirectory()
     }
 
     private func quarantine(_ entry: Entry, because reason: String) {
         logger.error("delayed message \(entry.name) \(reason); moved to \(directory)/bad", metadata: ["peer": "\(entry.peer)"])
-        rename("\(directory)/\(entry.name)", "\(directory)/bad/\(entry.name)")
+        if rename("\(directory)/\(entry.name)", "\(directory)/bad/\(entry.name)") == 0 {
+            counts.withLock { $0[entry.peer] = max(0, ($0[entry.peer] ?? 1) - 1) }
+        }
         syncDirectory()
     }
 

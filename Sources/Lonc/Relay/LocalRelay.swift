@@ -94,9 +94,10 @@ public enum RelayError: Error, Sendable, CustomStringConvertible {
     }
 }
 
-/// One local client: each line becomes a request; replies go back in the
-/// client's order however the peer interleaves clients. A client with more
-/// than `maxOutstanding` requests unanswered is not read until some are.
+/// One local client: its lines go to the peer one after another, in the order
+/// written (as lonnet's clients expect); many clients share the link at once.
+/// A client with more than `maxOutstanding` lines unanswered is not read until
+/// some are answered.
 final class RelayClientHandler: ChannelInboundHandler {
     typealias InboundIn = String
     typealias OutboundOut = String
@@ -109,6 +110,7 @@ final class RelayClientHandler: ChannelInboundHandler {
     private var nextToWrite = 0
     private var finished: [Int: String] = [:]
     private var reading = true
+    private var tail: EventLoopFuture<Void>?
 
     init(peer: String, router: RelayRouter) {
         self.peer = peer
@@ -122,7 +124,13 @@ final class RelayClientHandler: ChannelInboundHandler {
         let (router, peer) = (router, self.peer)
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
         let contextBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        context.eventLoop.makeFutureWithTask { await router.handle(peer: peer, line: line) }.whenSuccess { reply in
+        // One line at a time per client, in the order it wrote them: separate tasks
+        // would race, and a client's critical messages could be stored out of order.
+        let eventLoop = context.eventLoop
+        let previous = tail ?? eventLoop.makeSucceededVoidFuture()
+        let reply = previous.flatMap { eventLoop.makeFutureWithTask { await router.handle(peer: peer, line: line) } }
+        tail = reply.map { _ in () }
+        reply.whenSuccess { reply in
             loopBound.value.finish(index, reply, context: contextBound.value)
         }
         if nextIndex - nextToWrite >= Self.maxOutstanding, reading {

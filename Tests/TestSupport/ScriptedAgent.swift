@@ -5,12 +5,26 @@ import Synchronization
 /// correctly, then answers each line with `answer(line)`; when that returns nil
 /// the connection hangs from then on, answering nothing (as a SIGSTOPped peer).
 /// Runs on its own threads with blocking sockets.
-final class ScriptedAgent: Sendable {
-    let port: Int
+public final class ScriptedAgent: Sendable {
+    /// The port it listens on (127.0.0.1).
+    public let port: Int
     private let listener: Int32
     private let accepted = Counter()
 
-    var connections: Int { accepted.value }
+    /// Connections accepted so far.
+    public var connections: Int { accepted.value }
+    private let journal: Journal
+    /// Every line received after a handshake, in arrival order, across connections.
+    public var received: [String] { journal.lines }
+    /// The same lines, each with the number of the connection it came on (1, 2, …).
+    public var receivedWithConnection: [(line: String, connection: Int)] { journal.entries }
+
+    final class Journal: Sendable {
+        private let storage = Mutex<[(line: String, connection: Int)]>([])
+        func append(_ line: String, connection: Int) { storage.withLock { $0.append((line, connection)) } }
+        var lines: [String] { storage.withLock { $0.map(\.line) } }
+        var entries: [(line: String, connection: Int)] { storage.withLock { $0 } }
+    }
 
     final class Counter: Sendable {
         private let count = Mutex(0)
@@ -18,16 +32,24 @@ final class ScriptedAgent: Sendable {
         var value: Int { count.withLock { $0 } }
     }
 
-    init(id: String, answer: @escaping @Sendable (String) -> String?) throws {
+    /// Listens on 127.0.0.1 (`port` 0: any free port) and serves on its own threads.
+    public init(id: String, port requestedPort: Int = 0, answer: @escaping @Sendable (String) -> String?) throws {
+        let journal = Journal()
+        self.journal = journal
         let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         self.listener = listener
         var reuse: Int32 = 1
         setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &reuse, socklen_t(MemoryLayout<Int32>.size))
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(requestedPort).bigEndian)
         inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, length) } }
+        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, length) } }
+        guard bound == 0 else {
+            close(listener)
+            throw POSIXError(.EADDRINUSE)
+        }
         listen(listener, 16)
         _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) } }
         port = Int(UInt16(bigEndian: address.sin_port))
@@ -37,9 +59,15 @@ final class ScriptedAgent: Sendable {
                 let client = accept(listener, nil, nil)
                 guard client >= 0 else { return }
                 accepted.increment()
-                Thread.detachNewThread { Self.serve(client, id: id, answer: answer) }
+                let connection = accepted.value
+                Thread.detachNewThread { Self.serve(client, id: id, connection: connection, journal: journal, answer: answer) }
             }
         }
+    }
+
+    /// Stops accepting (open connections end when their peer closes).
+    public func stopListening() {
+        shutdown(listener, Int32(SHUT_RDWR))
     }
 
     deinit {
@@ -47,7 +75,7 @@ final class ScriptedAgent: Sendable {
         close(listener)
     }
 
-    private static func serve(_ client: Int32, id: String, answer: @Sendable (String) -> String?) {
+    private static func serve(_ client: Int32, id: String, connection: Int, journal: Journal, answer: @Sendable (String) -> String?) {
         defer { close(client) }
         var buffer: [UInt8] = []
         var challenge: String?
@@ -78,6 +106,7 @@ final class ScriptedAgent: Sendable {
                         handshaken = true
                     }
                 } else if !hung {
+                    journal.append(line, connection: connection)
                     if let text = answer(line) { reply(text) } else { hung = true }
                 }
             }
