@@ -61,10 +61,9 @@ struct CrashTests {
         let daemon = try Daemon(peerPort: peerPort)
         try daemon.start()
         let socketPath = daemon.directory + "/run/r1"
-        #expect(await waitFor { FileManager.default.fileExists(atPath: socketPath) } != nil)
 
         // The peer is down: every critical message is stored on disk.
-        let relay = try RelayClient(path: socketPath)
+        let relay = try await connectRelay(socketPath)
         let started = ContinuousClock.now
         var delayed = 0
         if ProcessInfo.processInfo.environment["CRASH_TEST_FILES"] != nil {
@@ -73,8 +72,13 @@ struct CrashTests {
                 delayed += 1
             }
         } else {
-            relay.send((0..<Self.messages).map { "critical:store:\($0)\n" }.joined())
-            for _ in 0..<Self.messages where relay.readLine() == "con_delayed" { delayed += 1 }
+            let count = Self.messages
+            delayed = await blocking {
+                relay.send((0..<count).map { "critical:store:\($0)\n" }.joined())
+                var delayed = 0
+                for _ in 0..<count where relay.readLine() == "con_delayed" { delayed += 1 }
+                return delayed
+            }
         }
         let storing = ContinuousClock.now - started
         #expect(delayed == Self.messages)

@@ -135,3 +135,11 @@ func waitFor(_ timeout: Duration = .seconds(15), _ condition: () -> Bool) async 
     }
     return condition() ? ContinuousClock.now - start : nil
 }
+
+/// Runs blocking work (socket reads with long timeouts) on a thread of its own,
+/// so it never holds one of the few threads Swift concurrency shares between tests.
+func blocking<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { continuation in
+        Thread.detachNewThread { continuation.resume(returning: body()) }
+    }
+}

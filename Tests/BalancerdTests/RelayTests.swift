@@ -3,7 +3,7 @@ import Testing
 @testable import balancerd
 
 /// A client of a relay socket: writes lines, reads reply lines.
-final class RelayClient {
+final class RelayClient: @unchecked Sendable {
     let descriptor: Int32
     private var buffer: [UInt8] = []
 
@@ -42,6 +42,14 @@ final class RelayClient {
     }
 }
 
+/// Connects once the daemon listens (the socket file appears at bind, before listen).
+func connectRelay(_ path: String) async throws -> RelayClient {
+    var client: RelayClient?
+    _ = await waitFor { client = try? RelayClient(path: path); return client != nil }
+    guard let client else { throw POSIXError(.ECONNREFUSED) }
+    return client
+}
+
 @Suite("the local relay sockets and critical messages, with real processes", .serialized)
 struct RelayTests {
     @Test("50 clients at once share one link and each gets its own replies, in its order")
@@ -57,19 +65,21 @@ struct RelayTests {
         let mismatches = await withTaskGroup(of: Int.self) { group in
             for client in 0..<50 {
                 group.addTask {
-                    guard let relay = try? RelayClient(path: path) else { return 1000 }
-                    // Each client pipelines a pattern of its own; replies must come back in that order.
-                    let commands = (0..<40).map { ["ping", "load", "loadavg", "nope-\(client)-\($0)"][($0 + client) % 4] }
-                    relay.send(commands.map { $0 + "\n" }.joined())
-                    var bad = 0
-                    for command in commands {
-                        let reply = relay.readLine()
-                        let expected = command == "ping" ? "a2" : command.hasPrefix("nope") ? "unknown_cmd" : nil
-                        if let expected, reply != expected { bad += 1 }
-                        if command == "load", reply != "10.00" { bad += 1 }
-                        if command == "loadavg", reply?.split(separator: " ").count != 3 { bad += 1 }
+                    guard let relay = try? await connectRelay(path) else { return 1000 }
+                    return await blocking {
+                        // Each client pipelines a pattern of its own; replies must come back in that order.
+                        let commands = (0..<40).map { ["ping", "load", "loadavg", "nope-\(client)-\($0)"][($0 + client) % 4] }
+                        relay.send(commands.map { $0 + "\n" }.joined())
+                        var bad = 0
+                        for command in commands {
+                            let reply = relay.readLine()
+                            let expected = command == "ping" ? "a2" : command.hasPrefix("nope") ? "unknown_cmd" : nil
+                            if let expected, reply != expected { bad += 1 }
+                            if command == "load", reply != "10.00" { bad += 1 }
+                            if command == "loadavg", reply?.split(separator: " ").count != 3 { bad += 1 }
+                        }
+                        return bad
                     }
-                    return bad
                 }
             }
             return await group.reduce(0, +)
@@ -82,8 +92,7 @@ struct RelayTests {
         let cluster = try ProcessCluster(agents: ["a2"])
         defer { cluster.stopAll() }
         try cluster.startServe()
-        #expect(await waitFor { FileManager.default.fileExists(atPath: cluster.directory + "/run/a2") } != nil)
-        let relay = try RelayClient(path: cluster.directory + "/run/a2")
+        let relay = try await connectRelay(cluster.directory + "/run/a2")
         relay.send("ping\n")
         #expect(relay.readLine() == "con_lost")
         for index in 0..<20 {
