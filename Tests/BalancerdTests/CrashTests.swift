@@ -31,9 +31,12 @@ struct CrashTests {
         func start() throws {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: ProcessCluster.binary)
-            process.arguments = ["serve", "-c", directory + "/balancerd.yaml", "--log-level", "error"]
+            process.arguments = ["serve", "-c", directory + "/balancerd.yaml", "--log-level", "warning"]
             process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
+            _ = FileManager.default.createFile(atPath: directory + "/serve.log", contents: nil)
+            let log = FileHandle(forWritingAtPath: directory + "/serve.log")
+            log?.seekToEndOfFile()
+            process.standardError = log
             try process.run()
             self.process = process
         }
@@ -49,8 +52,15 @@ struct CrashTests {
             ((try? FileManager.default.contentsOfDirectory(atPath: directory + "/state/delayed")) ?? []).filter { $0.hasSuffix(".r1") }.count
         }
 
+        var log: String { (try? String(contentsOfFile: directory + "/serve.log", encoding: .utf8)) ?? "" }
+
         deinit {
             kill()
+            let unmount = Process()
+            unmount.executableURL = URL(fileURLWithPath: "/bin/umount")
+            unmount.arguments = [directory + "/state"]
+            unmount.standardError = FileHandle.nullDevice
+            if (try? unmount.run()) != nil { unmount.waitUntilExit() }
             try? FileManager.default.removeItem(atPath: directory)
         }
     }
@@ -121,6 +131,32 @@ struct CrashTests {
         #expect(outOfOrder.isEmpty, "\(outOfOrder.prefix(3)); journal around it: \(journal[max(0, position - 6)..<min(journal.count, position + 4)])")
         #expect(expected == Self.messages)
         #expect(duplicates <= kills, "\(duplicates) duplicates for \(kills) kills")
+    }
+}
+
+extension CrashTests {
+    @Test("a full disk: critical messages get con_failed and a log line, and the daemon keeps serving")
+    func fullDisk() async throws {
+        guard getuid() == 0 else { return }  // a tiny tmpfs needs root; CI runs as root
+        let daemon = try Daemon(peerPort: try ProcessClusterPorts.free())
+        try FileManager.default.createDirectory(atPath: daemon.directory + "/state", withIntermediateDirectories: true)
+        let mount = try run("/bin/mount", ["-t", "tmpfs", "-o", "size=16k", "tmpfs", daemon.directory + "/state"])
+        try #require(mount.status == 0, "mount: \(mount.output)")
+        try daemon.start()
+        let relay = try await connectRelay(daemon.directory + "/run/r1")
+        let replies = await blocking {
+            relay.send((0..<50).map { "critical:store:\(String(repeating: "x", count: 500))\($0)\n" }.joined())
+            return (0..<50).compactMap { _ in relay.readLine() }
+        }
+        #expect(replies.count == 50)
+        #expect(replies.contains("con_delayed"))
+        #expect(replies.contains("con_failed"))
+        #expect(replies.allSatisfy { $0 == "con_delayed" || $0 == "con_failed" })
+        #expect(await waitFor { daemon.log.contains("lost to the caller") && daemon.log.contains("No space left on device") } != nil, "\(daemon.log)")
+        // Still serving: the relay answers, and the process runs.
+        relay.send("ping\n")
+        #expect(await blocking { relay.readLine() } == "con_lost")
+        #expect(daemon.process?.isRunning == true)
     }
 }
 
