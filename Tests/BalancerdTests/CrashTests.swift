@@ -67,7 +67,7 @@ struct CrashTests {
 
     @Test("2,000 critical messages stored while the peer is down survive 10 SIGKILLs during replay: all delivered, in order, at most one duplicate per kill")
     func killDuringReplay() async throws {
-        let peerPort = try ProcessClusterPorts.free()
+        let peerPort = try freeLoopbackPort()
         let daemon = try Daemon(peerPort: peerPort)
         try daemon.start()
         let socketPath = daemon.directory + "/run/r1"
@@ -138,7 +138,7 @@ extension CrashTests {
     @Test("a full disk: critical messages get con_failed and a log line, and the daemon keeps serving")
     func fullDisk() async throws {
         guard getuid() == 0 else { return }  // a tiny tmpfs needs root; CI runs as root
-        let daemon = try Daemon(peerPort: try ProcessClusterPorts.free())
+        let daemon = try Daemon(peerPort: try freeLoopbackPort())
         try FileManager.default.createDirectory(atPath: daemon.directory + "/state", withIntermediateDirectories: true)
         let mount = try run("/bin/mount", ["-t", "tmpfs", "-o", "size=16k", "tmpfs", daemon.directory + "/state"])
         try #require(mount.status == 0, "mount: \(mount.output)")
@@ -160,16 +160,3 @@ extension CrashTests {
     }
 }
 
-enum ProcessClusterPorts {
-    static func free() throws -> Int {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) } }
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) } }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
-}

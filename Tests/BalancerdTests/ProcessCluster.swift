@@ -1,5 +1,6 @@
 import Foundation
 import Lonc
+import TestSupport
 @testable import balancerd
 
 /// Real `balancerd` processes on loopback for end-to-end tests: one `serve`
@@ -23,13 +24,13 @@ final class ProcessCluster: @unchecked Sendable {
         try ClusterCertificateAuthority.create(directory: directory)
         var table = ""
         for id in ["s1"] + agents {
-            let port = try Self.freePort()
+            let port = try freeLoopbackPort()
             ports[id] = port
             table += "\(id):test:access:\(id).localhost:127.0.0.1:\(port)\n"
             try ClusterCertificateAuthority.issue(id: id, hostname: "\(id).localhost", caDirectory: directory, into: directory)
         }
         try table.write(toFile: directory + "/hosts.tab", atomically: true, encoding: .utf8)
-        httpPort = try Self.freePort()
+        httpPort = try freeLoopbackPort()
         for id in ["s1"] + agents { setLoad(id, percent: 10) }
         let config = """
             host_id: s1
@@ -113,17 +114,6 @@ final class ProcessCluster: @unchecked Sendable {
         try? FileManager.default.removeItem(atPath: directory)
     }
 
-    private static func freePort() throws -> Int {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) } }
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) } }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
 }
 
 /// Waits until `condition` holds, checking every 20 ms, up to `timeout`; returns the time it took.
