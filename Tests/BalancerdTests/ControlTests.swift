@@ -17,7 +17,7 @@ struct ControlTests {
         cluster.setLoad("a3", percent: 60)
         for id in cluster.agentIDs { try cluster.startAgent(id) }
         try cluster.startServe()
-        #expect(await waitFor { (cluster.peer("a2")?["eligible"] as? Bool) == true } != nil)
+        #expect(await waitFor { ["a2", "a3"].allSatisfy { (cluster.peer($0)?["eligible"] as? Bool) == true } } != nil)
         #expect(cluster.login() == "a2")
 
         let drained = try ctl(cluster, ["drain", "a2", "kernel", "upgrade"])
