@@ -4,7 +4,9 @@ import Synchronization
 /// A hand-written agent on 127.0.0.1 for fault tests: it does the handshake
 /// correctly, then answers each line with `answer(line)`; when that returns nil
 /// the connection hangs from then on, answering nothing (as a SIGSTOPped peer).
-/// Runs on its own threads with blocking sockets.
+/// An answer holding a newline is two replies (a peer that answers twice);
+/// `byteInterval` sends each byte of an answer on its own, that many seconds
+/// apart (a peer that trickles). Runs on its own threads with blocking sockets.
 public final class ScriptedAgent: Sendable {
     /// The port it listens on (127.0.0.1).
     public let port: Int
@@ -33,7 +35,7 @@ public final class ScriptedAgent: Sendable {
     }
 
     /// Listens on 127.0.0.1 (`port` 0: any free port) and serves on its own threads.
-    public init(id: String, port requestedPort: Int = 0, answer: @escaping @Sendable (String) -> String?) throws {
+    public init(id: String, port requestedPort: Int = 0, byteInterval: Double = 0, answer: @escaping @Sendable (String) -> String?) throws {
         let journal = Journal()
         self.journal = journal
         let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -60,7 +62,9 @@ public final class ScriptedAgent: Sendable {
                 guard client >= 0 else { return }
                 accepted.increment()
                 let connection = accepted.value
-                Thread.detachNewThread { Self.serve(client, id: id, connection: connection, journal: journal, answer: answer) }
+                Thread.detachNewThread {
+                    Self.serve(client, id: id, connection: connection, byteInterval: byteInterval, journal: journal, answer: answer)
+                }
             }
         }
     }
@@ -75,15 +79,24 @@ public final class ScriptedAgent: Sendable {
         close(listener)
     }
 
-    private static func serve(_ client: Int32, id: String, connection: Int, journal: Journal, answer: @Sendable (String) -> String?) {
+    private static func serve(
+        _ client: Int32, id: String, connection: Int, byteInterval: Double, journal: Journal, answer: @Sendable (String) -> String?
+    ) {
         defer { close(client) }
         var buffer: [UInt8] = []
         var challenge: String?
         var handshaken = false
         var hung = false
-        func reply(_ text: String) {
+        func reply(_ text: String, trickle: Bool = false) {
             let bytes = Array((text + "\n").utf8)
-            _ = bytes.withUnsafeBytes { send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            guard trickle, byteInterval > 0 else {
+                _ = bytes.withUnsafeBytes { send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                return
+            }
+            for var byte in bytes {
+                guard send(client, &byte, 1, Int32(MSG_NOSIGNAL)) == 1 else { return }
+                usleep(UInt32(byteInterval * 1_000_000))
+            }
         }
         while true {
             var chunk = [UInt8](repeating: 0, count: 4096)
@@ -107,7 +120,7 @@ public final class ScriptedAgent: Sendable {
                     }
                 } else if !hung {
                     journal.append(line, connection: connection)
-                    if let text = answer(line) { reply(text) } else { hung = true }
+                    if let text = answer(line) { reply(text, trickle: true) } else { hung = true }
                 }
             }
         }
