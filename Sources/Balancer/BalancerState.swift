@@ -49,12 +49,13 @@ public struct BalancerState: Sendable {
         /// Scalars the hot path reads, so a decision never copies the strings above.
         var fast = FastFacts()
 
-        var available: Bool { observation.linkUp && observation.drain == nil }
+        /// Link up, answering polls, not draining: coming back to this starts slow start.
+        var available: Bool { observation.linkUp && observation.unansweredPolls == 0 && observation.drain == nil }
     }
 
     /// What eligibility needs, as plain values (refreshed on every update).
     private struct FastFacts: Sendable {
-        var usable = false  // link up, not draining, in the right domain
+        var usable = false  // link up, answering, not draining, in the right domain
         var effective = Double.nan  // NaN: no sample or unknown
         var takenAt = 0.0
     }
@@ -96,7 +97,7 @@ public struct BalancerState: Sendable {
     ///
     /// A fresh sample (a new `sequence`) resets that server's predicted-load
     /// ledger and updates its hysteresis latch; a spare that becomes available
-    /// (link up and not draining) starts slow start.
+    /// (link up, answering polls, not draining) starts slow start.
     public mutating func update(_ input: BalancerInput, now: Double) {
         if let reading = input.own, reading.sequence != ownSequence {
             ownSequence = reading.sequence
@@ -135,7 +136,8 @@ public struct BalancerState: Sendable {
     private mutating func refreshFacts(_ index: Int) {
         let observation = slots[index].observation
         slots[index].fast = FastFacts(
-            usable: observation.linkUp && observation.drain == nil && (!policy.sameDomain || observation.domain == policy.ownDomain),
+            usable: observation.linkUp && observation.unansweredPolls == 0 && observation.drain == nil
+                && (!policy.sameDomain || observation.domain == policy.ownDomain),
             effective: observation.reading?.effective ?? .nan,
             takenAt: observation.reading?.takenAt ?? 0)
     }
@@ -298,6 +300,7 @@ public struct BalancerState: Sendable {
         if policy.sameDomain, observation.domain != policy.ownDomain {
             return .otherDomain(domain: observation.domain, own: policy.ownDomain)
         }
+        if observation.unansweredPolls > 0 { return .notAnswering(polls: observation.unansweredPolls) }
         guard let reading = observation.reading else { return .noSample }
         let age = now - reading.takenAt
         if age > policy.staleAfter { return .stale(age: age, limit: policy.staleAfter) }

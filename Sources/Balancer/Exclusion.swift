@@ -3,6 +3,7 @@
 enum Exclusion: Sendable, Equatable {
     case linkNotUp(state: String)
     case noSample
+    case notAnswering(polls: Int)
     case stale(age: Double, limit: Double)
     case unknownLoad
     case draining(reason: String)
@@ -15,6 +16,7 @@ enum Exclusion: Sendable, Equatable {
         switch self {
         case .linkNotUp(let state): "link is \(state)"
         case .noSample: "no load sample yet"
+        case .notAnswering(let polls): polls == 1 ? "did not answer the last poll" : "did not answer the last \(polls) polls"
         case .stale(let age, let limit): "sample \(Percent.oneDecimal(age)) s old (stale after \(Percent.oneDecimal(limit)) s)"
         case .unknownLoad: "load unknown (the last reply was not a number)"
         case .draining(let reason): reason.isEmpty ? "draining" : "draining: \(reason)"

@@ -39,15 +39,21 @@ public struct SpareObservation: Sendable, Equatable {
     public var reading: LoadReading?
     /// The drain, if the spare is draining.
     public var drain: Drain?
+    /// Polls in a row it did not answer at all (timeout or `con_lost`); any > 0 excludes it.
+    public var unansweredPolls: Int
 
     /// Creates an observation.
-    public init(id: String, domain: String, linkUp: Bool, linkState: String? = nil, reading: LoadReading?, drain: Drain? = nil) {
+    public init(
+        id: String, domain: String, linkUp: Bool, linkState: String? = nil, reading: LoadReading?, drain: Drain? = nil,
+        unansweredPolls: Int = 0
+    ) {
         self.id = id
         self.domain = domain
         self.linkUp = linkUp
         self.linkState = linkState ?? (linkUp ? "up" : "down")
         self.reading = reading
         self.drain = drain
+        self.unansweredPolls = unansweredPolls
     }
 }
 

@@ -10,12 +10,17 @@ public struct PeerHealth: Sendable, Equatable {
     public var link: LinkStatus
     /// The latest sample, if any poll has been answered.
     public var latest: LoadSample?
+    /// Polls in a row that got no answer at all (no reply within `poll.timeout`,
+    /// or `con_lost`); 0 once one is answered, even with garbage. A peer that
+    /// stops answering is excluded at once, not only when its sample goes stale.
+    public var unansweredPolls: Int
 
     /// Creates a peer's health.
-    public init(id: String, link: LinkStatus, latest: LoadSample?) {
+    public init(id: String, link: LinkStatus, latest: LoadSample?, unansweredPolls: Int = 0) {
         self.id = id
         self.link = link
         self.latest = latest
+        self.unansweredPolls = unansweredPolls
     }
 
     /// Seconds since the latest sample, on the monotonic clock; nil without one.

@@ -58,6 +58,7 @@ public final class LoadPoller: Sendable {
         var link: any PeerRequesting
         var latest: LoadSample?
         var history: HistoryRing<LoadSample>
+        var unansweredPolls = 0
         var nextDue: Double
     }
 
@@ -185,14 +186,23 @@ public final class LoadPoller: Sendable {
         let (loadReply, userReply) = await (load, userLoad)
         let loadPercent = loadReply.flatMap(WireNumber.parse)
         let userPercent = userReply.flatMap(WireNumber.parse)
+        // Silence or con_lost on both is no answer: the peer is excluded now, not when its sample goes stale.
+        let answered = [loadReply, userReply].contains { $0 != nil && $0 != WireReply.connectionLost }
         if loadPercent == nil, userPercent == nil {
             // Nothing usable: keep the previous sample, which will go stale on its own.
             logger.debug("poll of \(link.peerID) got no number", metadata: ["load": "\(loadReply ?? "timeout")", "userload": "\(userReply ?? "timeout")"])
-            state.withLock { $0.dirty = true }
+            state.withLock { state in
+                if var entry = state.peers[link.peerID] {
+                    entry.unansweredPolls = answered ? 0 : entry.unansweredPolls + 1
+                    state.peers[link.peerID] = entry
+                }
+                state.dirty = true
+            }
             return
         }
         state.withLock { state in
             guard var entry = state.peers[link.peerID] else { return }
+            entry.unansweredPolls = 0
             state.sequence &+= 1
             let sample = LoadSample(loadPercent: loadPercent, userLoadPercent: userPercent, sequence: state.sequence)
             entry.latest = sample
@@ -223,7 +233,7 @@ public final class LoadPoller: Sendable {
             state.dirty = false
             state.generation &+= 1
             let peers = state.order.compactMap { id in
-                state.peers[id].map { PeerHealth(id: id, link: $0.link.status, latest: $0.latest) }
+                state.peers[id].map { PeerHealth(id: id, link: $0.link.status, latest: $0.latest, unansweredPolls: $0.unansweredPolls) }
             }
             return HealthSnapshot(generation: state.generation, own: state.own, peers: peers)
         }

@@ -24,6 +24,7 @@ struct Scene {
         var domain = "msu"
         var drain: String? = nil
         var sampled = true
+        var unanswered = 0
     }
 
     mutating func observe(own: Double?, _ spares: [Spare]) {
@@ -37,7 +38,7 @@ struct Scene {
                     SpareObservation(
                         id: spare.id, domain: spare.domain, linkUp: spare.linkUp, linkState: spare.linkUp ? "up" : "backoff",
                         reading: spare.sampled ? LoadReading(effective: spare.load, takenAt: now - spare.age, sequence: seq) : nil,
-                        drain: spare.drain.map(Drain.init(reason:)))
+                        drain: spare.drain.map(Drain.init(reason:)), unansweredPolls: spare.unanswered)
                 }),
             now: now)
     }
@@ -96,6 +97,8 @@ struct EligibilityTests {
         (Scene.Spare(id: "a", load: nil), "load unknown (the last reply was not a number)"),
         (Scene.Spare(id: "a", load: 10, sampled: false), "no load sample yet"),
         (Scene.Spare(id: "a", load: 10, linkUp: false), "link is backoff"),
+        (Scene.Spare(id: "a", load: 10, unanswered: 1), "did not answer the last poll"),
+        (Scene.Spare(id: "a", load: 10, unanswered: 3), "did not answer the last 3 polls"),
     ])
     func excluded(spare: Scene.Spare, words: String) {
         var scene = Scene(mode: .always, spares: ["a"])

@@ -27,7 +27,8 @@ struct BalancerPropertyTests {
                 age: Double.random(in: 0...8, using: &generator),
                 domain: Double.random(in: 0...1, using: &generator) < 0.9 ? "msu" : "hub",
                 drain: Double.random(in: 0...1, using: &generator) < 0.1 ? "maintenance" : nil,
-                sampled: Double.random(in: 0...1, using: &generator) < 0.95)
+                sampled: Double.random(in: 0...1, using: &generator) < 0.95,
+                unanswered: Double.random(in: 0...1, using: &generator) < 0.1 ? 1 : 0)
         }
         scene.observe(own: Double.random(in: 0...200, using: &generator), spares)
         return scene

@@ -72,6 +72,27 @@ struct LoadPollerTests {
         #expect(snapshot.peer("silent")?.latest?.loadPercent == nil)
         #expect(snapshot.peer("silent")?.latest?.userLoadPercent == 80)
         #expect(snapshot.peers.map(\.id) == ["numbers", "garbage", "lost", "silent"])
+        // Half an answer, or garbage, is an answer; con_lost on both is not.
+        #expect(snapshot.peer("silent")?.unansweredPolls == 0)
+        #expect(snapshot.peer("garbage")?.unansweredPolls == 0)
+        #expect(await waitForSnapshot(poller) { ($0.peer("lost")?.unansweredPolls ?? 0) >= 2 } != nil)
+    }
+
+    @Test("a peer that stops answering counts unanswered polls at once, long before its sample is stale; one answer resets them")
+    func unanswered() async {
+        let settings = PollSettings(interval: .milliseconds(50), timeout: .milliseconds(30), staleAfter: .seconds(3600), history: 5)
+        let poller = LoadPoller(settings: settings, local: nil, logger: Logger(label: "test"))
+        let peer = ScriptedPeer("a", load: .reply("10.00"), userload: .reply("0.00"))
+        poller.setPeers([peer])
+        let task = Task { await poller.run() }
+        defer { task.cancel() }
+        #expect(await waitForSnapshot(poller) { $0.peer("a")?.latest?.effectivePercent == 10 } != nil)
+        peer.set(load: .never, userload: .never)
+        let silent = await waitForSnapshot(poller) { ($0.peer("a")?.unansweredPolls ?? 0) >= 1 }
+        #expect(silent?.peer("a")?.latest?.effectivePercent == 10, "the last sample is kept, for the status page")
+        #expect(silent?.peer("a")?.isStale(now: MonotonicClock.now(), staleAfter: 3600) == false)
+        peer.set(load: .reply("20.00"), userload: .reply("0.00"))
+        #expect(await waitForSnapshot(poller) { $0.peer("a")?.unansweredPolls == 0 && $0.peer("a")?.latest?.effectivePercent == 20 } != nil)
     }
 
     @Test("a peer that stops answering goes stale; history keeps the last samples")

@@ -100,7 +100,7 @@ extension BalancerInput {
             return SpareObservation(
                 id: id, domain: hosts[id]?.domain ?? "", linkUp: peer?.link.state == .up,
                 linkState: peer?.link.state.rawValue ?? "unknown", reading: reading,
-                drain: drains[id].map(Drain.init(reason:)))
+                drain: drains[id].map(Drain.init(reason:)), unansweredPolls: peer?.unansweredPolls ?? 0)
         }
         let own = snapshot.own.map { LoadReading(effective: $0.effectivePercent, takenAt: $0.monotonicAt, sequence: $0.sequence) }
         self.init(own: own, spares: observations)
