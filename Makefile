@@ -4,7 +4,7 @@ SWIFT ?= swift
 BUILD_FLAGS ?=
 BIN = .build/debug/balancerd
 
-.PHONY: all deps build release test demo check soak bench clean
+.PHONY: all deps build release test faults soak sanitize demo check clean
 
 all: build
 
@@ -20,10 +20,33 @@ release: deps
 
 # Builds the daemon first: end-to-end tests start it as a real process.
 # Tests run one at a time: many start processes and block on sockets, and on two
-# cores parallel tests would starve each other's timers (about 35 s in all).
+# cores parallel tests would starve each other's timers (about 50 s in all).
+# Then the fault suite in its short form (each fault twice, about 2 minutes).
 test: build
 	$(SWIFT) build --build-tests $(BUILD_FLAGS)
 	$(SWIFT) test --skip-build --no-parallel $(BUILD_FLAGS)
+	$(MAKE) --no-print-directory faults
+
+# Network namespaces, cut links, killed and frozen processes, reloads, slow and
+# malformed HTTP clients, all while /login is under load (Tests/faults/faults.py).
+FAULT_TRIES ?= 2
+faults: build
+	python3 Tests/faults/faults.py --tries $(FAULT_TRIES)
+
+# The long form: 1,000,000 inputs per fuzzer, every fault 10 times (medians for
+# RELIABILITY.md), and 1,000 peers polled by one daemon. About an hour.
+soak: build
+	$(SWIFT) build --build-tests $(BUILD_FLAGS)
+	BALANCERD_FUZZ_ITERATIONS=1000000 $(SWIFT) test --skip-build --no-parallel --filter 'Fuzz|fuzz' $(BUILD_FLAGS)
+	python3 Tests/faults/faults.py --tries 10 --report .build/faults-report.md
+	Benchmarks/poll/run.sh 1000
+
+# The whole test suite under AddressSanitizer, then ThreadSanitizer (own build folders).
+sanitize: deps
+	$(SWIFT) build --build-tests -Xswiftc -sanitize=address --build-path .build-asan
+	$(SWIFT) test --skip-build --no-parallel --build-path .build-asan
+	$(SWIFT) build --build-tests -Xswiftc -sanitize=thread --build-path .build-tsan
+	$(SWIFT) test --skip-build --no-parallel --build-path .build-tsan
 
 # The embedded default: a throwaway cluster on loopback. Ctrl-C stops it.
 demo: build

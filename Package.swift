@@ -42,6 +42,7 @@ let package = Package(
             name: "Lonc",
             dependencies: [
                 "COpenSSL", "CShims",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOExtras", package: "swift-nio-extras"),
@@ -88,7 +89,7 @@ let package = Package(
             dependencies: ["Lonc", "Health", .product(name: "NIOPosix", package: "swift-nio"), .product(name: "Logging", package: "swift-log")],
             path: "Benchmarks/AgentSwarm", swiftSettings: swiftSettings),
 
-        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
+        .target(name: "TestSupport", dependencies: ["Lonc"], path: "Tests/TestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "LoncTests", dependencies: ["Lonc", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "HealthTests", dependencies: ["Health"], swiftSettings: swiftSettings),
         .testTarget(name: "BalancerTests", dependencies: ["Balancer"], swiftSettings: swiftSettings),

@@ -4,8 +4,8 @@
 set -euo pipefail
 
 # build: libmicrohttpd-dev libssl-dev pkg-config; tests: openssl (interop), prometheus (promtool),
-# chromium (the status page).
-packages=(libmicrohttpd-dev libssl-dev pkg-config openssl procps prometheus chromium)
+# chromium (the status page); the fault suite: iproute2 (namespaces, ss), iptables, slowhttptest.
+packages=(libmicrohttpd-dev libssl-dev pkg-config openssl procps prometheus chromium iproute2 iptables slowhttptest)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

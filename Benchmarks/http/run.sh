@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # /login throughput and latency: balancerd against nginx (`return 302`) and
 # HAProxy (`http-request redirect`), side by side on this machine, interleaved,
-# same wrk settings. Prints a Markdown table for BENCHMARKS.md.
+# same wrk settings, and against the plain C library balancerd is built on
+# (mhd_login.c: libmicrohttpd with balancerd's daemon flags answering the same
+# 302). Prints a Markdown table for BENCHMARKS.md.
 #
 # usage: Benchmarks/http/run.sh [seconds per run] [rounds]
 set -euo pipefail
@@ -61,13 +63,15 @@ frontend login
   http-request redirect location https://a2.localhost/login code 302
 HAPROXY
 haproxy -f "$WORK/haproxy.cfg" -q &
+cc -O2 -o "$WORK/mhd_login" Benchmarks/http/mhd_login.c -lmicrohttpd
+"$WORK/mhd_login" 18084 &
 sleep 1
 
-declare -A ports=([balancerd]=18081 [nginx]=18082 [haproxy]=18083)
+declare -A ports=([balancerd]=18081 [nginx]=18082 [haproxy]=18083 [libmicrohttpd]=18084)
 results="$WORK/results"
 for connections in 50 400; do
   for round in $(seq "$ROUNDS"); do
-    for server in balancerd nginx haproxy; do
+    for server in balancerd nginx haproxy libmicrohttpd; do
       out=$(wrk -t2 -c"$connections" -d"${SECONDS_PER_RUN}s" --latency "http://127.0.0.1:${ports[$server]}/login")
       rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
       p50=$(awk '$1=="50%" {print $2}' <<<"$out")
@@ -92,7 +96,7 @@ print("| connections | server | req/s (median) | ratio to nginx | p50 ms | p99 m
 print("| --- | --- | --- | --- | --- | --- |")
 for c in (50, 400):
     nginx = statistics.median(r[0] for r in rows[(c, "nginx")])
-    for server in ("balancerd", "nginx", "haproxy"):
+    for server in ("balancerd", "libmicrohttpd", "nginx", "haproxy"):
         runs = rows[(c, server)]
         rps = statistics.median(r[0] for r in runs)
         print(f"| {c} | {server} | {rps:,.0f} | {rps / nginx:.2f} | {statistics.median(r[1] for r in runs):.2f} | {statistics.median(r[2] for r in runs):.2f} |")

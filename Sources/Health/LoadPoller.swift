@@ -1,7 +1,6 @@
 import Foundation
 import Logging
 import Lonc
-import Synchronization
 
 /// How often and how patiently peers are polled (`poll.*` in balancerd.yaml).
 public struct PollSettings: Sendable, Equatable {
@@ -38,9 +37,9 @@ public final class LoadPoller: Sendable {
     private let local: LocalLoad?
     private let logger: Logger
     private let publishDelay: Duration
-    private let state: Mutex<State>
-    private let published = Mutex(HealthSnapshot.empty)
-    private let listeners = Mutex<[@Sendable (HealthSnapshot) -> Void]>([])
+    private let state: Locked<State>
+    private let published = Locked(HealthSnapshot.empty)
+    private let listeners = Locked<[@Sendable (HealthSnapshot) -> Void]>([])
 
     private struct State: Sendable {
         var peers: [String: PeerEntry] = [:]
@@ -68,7 +67,7 @@ public final class LoadPoller: Sendable {
         self.local = local
         self.logger = logger
         self.publishDelay = publishDelay
-        self.state = Mutex(State(ownHistory: HistoryRing(capacity: settings.history)))
+        self.state = Locked(State(ownHistory: HistoryRing(capacity: settings.history)))
     }
 
     /// The latest snapshot (a copy; never blocks on a poll).
@@ -83,9 +82,11 @@ public final class LoadPoller: Sendable {
     /// samples and schedule; new ones get first polls spread over one interval.
     public func setPeers(_ links: [any PeerRequesting]) {
         let interval = settings.interval.secondsValue
-        var generator = SystemRandomNumberGenerator()
         let now = MonotonicClock.now()
         state.withLock { state in
+            // Made here, not captured from outside: ThreadSanitizer crashes on an
+            // empty struct captured inout by a closure (seen with Swift 6.3.1).
+            var generator = SystemRandomNumberGenerator()
             let newIDs = links.map(\.peerID).filter { state.peers[$0] == nil }
             let offsets = PollSchedule.firstOffsets(count: newIDs.count, interval: interval, using: &generator)
             var offsetByID: [String: Double] = [:]
@@ -264,7 +265,7 @@ func firstReply(within limit: Duration, _ operation: @escaping @Sendable () asyn
 
 /// Lets exactly one of two racers resume a continuation.
 private final class FirstOfTwo: Sendable {
-    private let claimed = Mutex(false)
+    private let claimed = Locked(false)
 
     /// True for the first caller only.
     func claim() -> Bool {

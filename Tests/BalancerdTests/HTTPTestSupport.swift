@@ -1,11 +1,11 @@
+import Lonc
 import Foundation
-import Synchronization
 @testable import balancerd
 
 /// Endpoint state with fixed answers, for router and server tests.
 final class FixedEndpointState: EndpointState {
-    let login = Mutex(LoginRoute.redirect(id: "msua2", base: "https://bistromath.lite.msu.edu/login"))
-    let counted = Mutex<[String]>([])
+    let login = Locked(LoginRoute.redirect(id: "msua2", base: "https://bistromath.lite.msu.edu/login"))
+    let counted = Locked<[String]>([])
     var isReady: Bool { login.withLock { $0 != .unavailable } }
     func routeLogin() -> LoginRoute { login.withLock { $0 } }
     func healthJSON() -> [UInt8] { Array(#"{"status":"ok"}"#.utf8) }

@@ -1,7 +1,6 @@
 import Foundation
 import Logging
 import Lonc
-import Synchronization
 import Testing
 @testable import Health
 
@@ -10,12 +9,12 @@ import Testing
 final class ScriptedPeer: PeerRequesting {
     enum Answer: Sendable { case reply(String), never }
     let peerID: String
-    private let answers: Mutex<[String: Answer]>
-    let asked = Mutex(0)
+    private let answers: Locked<[String: Answer]>
+    let asked = Locked(0)
 
     init(_ id: String, load: Answer, userload: Answer) {
         peerID = id
-        answers = Mutex(["load": load, "userload": userload])
+        answers = Locked(["load": load, "userload": userload])
     }
 
     func set(load: Answer, userload: Answer) { answers.withLock { $0 = ["load": load, "userload": userload] } }
@@ -133,7 +132,7 @@ struct LoadPollerTests {
     @Test("listeners get every snapshot")
     func listeners() async {
         let poller = LoadPoller(settings: Self.fast, local: nil, logger: Logger(label: "test"))
-        let seen = Mutex<[UInt64]>([])
+        let seen = Locked<[UInt64]>([])
         poller.onSnapshot { snapshot in seen.withLock { $0.append(snapshot.generation) } }
         poller.setPeers([ScriptedPeer("a", load: .reply("1.00"), userload: .reply("1.00"))])
         let task = Task { await poller.run() }

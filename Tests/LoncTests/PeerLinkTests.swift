@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import Testing
 import TestSupport
 @testable import Lonc
@@ -8,7 +7,7 @@ import TestSupport
 struct PeerLinkTests {
     @Test("a link comes up, answers requests, and says so in its status")
     func comesUp() async throws {
-        let peers = Mutex<[String]>([])
+        let peers = Locked<[String]>([])
         let (agent, port) = try await AgentFixture.agent(onPeer: { id in peers.withLock { $0.append(id) } })
         defer { Task { await agent.stop() } }
         let link = AgentFixture.link(to: port)

@@ -1,7 +1,6 @@
 import Foundation
 import Logging
 import NIOCore
-import Synchronization
 import Testing
 @testable import Lonc
 
@@ -55,7 +54,7 @@ struct TLSLinkTests {
     @Test("a link comes up over TLS 1.3 with both certificates checked, and carries requests")
     func mutualTLS() async throws {
         let certificates = try Certificates()
-        let peers = Mutex<[String]>([])
+        let peers = Locked<[String]>([])
         let (agent, port) = try await AgentFixture.tlsAgent(try certificates.transport("agent1"), onPeer: { id in peers.withLock { $0.append(id) } })
         defer { Task { await agent.stop() } }
         let link = AgentFixture.tlsLink(to: port, transport: try certificates.transport("client1"))

@@ -1,5 +1,5 @@
+import Lonc
 import Foundation
-import Synchronization
 
 /// A hand-written agent on 127.0.0.1 for fault tests: it does the handshake
 /// correctly, then answers each line with `answer(line)`; when that returns nil
@@ -22,14 +22,14 @@ public final class ScriptedAgent: Sendable {
     public var receivedWithConnection: [(line: String, connection: Int)] { journal.entries }
 
     final class Journal: Sendable {
-        private let storage = Mutex<[(line: String, connection: Int)]>([])
+        private let storage = Locked<[(line: String, connection: Int)]>([])
         func append(_ line: String, connection: Int) { storage.withLock { $0.append((line, connection)) } }
         var lines: [String] { storage.withLock { $0.map(\.line) } }
         var entries: [(line: String, connection: Int)] { storage.withLock { $0 } }
     }
 
     final class Counter: Sendable {
-        private let count = Mutex(0)
+        private let count = Locked(0)
         func increment() { count.withLock { $0 += 1 } }
         var value: Int { count.withLock { $0 } }
     }

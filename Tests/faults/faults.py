@@ -12,7 +12,7 @@ detected or not recovered within its deadline.
     python3 Tests/faults/faults.py --tries 10 --report faults.md   # make soak
     python3 Tests/faults/faults.py --tries 2                        # make test
 
-Needs root for namespaces (ip netns, veth) and iptables. Without them it falls back to
+Needs root for namespaces (ip netns, veth) and iptables (the half-open link). Without them it falls back to
 agents on 127.0.1.N and to signals instead of cut links, and says so.
 """
 
@@ -90,6 +90,13 @@ class Network:
     def link_up(self, index):
         run("ip", "link", "set", f"bdf-h{index}", "up")
         run("ip", "addr", "replace", f"10.201.{index}.1/24", "dev", f"bdf-h{index}")
+
+    def can_drop(self):
+        probe = ["OUTPUT", "-d", "10.201.250.250", "-j", "DROP"]
+        if not shutil.which("iptables") or run("iptables", "-I", *probe, check=False).returncode != 0:
+            return False
+        run("iptables", "-D", *probe, check=False)
+        return True
 
     def drop_packets(self, index):
         # Silently, both ways: the TCP connection stays open on both ends (half-open).
@@ -362,6 +369,36 @@ class Suite:
         self.record("SIGHUP reload under load", f"{self.tries * 5} reloads, 200 ms apart", "—", "—",
                     f"{bad} of {total} logins not 302", f"link attempts after: {links}")
 
+    def reload_churn(self, cycles):
+        """Many reloads that remove and re-add b3 (its link torn down and made anew each time):
+        the daemon's memory after them, against before (a leaked link would show here)."""
+        def rss_kib():
+            with open(f"/proc/{self.cluster.serve.pid}/status") as f:
+                return next(int(line.split()[1]) for line in f if line.startswith("VmRSS"))
+        wait_for(self.all_eligible, 30)
+        self.load.reset()
+        # Warm up: the first cycles allocate what stays (caches, pools).
+        for cycle in range(cycles + 20):
+            if cycle == 20:
+                before = rss_kib()
+            keep = AGENTS if cycle % 2 else ["b1", "b2"]
+            self.cluster.write_hosts(keep)
+            self.cluster.write_serve_config(keep)
+            self.cluster.serve.send_signal(signal.SIGHUP)
+            time.sleep(0.05)
+        self.cluster.write_hosts(AGENTS)
+        self.cluster.write_serve_config(AGENTS)
+        self.cluster.serve.send_signal(signal.SIGHUP)
+        _, back = wait_for(self.all_eligible, 30)
+        after = rss_kib()
+        statuses, _, _, refused, _ = self.load.snapshot()
+        bad = sum(v for k, v in statuses.items() if k != 302)
+        if back is None or bad:
+            self.failures.append(f"reload churn: {bad} non-302 answers, all eligible again: {back is not None}")
+        self.record(f"{cycles} reloads adding and removing a peer", "hosts table toggled, HUP every 50 ms", "—",
+                    f"all 3 eligible {fmt(back)} after the last", f"{bad} of {sum(statuses.values())} logins not 302",
+                    f"RSS {before / 1024:.1f} MiB before, {after / 1024:.1f} MiB after ({(after - before) / cycles:+.1f} KiB a reload)")
+
     def hosts_edit(self):
         removed, added, errors = [], [], 0
         for attempt in range(self.tries):
@@ -389,13 +426,13 @@ class Suite:
 
     def slow_clients(self, slowhttptest):
         """slowloris (-H) and slow body (-B) from 127.0.0.1 while /login is measured from 127.0.0.2."""
-        for mode, name in (("-H", "slowloris: 1,000 connections sending headers 1 line / 10 s"),
-                           ("-B", "slow body: 1,000 POSTs sending 1 chunk / 10 s")):
+        for mode, name in (("-H", "slowloris: 1,000 connections sending a header line every 3 s"),
+                           ("-B", "slow body: 1,000 POSTs sending a body chunk every 3 s")):
             if not slowhttptest:
                 self.record(name, "slowhttptest", "—", "—", "not run", "slowhttptest not installed")
                 continue
             self.load.reset()
-            attack = subprocess.Popen([slowhttptest, mode, "-c", "1000", "-r", "500", "-i", "10", "-l", "20", "-s", "8192",
+            attack = subprocess.Popen([slowhttptest, mode, "-c", "1000", "-r", "500", "-i", "3", "-l", "20", "-s", "8192",
                                        "-u", f"http://127.0.0.1:{HTTP_PORT}/login", "-p", "3"],
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             time.sleep(18)
@@ -408,7 +445,7 @@ class Suite:
                 self.failures.append(f"{name}: {failed} /login requests failed")
             self.record(name, "slowhttptest " + mode, "—", "—", f"{failed} of {ok + failed} logins failed",
                         f"/login p50 {ms(percentile(latencies, 0.5))}, p99 {ms(percentile(latencies, 0.99))}; "
-                        f"attacker connections held at 18 s: {held} (per_address_limit 256)")
+                        f"attacker connections the daemon held at 18 s: {held} (per_address_limit 256)")
 
     def connection_flood(self):
         """10,000 connections at once, from one address and then from 40, holding them idle."""
@@ -429,19 +466,18 @@ class Suite:
             time.sleep(1)
             held = count_connections(HTTP_PORT)
             probe_ok = sum(1 for _ in range(20) if safe_status("/login", source="127.0.0.4") == 302)
-            _, recovered = wait_for(lambda: safe_status("/login", source="127.0.0.5") == 302, 30, step=0.1)
             for s in sockets:
                 s.close()
-            time.sleep(0.5)
-            after = sum(1 for _ in range(20) if safe_status("/login", source="127.0.0.4") == 302)
+            closed = time.monotonic()
+            _, recovered = wait_for(lambda: all(safe_status("/login", source="127.0.0.4") == 302 for _ in range(20)), 30, step=0.1)
             statuses, _, latencies, refused, _ = self.load.snapshot()
-            self.record(label, "non-blocking connect, nothing sent", "—",
-                        f"fresh clients answered after {fmt(recovered)}",
-                        f"{refused} refused on the keep-alive load connection",
-                        f"connections the daemon held: {held}; fresh /login during: {probe_ok}/20, after close: {after}/20; "
+            self.record(label, "non-blocking connect, nothing sent; held 1 s, then closed", "—",
+                        f"20/20 fresh clients answered {fmt(recovered)} after the flood closed",
+                        f"{refused} failures on the established keep-alive load connection; {failed_connects} connects failed",
+                        f"established connections on the port: {held}; fresh /login during the flood: {probe_ok}/20; "
                         f"load p99 {ms(percentile(latencies, 0.99))}")
-            if after < 20:
-                self.failures.append(f"{label}: /login did not answer after the flood closed ({after}/20)")
+            if recovered is None:
+                self.failures.append(f"{label}: /login did not answer 20/20 within 30 s after the flood closed")
 
     def malformed_requests(self):
         cases = {
@@ -523,12 +559,12 @@ def main():
     args = parser.parse_args()
 
     binary = os.path.abspath(args.bin)
-    use_netns = not args.no_netns and os.geteuid() == 0 and shutil.which("ip") and shutil.which("iptables") \
+    use_netns = not args.no_netns and os.geteuid() == 0 and shutil.which("ip") \
         and run("ip", "netns", "add", "bdf-probe", check=False).returncode == 0
     if use_netns:
         run("ip", "netns", "del", "bdf-probe", check=False)
     else:
-        log("network namespaces unavailable (need root, ip and iptables): agents on 127.0.1.N, links cut with SIGSTOP instead")
+        log("network namespaces unavailable (need root and ip): agents on 127.0.1.N, links cut with SIGSTOP instead")
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
@@ -551,14 +587,18 @@ def main():
         if use_netns:
             suite.cut_and_restore("veth down", "ip link set down on the host end of b1's veth",
                                   lambda: network.link_down(1), lambda: network.link_up(1))
+        if use_netns and network.can_drop():
             suite.cut_and_restore("all packets dropped (half-open link)", "iptables DROP both ways for b1's address",
                                   lambda: network.drop_packets(1), lambda: network.pass_packets(1))
+        elif use_netns:
+            log("iptables cannot add rules here: the half-open-link fault is skipped")
         suite.cut_and_restore("agent frozen", "SIGSTOP b1's agent, then SIGCONT",
                               lambda: cluster.kill_agent("b1", signal.SIGSTOP), lambda: cluster.kill_agent("b1", signal.SIGCONT))
         suite.cut_and_restore("agent killed and restarted", "SIGKILL b1's agent, then start it again",
                               lambda: cluster.kill_agent("b1"), lambda: cluster.start_agent("b1"))
         suite.reload_under_load()
         suite.hosts_edit()
+        suite.reload_churn(100 * args.tries)
         suite.daemon_restart()
         if not args.skip_http:
             suite.malformed_requests()

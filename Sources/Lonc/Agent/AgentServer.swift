@@ -1,7 +1,6 @@
 import Logging
 import NIOCore
 import NIOPosix
-import Synchronization
 
 /// The agent: listens for peer links and answers the handshake and the load
 /// commands (the subset of `lond` that balancerd needs).
@@ -12,7 +11,7 @@ public final class AgentServer: Sendable {
     private let group: any EventLoopGroup
     private let logger: Logger
     private let onInboundPeer: @Sendable (String) -> Void
-    private let channel = Mutex<(any Channel)?>(nil)
+    private let channel = Locked<(any Channel)?>(nil)
     private let clients = ChannelRegistry()
 
     /// Creates an agent. `hosts` is read on every new client, so reloads apply at once;
@@ -99,7 +98,7 @@ public enum AgentError: Error, Sendable, CustomStringConvertible {
 
 /// The open channels of a server, so stopping it can close them all.
 final class ChannelRegistry: Sendable {
-    private let channels = Mutex<[ObjectIdentifier: any Channel]>([:])
+    private let channels = Locked<[ObjectIdentifier: any Channel]>([:])
 
     /// Tracks `channel` until it closes.
     func add(_ channel: any Channel) {

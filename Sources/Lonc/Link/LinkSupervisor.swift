@@ -1,6 +1,5 @@
 import Logging
 import NIOCore
-import Synchronization
 
 /// Keeps one `PeerLink` per hosts-table entry other than this server (the
 /// seed's lonc parent, which kept a child per peer alive).
@@ -11,8 +10,8 @@ public final class LinkSupervisor: Sendable {
     private let transport: any TransportSecurity
     private let group: any EventLoopGroup
     private let logger: Logger
-    private let links = Mutex<[String: PeerLink]>([:])
-    private let order = Mutex<[String]>([])
+    private let links = Locked<[String: PeerLink]>([:])
+    private let order = Locked<[String]>([])
     private let onNewLink: @Sendable (PeerLink) -> Void
 
     /// Creates a supervisor; `onNewLink` is called for every link it creates (to observe it).

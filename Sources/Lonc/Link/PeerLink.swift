@@ -2,7 +2,6 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
-import Synchronization
 
 /// One persistent link to one peer's agent (the seed's lonc child):
 ///
@@ -27,8 +26,8 @@ public final class PeerLink: PeerRequesting, @unchecked Sendable {
     /// The event loop this link lives on.
     public let eventLoop: any EventLoop
     private let logger: Logger
-    private let statusBox: Mutex<LinkStatus>
-    private let observers = Mutex<[@Sendable (LinkStatus) -> Void]>([])
+    private let statusBox: Locked<LinkStatus>
+    private let observers = Locked<[@Sendable (LinkStatus) -> Void]>([])
 
     // loop-confined
     private enum Phase { case idle, connecting, handshaking(HandshakeStep), up, backoff, givenUp, stopped }
@@ -63,7 +62,7 @@ public final class PeerLink: PeerRequesting, @unchecked Sendable {
         var logger = logger
         logger[metadataKey: "peer"] = "\(host.id)"
         self.logger = logger
-        self.statusBox = Mutex(LinkStatus(peerID: host.id))
+        self.statusBox = Locked(LinkStatus(peerID: host.id))
     }
 
     /// The link's current status.

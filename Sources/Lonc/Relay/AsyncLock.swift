@@ -1,10 +1,9 @@
-import Synchronization
 
 /// A lock for async code: holders run one at a time, in arrival order, even
 /// across suspension points (an actor would let a second call in while the
 /// first awaits the peer's reply, and critical messages would overtake).
 final class AsyncLock: Sendable {
-    private let state = Mutex<(held: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+    private let state = Locked<(held: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
 
     func lock() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in

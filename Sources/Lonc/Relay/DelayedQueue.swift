@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import Synchronization
 
 /// Critical messages waiting for a peer, one file each in `<state_dir>/delayed/`
 /// (DESIGN.md, "Local relay and delayed messages"):
@@ -18,10 +17,10 @@ public final class DelayedQueue: Sendable {
     /// `<state_dir>/delayed`.
     public let directory: String
     private let logger: Logger
-    private let clock = Mutex<(time: Int, sequence: Int)>((0, 0))
+    private let clock = Locked<(time: Int, sequence: Int)>((0, 0))
     /// Messages waiting per peer, kept in memory so `depth` never lists the folder;
     /// re-synced from the folder on every `pending` scan.
-    private let counts = Mutex<[String: Int]>([:])
+    private let counts = Locked<[String: Int]>([:])
 
     /// One queued message.
     public struct Entry: Sendable, Equatable, Comparable {

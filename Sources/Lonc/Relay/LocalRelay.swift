@@ -2,7 +2,6 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
-import Synchronization
 
 /// `<socket_dir>/<peer id>`: a UNIX stream socket per peer (mode 0660) where
 /// local clients write lines and read the peer's replies, many clients sharing
@@ -13,7 +12,7 @@ public final class LocalRelay: Sendable {
     private let group: any EventLoopGroup
     private let logger: Logger
     private let maxLine: Int
-    private let servers = Mutex<[String: any Channel]>([:])
+    private let servers = Locked<[String: any Channel]>([:])
 
     /// Creates the relay; `update(peers:)` opens the sockets.
     public init(socketDirectory: String, router: RelayRouter, group: any EventLoopGroup, maxLine: Int, logger: Logger) {

@@ -1,5 +1,4 @@
 import Logging
-import Synchronization
 
 /// What the relay does with each line a local client sends for a peer:
 /// plain lines go to the peer's link; `critical:<cmd>` lines are delivered
@@ -8,8 +7,8 @@ import Synchronization
 public final class RelayRouter: Sendable {
     private let queue: DelayedQueue
     private let logger: Logger
-    private let links = Mutex<[String: any PeerRequesting]>([:])
-    private let lanes = Mutex<[String: AsyncLock]>([:])
+    private let links = Locked<[String: any PeerRequesting]>([:])
+    private let lanes = Locked<[String: AsyncLock]>([:])
     private let depthChanged: @Sendable (String, Int) -> Void
 
     /// `depthChanged` is told each peer's queue depth after every change (for the link status).

@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import Lonc
 
 /// Drains set by operators (`balancerd ctl drain <id> <reason>`), kept in
 /// `<state_dir>/drains.json` so they survive restarts and reloads. Written to a
@@ -11,7 +11,7 @@ final class DrainStore: Sendable {
     }
 
     let path: String
-    private let drains: Mutex<[String: Drain]>
+    private let drains: Locked<[String: Drain]>
 
     /// Loads the drains at `<stateDirectory>/drains.json` (none if the file is missing).
     init(stateDirectory: String) throws(DrainStoreError) {
@@ -22,13 +22,13 @@ final class DrainStore: Sendable {
             throw DrainStoreError(path: stateDirectory, reason: "cannot create the state folder: \(error.localizedDescription)")
         }
         guard let data = FileManager.default.contents(atPath: path) else {
-            drains = Mutex([:])
+            drains = Locked([:])
             return
         }
         do {
             let decoder = JSONDecoder()
             decoder.dateDecodingStrategy = .iso8601
-            drains = Mutex(try decoder.decode([String: Drain].self, from: data))
+            drains = Locked(try decoder.decode([String: Drain].self, from: data))
         } catch {
             throw DrainStoreError(path: path, reason: "not a drains file: \(error)")
         }

@@ -5,7 +5,6 @@ import Lonc
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
-import Synchronization
 import UnixSignals
 
 /// `balancerd serve`: peer links, the load poller, the balancer, the agent
@@ -24,7 +23,7 @@ final class Daemon: Service {
     private let agent: AgentServer?
     private let httpSettings: HTTPServer.Settings
     private let webRoot: String?
-    private let http = Mutex<HTTPServer?>(nil)
+    private let http = Locked<HTTPServer?>(nil)
     private let ready = ReadyLatch()
     let drains: DrainStore
     let relay: LocalRelay
@@ -218,7 +217,7 @@ final class LinkLookup: @unchecked Sendable {
 
 /// Opens once, when the daemon listens.
 final class ReadyLatch: Sendable {
-    private let state = Mutex<(port: Int?, waiters: [CheckedContinuation<Int, Never>])>((nil, []))
+    private let state = Locked<(port: Int?, waiters: [CheckedContinuation<Int, Never>])>((nil, []))
 
     func open(port: Int) {
         let waiters = state.withLock { state in

@@ -2,7 +2,6 @@ import Balancer
 import Foundation
 import Health
 import Lonc
-import Synchronization
 
 /// The live state the HTTP routes read: the latest snapshot, link statuses,
 /// the routing table and the metrics. Every call returns at once.
@@ -16,13 +15,13 @@ final class DaemonState: EndpointState {
     let metrics: BalancerMetrics
     private let poller: LoadPoller
     private let links: @Sendable () -> [LinkStatus]
-    private let configuration: Mutex<Configuration>
-    private let drainsBox = Mutex<[String: String]>([:])
+    private let configuration: Locked<Configuration>
+    private let drainsBox = Locked<[String: String]>([:])
     private let started = Date()
     private let startedMonotonic = MonotonicClock.now()
 
     init(config: DaemonConfig, hosts: HostsTable, poller: LoadPoller, links: @escaping @Sendable () -> [LinkStatus]) {
-        self.configuration = Mutex(Configuration(config: config, hosts: hosts))
+        self.configuration = Locked(Configuration(config: config, hosts: hosts))
         self.routing = RoutingTable(config: config, hosts: hosts)
         self.metrics = BalancerMetrics()
         self.poller = poller

@@ -1,7 +1,6 @@
 import Balancer
 import Health
 import Lonc
-import Synchronization
 
 /// The balancer's state as the HTTP threads use it: one small lock around the
 /// policy's state and the redirect bases, taken once per login.
@@ -13,10 +12,10 @@ final class RoutingTable: Sendable {
         var localBase: String
     }
 
-    private let routing: Mutex<Routing>
+    private let routing: Locked<Routing>
 
     init(config: DaemonConfig, hosts: HostsTable) {
-        routing = Mutex(Self.routing(config: config, hosts: hosts, keeping: nil))
+        routing = Locked(Self.routing(config: config, hosts: hosts, keeping: nil))
     }
 
     private static func routing(config: DaemonConfig, hosts: HostsTable, keeping state: BalancerState?) -> Routing {

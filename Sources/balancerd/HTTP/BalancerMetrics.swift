@@ -1,7 +1,6 @@
 import Health
 import Lonc
 import Prometheus
-import Synchronization
 
 /// The daemon's Prometheus metrics in a swift-prometheus registry (used
 /// directly rather than through swift-metrics: only the registry carries the
@@ -11,10 +10,10 @@ import Synchronization
 final class BalancerMetrics: Sendable {
     let registry: PrometheusCollectorRegistry
     /// Requests by (route, status) in a flat table: no hashing or allocation per request.
-    private let requestCounts = Mutex<[Int]>(Array(repeating: 0, count: routes.count * statuses.count))
+    private let requestCounts = Locked<[Int]>(Array(repeating: 0, count: routes.count * statuses.count))
     private static let routes = ["/login", "/", "/health", "/health/live", "/health/ready", "/decisions", "/metrics", "/status", "other"]
     private static let statuses = [200, 302, 403, 404, 405, 503, 500]
-    private let exported = Mutex<Exported>(Exported())
+    private let exported = Locked<Exported>(Exported())
 
     private struct RequestKey: Hashable, Sendable {
         var route: String

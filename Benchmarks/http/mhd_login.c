@@ -1,0 +1,46 @@
+/* The reference for balancerd's /login: the plain C library it is built on.
+ * libmicrohttpd with the same daemon flags as balancerd (epoll, a pool of 2
+ * threads, 2048 connections, 15 s timeout, no per-address limit) answering
+ * every request with the same 302 balancerd sends: a response built per
+ * request with Location, Cache-Control and X-Balancer-Target. What balancerd
+ * adds on top of this is the Swift side: routing, the balancer decision,
+ * metrics.  Build: cc -O2 mhd_login.c -lmicrohttpd   Run: ./a.out PORT */
+#include <microhttpd.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static enum MHD_Result answer(void *cls, struct MHD_Connection *connection, const char *url, const char *method,
+                              const char *version, const char *upload_data, size_t *upload_size, void **state) {
+    (void)cls; (void)url; (void)method; (void)version; (void)upload_data;
+    static int marker;
+    if (*state == NULL) { *state = &marker; return MHD_YES; }
+    if (*upload_size > 0) { *upload_size = 0; return MHD_YES; }
+    struct MHD_Response *response = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_MUST_COPY);
+    if (!response) return MHD_NO;
+    MHD_add_response_header(response, "Location", "https://a2.localhost/login");
+    MHD_add_response_header(response, "Cache-Control", "no-store");
+    MHD_add_response_header(response, "X-Balancer-Target", "a2");
+    enum MHD_Result result = MHD_queue_response(connection, 302, response);
+    MHD_destroy_response(response);
+    return result;
+}
+
+int main(int argc, char **argv) {
+    unsigned short port = argc > 1 ? (unsigned short)atoi(argv[1]) : 18084;
+    struct MHD_Daemon *daemon = MHD_start_daemon(
+        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG, port, NULL, NULL, answer, NULL,
+        MHD_OPTION_THREAD_POOL_SIZE, 2u, MHD_OPTION_CONNECTION_LIMIT, 2048u, MHD_OPTION_CONNECTION_TIMEOUT, 15u,
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_END);
+    if (!daemon) return 1;
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    int sig;
+    sigwait(&set, &sig);
+    MHD_stop_daemon(daemon);
+    return 0;
+}
