@@ -21,6 +21,32 @@ struct HTTPServerTests {
         #expect(header("X-Balancer-Target", in: response) == "msua2")
     }
 
+    @Test("plain GET /login: the prepared redirect follows the target and its URL, and every answer is counted")
+    func preparedRedirect() throws {
+        let state = FixedEndpointState()
+        let server = try start(state)
+        defer { server.stop() }
+        let plain = "GET /login HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"
+        for _ in 0..<3 {
+            let response = try rawHTTP(port: server.port, plain)
+            #expect(statusCode(of: response) == 302)
+            #expect(header("Location", in: response) == "https://bistromath.lite.msu.edu/login")
+            #expect(header("X-Balancer-Target", in: response) == "msua2")
+            #expect(header("Cache-Control", in: response) == "no-store")
+        }
+        state.login.withLock { $0 = .redirect(id: "msua2", base: "https://bistromath.lite.msu.edu/adm/login") }
+        #expect(header("Location", in: try rawHTTP(port: server.port, plain)) == "https://bistromath.lite.msu.edu/adm/login")
+        state.login.withLock { $0 = .redirect(id: "huba20", base: "https://hubs128-pc-20.cl.msu.edu/login") }
+        let other = try rawHTTP(port: server.port, plain)
+        #expect(header("Location", in: other) == "https://hubs128-pc-20.cl.msu.edu/login")
+        #expect(header("X-Balancer-Target", in: other) == "huba20")
+        state.login.withLock { $0 = .unavailable }
+        let none = try rawHTTP(port: server.port, plain)
+        #expect(statusCode(of: none) == 503)
+        #expect(header("Retry-After", in: none) == "30")
+        #expect(state.counted.withLock { $0 } == Array(repeating: "/login 302", count: 5) + ["/login 503"])
+    }
+
     @Test("an absolute-URI request line cannot choose the host")
     func absoluteURI() throws {
         let server = try start(FixedEndpointState())

@@ -54,4 +54,20 @@ struct HTTPResponse: Sendable, Equatable {
 /// Answers requests; called on libmicrohttpd's threads, so it must not block.
 protocol HTTPResponder: Sendable {
     func respond(to request: HTTPRequest) -> HTTPResponse
+    /// The answer to `GET /login` with nothing after it, the request nearly every
+    /// user sends, decided and counted; nil when this responder has no fast path.
+    func plainLogin() -> PlainLoginAnswer?
+}
+
+extension HTTPResponder {
+    func plainLogin() -> PlainLoginAnswer? { nil }
+}
+
+/// How a plain `GET /login` is answered.
+enum PlainLoginAnswer: Sendable, Equatable {
+    /// 302 to `location` for target `id`: the same answer for every such
+    /// request until the target or its URL changes, so the server prepares it once.
+    case redirect(id: String, location: String)
+    /// Any other answer (503 when there is no target).
+    case response(HTTPResponse)
 }

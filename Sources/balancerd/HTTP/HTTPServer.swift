@@ -1,6 +1,7 @@
 import CMicroHTTPD
 import CShims
 import Foundation
+import Lonc
 
 /// The HTTP endpoint: libmicrohttpd with an epoll thread pool.
 ///
@@ -9,7 +10,9 @@ import Foundation
 /// snapshot or takes a tiny lock), queue the answer and return; they never
 /// wait on an event loop. The answer is queued on the access handler's second
 /// call for a request: queueing on the first makes libmicrohttpd close
-/// keep-alive connections after every response.
+/// keep-alive connections after every response. A plain `GET /login` (the
+/// request nearly every user sends) skips the request and response values:
+/// the balancer decides, and a 302 prepared once per target is queued.
 final class HTTPServer: Sendable {
     struct Settings: Sendable {
         var listen: ListenAddress
@@ -86,7 +89,49 @@ private final class DaemonHandle: @unchecked Sendable {
 /// What the C callbacks reach through their `cls` pointer.
 private final class ServerContext: Sendable {
     let responder: any HTTPResponder
+    /// The 302 for each target, built once and queued for every plain `/login`
+    /// to it (libmicrohttpd reference-counts a response queued on many
+    /// connections); rebuilt when the target's URL changes.
+    private let redirects = Locked<[String: PreparedResponse]>([:])
+
     init(responder: any HTTPResponder) { self.responder = responder }
+
+    func redirect(id: String, location: String) -> PreparedResponse? {
+        redirects.withLock { cache in
+            if let prepared = cache[id], prepared.location == location { return prepared }
+            guard let prepared = PreparedResponse(Router.redirect(id: id, location: location), location: location) else { return nil }
+            cache[id] = prepared
+            return prepared
+        }
+    }
+}
+
+/// A libmicrohttpd response kept for reuse; destroyed (its reference dropped)
+/// when the last holder lets go.
+private final class PreparedResponse: @unchecked Sendable {
+    let pointer: OpaquePointer
+    let location: String
+
+    init?(_ response: HTTPResponse, location: String) {
+        guard let pointer = makeResponse(response) else { return nil }
+        self.pointer = pointer
+        self.location = location
+    }
+
+    deinit { MHD_destroy_response(pointer) }
+}
+
+/// A libmicrohttpd response holding a copy of `response`'s body and headers.
+private func makeResponse(_ response: HTTPResponse) -> OpaquePointer? {
+    response.body.withUnsafeBytes { body in
+        guard let pointer = MHD_create_response_from_buffer(body.count, UnsafeMutableRawPointer(mutating: body.baseAddress), .RESPMEM_MUST_COPY) else {
+            return nil
+        }
+        for header in response.headers {
+            _ = MHD_add_response_header(pointer, header.name, header.value)
+        }
+        return pointer
+    }
 }
 
 /// Per request: the raw target (with its query, which the access handler no
@@ -165,18 +210,27 @@ private func accessHandler(
         return .YES
     }
     let context = Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue()
+    // The fast path: plain `GET /login`, answered with a prepared redirect.
+    if state.target == "/login", let method, strcmp(method, "GET") == 0, let answer = context.responder.plainLogin() {
+        switch answer {
+        case .redirect(let id, let location):
+            if let prepared = context.redirect(id: id, location: location) {
+                return MHD_queue_response(connection, 302, prepared.pointer)
+            }
+            return queue(Router.redirect(id: id, location: location), on: connection)
+        case .response(let response):
+            return queue(response, on: connection)
+        }
+    }
     var storage = sockaddr_storage()
     let client = balancerd_mhd_client_address(connection, &storage) > 0 ? IPAddress(storage: storage) : nil
     let request = HTTPRequest(method: method.map { String(cString: $0) } ?? "GET", target: state.target, client: client)
-    let response = context.responder.respond(to: request)
-    return response.body.withUnsafeBytes { body -> MHD_Result in
-        guard let mhdResponse = MHD_create_response_from_buffer(body.count, UnsafeMutableRawPointer(mutating: body.baseAddress), .RESPMEM_MUST_COPY) else {
-            return .NO
-        }
-        defer { MHD_destroy_response(mhdResponse) }
-        for header in response.headers {
-            _ = MHD_add_response_header(mhdResponse, header.name, header.value)
-        }
-        return MHD_queue_response(connection, UInt32(response.status), mhdResponse)
-    }
+    return queue(context.responder.respond(to: request), on: connection)
+}
+
+/// Queues a one-off response (libmicrohttpd keeps its own reference until it is sent).
+private func queue(_ response: HTTPResponse, on connection: OpaquePointer) -> MHD_Result {
+    guard let pointer = makeResponse(response) else { return .NO }
+    defer { MHD_destroy_response(pointer) }
+    return MHD_queue_response(connection, UInt32(response.status), pointer)
 }

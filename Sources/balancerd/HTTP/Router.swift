@@ -39,6 +39,17 @@ struct Router: HTTPResponder {
         return head
     }
 
+    func plainLogin() -> PlainLoginAnswer? {
+        switch state.routeLogin() {
+        case .redirect(let id, let base):
+            state.countRequest(route: "/login", status: 302)
+            return .redirect(id: id, location: LoginLocation.build(base: base, rest: "", query: nil))
+        case .unavailable:
+            state.countRequest(route: "/login", status: 503)
+            return .response(Self.unavailable)
+        }
+    }
+
     private func answer(_ request: HTTPRequest) -> (route: String, HTTPResponse) {
         let path = request.path
         let isLogin = path == "/login" || path.hasPrefix("/login/")
@@ -81,18 +92,22 @@ struct Router: HTTPResponder {
     private func login(rest: String, query: String?) -> HTTPResponse {
         switch state.routeLogin() {
         case .redirect(let id, let base):
-            return HTTPResponse(status: 302, headers: [
-                ("Location", LoginLocation.build(base: base, rest: rest, query: query)),
-                ("Cache-Control", "no-store"),
-                ("X-Balancer-Target", id),
-            ])
+            return Self.redirect(id: id, location: LoginLocation.build(base: base, rest: rest, query: query))
         case .unavailable:
-            return HTTPResponse(
-                status: 503, contentType: "text/html; charset=utf-8",
-                text: "<!doctype html><title>Service currently not available</title><h1>Service currently not available</h1><p>No server can take a new login right now. Please try again in a minute.</p>\n",
-                headers: [("Retry-After", "30"), ("Cache-Control", "no-store")])
+            return Self.unavailable
         }
     }
+
+    /// The 302 of DESIGN.md.
+    static func redirect(id: String, location: String) -> HTTPResponse {
+        HTTPResponse(status: 302, headers: [("Location", location), ("Cache-Control", "no-store"), ("X-Balancer-Target", id)])
+    }
+
+    /// No target: 503, and a page saying so.
+    static let unavailable = HTTPResponse(
+        status: 503, contentType: "text/html; charset=utf-8",
+        text: "<!doctype html><title>Service currently not available</title><h1>Service currently not available</h1><p>No server can take a new login right now. Please try again in a minute.</p>\n",
+        headers: [("Retry-After", "30"), ("Cache-Control", "no-store")])
 
     private func json(_ body: [UInt8]) -> HTTPResponse {
         HTTPResponse(status: 200, headers: [("Content-Type", "application/json"), ("Cache-Control", "no-store")], body: body)
