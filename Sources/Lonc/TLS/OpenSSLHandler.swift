@@ -11,7 +11,9 @@ import NIOCore
 /// Writes wait until the handshake ends; then `TransportEstablished` goes up
 /// the pipeline. Decrypted data is passed on in chunks of at most 16 KiB, and
 /// the socket is read only when the pipeline asks (`read()`), so a peer cannot
-/// make us buffer without bound. Closing sends close_notify first.
+/// make us buffer without bound. Plaintext written between two flushes is
+/// encrypted at the flush in one `SSL_write` (one record for many lines).
+/// Closing sends what was written, then close_notify.
 final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
@@ -24,6 +26,10 @@ final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private let isClient: Bool
     private var state = State.idle
     private var pendingWrites: [(ByteBuffer, EventLoopPromise<Void>?)] = []
+    /// Plaintext written since the last flush: encrypted at the flush with one
+    /// `SSL_write`, so 64 pipelined lines become one TLS record, not 64.
+    private var unflushed: ByteBuffer?
+    private var unflushedPromises: [EventLoopPromise<Void>] = []
     private var closePromise: EventLoopPromise<Void>?
 
     init(context: SSLContextHandle, serverHostname: String?) throws(TLSError) {
@@ -60,6 +66,7 @@ final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let wasHandshaking = state == .handshaking
         state = .closed
         failPendingWrites(TLSError.closedDuringHandshake)
+        failUnflushed(ChannelError.ioOnClosedChannel)
         closePromise?.succeed()
         closePromise = nil
         if wasHandshaking { context.fireErrorCaught(TLSError.closedDuringHandshake) }
@@ -135,10 +142,40 @@ final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .idle, .handshaking:
             pendingWrites.append((buffer, promise))
         case .established:
-            writePlaintext(context: context, buffer, promise: promise)
+            var buffer = buffer
+            if unflushed == nil {
+                unflushed = buffer
+            } else {
+                unflushed?.writeBuffer(&buffer)
+            }
+            if let promise { unflushedPromises.append(promise) }
         case .closing, .closed:
             promise?.fail(ChannelError.ioOnClosedChannel)
         }
+    }
+
+    /// Encrypts what was written since the last flush, as one record stream.
+    private func encryptUnflushed(context: ChannelHandlerContext) {
+        guard let buffer = unflushed else { return }
+        unflushed = nil
+        let promises = unflushedPromises
+        unflushedPromises = []
+        var combined: EventLoopPromise<Void>?
+        if !promises.isEmpty {
+            let promise = context.eventLoop.makePromise(of: Void.self)
+            promise.futureResult.whenComplete { result in
+                for waiting in promises { waiting.completeWith(result) }
+            }
+            combined = promise
+        }
+        writePlaintext(context: context, buffer, promise: combined)
+    }
+
+    private func failUnflushed(_ error: any Error) {
+        unflushed = nil
+        let promises = unflushedPromises
+        unflushedPromises = []
+        for promise in promises { promise.fail(error) }
     }
 
     private func writePlaintext(context: ChannelHandlerContext, _ buffer: ByteBuffer, promise: EventLoopPromise<Void>?) {
@@ -157,6 +194,7 @@ final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func flush(context: ChannelHandlerContext) {
+        if state == .established { encryptUnflushed(context: context) }
         flushCiphertext(context: context)
     }
 
@@ -169,11 +207,13 @@ final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
         guard mode == .all, state == .established else {
+            failUnflushed(ChannelError.ioOnClosedChannel)
             state = .closed
             context.close(mode: mode, promise: promise)
             return
         }
-        // Send close_notify, then close the socket without waiting for the peer's.
+        // What was written goes out first, then close_notify; the socket closes without waiting for the peer's.
+        encryptUnflushed(context: context)
         state = .closing
         connection.shutdown()
         if let ciphertext = connection.takeCiphertext(allocator: context.channel.allocator) {
