@@ -148,6 +148,12 @@ http: {{listen: "127.0.0.1:{HTTP_PORT}", connection_timeout: 5s}}
 """)
         os.replace(self.path("lb.yaml.new"), self.path("lb.yaml"))
 
+    def reconfigure(self, ids):
+        """Hosts table and spares reduced to `ids`, then SIGHUP: the reload an operator does."""
+        self.write_hosts(ids)
+        self.write_serve_config(ids)
+        self.serve.send_signal(signal.SIGHUP)
+
     def setup(self):
         self.write_hosts(AGENTS)
         self.write_serve_config(AGENTS)
@@ -381,14 +387,9 @@ class Suite:
         for cycle in range(cycles + 20):
             if cycle == 20:
                 before = rss_kib()
-            keep = AGENTS if cycle % 2 else ["b1", "b2"]
-            self.cluster.write_hosts(keep)
-            self.cluster.write_serve_config(keep)
-            self.cluster.serve.send_signal(signal.SIGHUP)
+            self.cluster.reconfigure(AGENTS if cycle % 2 else ["b1", "b2"])
             time.sleep(0.05)
-        self.cluster.write_hosts(AGENTS)
-        self.cluster.write_serve_config(AGENTS)
-        self.cluster.serve.send_signal(signal.SIGHUP)
+        self.cluster.reconfigure(AGENTS)
         _, back = wait_for(self.all_eligible, 30)
         after = rss_kib()
         statuses, _, _, refused, _ = self.load.snapshot()
@@ -404,13 +405,9 @@ class Suite:
         for attempt in range(self.tries):
             wait_for(self.all_eligible, 30)
             started = time.monotonic()
-            self.cluster.write_hosts(["b1", "b2"])
-            self.cluster.write_serve_config(["b1", "b2"])
-            self.cluster.serve.send_signal(signal.SIGHUP)
+            self.cluster.reconfigure(["b1", "b2"])
             _, gone = wait_for(lambda: (s := health()) and peer(s, "b3") is None, 10)
-            self.cluster.write_hosts(AGENTS)
-            self.cluster.write_serve_config(AGENTS)
-            self.cluster.serve.send_signal(signal.SIGHUP)
+            self.cluster.reconfigure(AGENTS)
             _, back = wait_for(self.all_eligible, 30)
             if gone is None or back is None:
                 self.failures.append(f"hosts table edit: b3 not removed or not back (try {attempt + 1})")
