@@ -1,4 +1,5 @@
 import Foundation
+import Lonc
 
 /// Counts active sessions: regular files in a folder modified within a window
 /// (LON-CAPA keeps one file per session and touches it on every request).
@@ -24,8 +25,7 @@ public struct SessionDirectory: Sendable {
         }
         defer { closedir(directory) }
         let descriptor = dirfd(directory)
-        let windowSeconds = Double(activeWindow.components.seconds) + Double(activeWindow.components.attoseconds) / 1e18
-        let cutoff = now - windowSeconds
+        let cutoff = now - activeWindow.secondsValue
         var count = 0
         while let entry = readdir(directory) {
             let isCandidate = withUnsafePointer(to: entry.pointee.d_name) { pointer in

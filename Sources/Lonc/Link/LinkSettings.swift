@@ -39,8 +39,8 @@ public struct LinkSettings: Sendable, Equatable {
     /// The delay before attempt `attempt + 1` after `attempt` failures in a row:
     /// exponential from `backoffInitial` to `backoffMax`, scaled by `jitter` in 0.5…1.
     public func backoff(afterFailures attempt: Int, jitter: Double) -> Duration {
-        let initial = Double(backoffInitial.components.seconds) + Double(backoffInitial.components.attoseconds) / 1e18
-        let maximum = Double(backoffMax.components.seconds) + Double(backoffMax.components.attoseconds) / 1e18
+        let initial = backoffInitial.secondsValue
+        let maximum = backoffMax.secondsValue
         let exponent = Double(min(max(attempt - 1, 0), 30))
         let seconds = min(maximum, initial * pow2(exponent)) * min(max(jitter, 0.5), 1)
         return .milliseconds(Int64((seconds * 1000).rounded()))

@@ -407,9 +407,3 @@ public final class PeerLink: PeerRequesting, @unchecked Sendable {
         return "\(error)"
     }
 }
-
-extension Duration {
-    var millisecondsValue: Int64 {
-        components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
-    }
-}

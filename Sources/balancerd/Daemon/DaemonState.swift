@@ -112,7 +112,7 @@ final class DaemonState: EndpointState {
         let samples = Dictionary(snapshot.peers.map { ($0.id, $0.latest) }, uniquingKeysWith: { a, _ in a })
         let drains = drains
         let now = MonotonicClock.now()
-        let staleAfter = config.poll.staleAfter.seconds
+        let staleAfter = config.poll.staleAfter.secondsValue
         let spares = Set(config.balancer.spares)
 
         let peers = hosts.entries.filter { $0.id != config.hostID }.map { entry -> JSONValue in

@@ -85,7 +85,7 @@ extension BalancerPolicy {
             mode: mode, spares: config.balancer.spares, sameDomain: config.balancer.sameDomain,
             ownDomain: hosts[config.hostID]?.domain ?? "", loginCost: config.balancer.loginCost,
             maxLoad: config.balancer.maxLoad, readmitLoad: config.balancer.readmitLoad,
-            slowStart: config.balancer.slowStart.seconds, staleAfter: config.poll.staleAfter.seconds)
+            slowStart: config.balancer.slowStart.secondsValue, staleAfter: config.poll.staleAfter.secondsValue)
     }
 }
 
