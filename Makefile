@@ -4,13 +4,18 @@ SWIFT ?= swift
 BUILD_FLAGS ?=
 BIN = .build/debug/balancerd
 
-.PHONY: all deps build release test faults soak sanitize demo check clean
+.PHONY: all deps test-deps build release test faults soak sanitize demo check clean
 
 all: build
 
-# System libraries the build links against, and the tools the tests drive.
+# System libraries the build links against (all that `make demo` needs).
 deps:
 	@./scripts/install-deps.sh
+
+# The tools the tests drive: promtool, Chromium, the fault suite's, and a Python
+# virtual environment under .build/ for the OpenAPI check.
+test-deps:
+	@./scripts/install-test-deps.sh
 
 build: deps
 	$(SWIFT) build $(BUILD_FLAGS)
@@ -22,7 +27,7 @@ release: deps
 # Tests run one at a time: many start processes and block on sockets, and on two
 # cores parallel tests would starve each other's timers (about 50 s in all).
 # Then the fault suite in its short form (each fault twice, about 2 minutes).
-test: build
+test: build test-deps
 	$(SWIFT) build --build-tests $(BUILD_FLAGS)
 	$(SWIFT) test --skip-build --no-parallel $(BUILD_FLAGS)
 	$(MAKE) --no-print-directory faults
@@ -30,12 +35,12 @@ test: build
 # Network namespaces, cut links, killed and frozen processes, reloads, slow and
 # malformed HTTP clients, all while /login is under load (Tests/faults/faults.py).
 FAULT_TRIES ?= 2
-faults: build
+faults: build test-deps
 	python3 Tests/faults/faults.py --tries $(FAULT_TRIES)
 
 # The long form: 1,000,000 inputs per fuzzer, every fault 10 times (medians for
 # RELIABILITY.md), and 1,000 peers polled by one daemon. About an hour.
-soak: build
+soak: build test-deps
 	$(SWIFT) build --build-tests $(BUILD_FLAGS)
 	BALANCERD_FUZZ_ITERATIONS=1000000 $(SWIFT) test --skip-build --no-parallel --filter 'Fuzz|fuzz' $(BUILD_FLAGS)
 	python3 Tests/faults/faults.py --tries 10 --report .build/faults-report.md
@@ -44,7 +49,7 @@ soak: build
 # The whole test suite under AddressSanitizer, then ThreadSanitizer (own build folders).
 # A memory error or a race fails it; leaks at exit are printed but do not (objects
 # still alive when a process ends, and the toolchain's own: see RELIABILITY.md).
-sanitize: deps
+sanitize: deps test-deps
 	$(SWIFT) build --build-tests -Xswiftc -sanitize=address --build-path .build-asan
 	LSAN_OPTIONS=suppressions=$(CURDIR)/Tests/lsan.supp:exitcode=0 $(SWIFT) test --skip-build --no-parallel --build-path .build-asan
 	$(SWIFT) build --build-tests -Xswiftc -sanitize=thread --build-path .build-tsan

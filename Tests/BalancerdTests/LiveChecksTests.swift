@@ -61,7 +61,9 @@ struct LiveChecksTests {
         for (path, schema) in [("/health", "Health"), ("/decisions", "Decisions")] {
             let file = cluster.directory + "/doc.json"
             try body(cluster.get(path)).write(toFile: file, atomically: true, encoding: .utf8)
-            let result = try run("/usr/bin/env", ["python3", repositoryRoot + "/Tests/tools/validate_openapi.py", repositoryRoot + "/Web/openapi.yaml", schema, file])
+            // The virtual environment `make test-deps` makes (scripts/install-test-deps.sh).
+            let python = repositoryRoot + "/.build/test-venv/bin/python3"
+            let result = try run(python, [repositoryRoot + "/Tests/tools/validate_openapi.py", repositoryRoot + "/Web/openapi.yaml", schema, file])
             #expect(result.status == 0, "\(path): \(result.output)")
         }
     }

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs what the tests drive besides the build (`make test`, `make faults`):
+# promtool (prometheus), headless Chromium for the status page, iproute2,
+# iptables and slowhttptest for the fault suite, and Python's
+# openapi-schema-validator in a virtual environment under .build/ (Debian's
+# own Python refuses system-wide pip installs, PEP 668).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+. "$root/scripts/apt-packages.sh"
+install_missing procps prometheus chromium iproute2 iptables slowhttptest python3 python3-venv
+
+venv="$root/.build/test-venv"
+if ! "$venv/bin/python3" -c 'import openapi_schema_validator, yaml' 2>/dev/null; then
+    echo "install-test-deps: making $venv with openapi-schema-validator and PyYAML" >&2
+    rm -rf "$venv"
+    mkdir -p "$root/.build"
+    /usr/bin/python3 -m venv "$venv"
+    "$venv/bin/python3" -m pip install -q openapi-schema-validator pyyaml
+fi
