@@ -1,9 +1,7 @@
 import ArgumentParser
+import BalancerdCore
 import Foundation
-import Health
 import Logging
-import Lonc
-import NIOPosix
 import ServiceLifecycle
 
 /// `balancerd demo`: the whole system on this machine's loopback, with no config.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BalancerdCore
 
 /// `balancerd serve -c FILE`: the login redirector and health monitor.
 struct ServeCommand: AsyncParsableCommand {
