@@ -23,13 +23,13 @@ struct AgentCommand: AsyncParsableCommand {
     func run() async throws {
         let loaded = try loadConfigOrExit(config.path)
         let logger = logging.bootstrap(label: "balancerd-agent")
-        let service: AgentService
+        let services: [any Service]
         do {
-            service = try AgentService(config: loaded.config, hosts: loaded.hosts, logger: logger)
+            services = try AgentDaemon.services(config: loaded.config, hosts: loaded.hosts, logger: logger)
         } catch {
             printToStandardError("\(config.path): \(error)")
             throw ExitCode(1)
         }
-        try await runUntilTerminated([service], logger: logger)
+        try await runUntilTerminated(services, logger: logger)
     }
 }

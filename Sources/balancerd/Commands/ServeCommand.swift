@@ -1,5 +1,6 @@
 import ArgumentParser
 import BalancerdCore
+import ServiceLifecycle
 
 /// `balancerd serve -c FILE`: the login redirector and health monitor.
 struct ServeCommand: AsyncParsableCommand {
@@ -32,6 +33,6 @@ struct ServeCommand: AsyncParsableCommand {
             printToStandardError("\(config.path): \(error)")
             throw ExitCode(1)
         }
-        try await runUntilTerminated([daemon], logger: logger)
+        try await runUntilTerminated(daemon.services, logger: logger)
     }
 }

@@ -3,114 +3,29 @@ import Foundation
 import Health
 import Lonc
 
-/// The live state the HTTP routes read: the latest snapshot, link statuses,
-/// the routing table and the metrics. Every call returns at once.
-final class DaemonState: EndpointState {
-    struct Configuration: Sendable {
-        var config: DaemonConfig
-        var hosts: HostsTable
-    }
-
+/// The `/health` document (and `balancerd ctl status`): this server, the
+/// balancer's current decision, and every peer's link and load.
+struct HealthPresenter: Sendable {
+    let store: ConfigStore
+    let drains: DrainStore
     let routing: RoutingTable
-    let metrics: BalancerMetrics
-    private let poller: LoadPoller
-    private let links: @Sendable () -> [LinkStatus]
-    private let configuration: Locked<Configuration>
-    private let drainsBox = Locked<[String: String]>([:])
-    private let started = Date()
-    private let startedMonotonic = MonotonicClock.now()
+    let poller: LoadPoller
+    let links: @Sendable () -> [LinkStatus]
+    let started = Date()
+    let startedMonotonic = MonotonicClock.now()
 
-    init(config: DaemonConfig, hosts: HostsTable, poller: LoadPoller, links: @escaping @Sendable () -> [LinkStatus]) {
-        self.configuration = Locked(Configuration(config: config, hosts: hosts))
-        self.routing = RoutingTable(config: config, hosts: hosts)
-        self.metrics = BalancerMetrics()
-        self.poller = poller
-        self.links = links
-    }
+    func json() -> [UInt8] { document().serialized() }
 
-    var current: Configuration { configuration.withLock { $0 } }
-
-    /// Takes a reloaded config and hosts table.
-    func reconfigure(config: DaemonConfig, hosts: HostsTable) {
-        configuration.withLock { $0 = Configuration(config: config, hosts: hosts) }
-        routing.reconfigure(config: config, hosts: hosts)
-        feed(poller.snapshot)
-    }
-
-    /// The drains in force (id → reason).
-    var drains: [String: String] {
-        get { drainsBox.withLock { $0 } }
-        set {
-            drainsBox.withLock { $0 = newValue }
-            feed(poller.snapshot)
-        }
-    }
-
-    /// Gives a new snapshot to the balancer.
-    func feed(_ snapshot: HealthSnapshot) {
-        routing.update(snapshot: snapshot, hosts: current.hosts, drains: drains)
-    }
-
-    // MARK: - EndpointState
-
-    func routeLogin() -> LoginRoute { routing.route() }
-
-    var isReady: Bool { routing.explain().target != .none }
-
-    func countRequest(route: String, status: Int) { metrics.countRequest(route: route, status: status) }
-
-    func metricsText() -> [UInt8] {
-        let report = routing.report()
-        return metrics.render(
-            snapshot: poller.snapshot, links: links(),
-            redirects: report.redirects + [("self", report.local)], noTarget: report.none)
-    }
-
-    func healthJSON() -> [UInt8] { healthDocument().serialized() }
-
-    func decisionsJSON() -> [UInt8] {
-        let report = routing.report()
-        let wallOffset = Date().timeIntervalSince1970 - MonotonicClock.now()
-        let decisions = report.log.reversed().map { record -> JSONValue in
-            .object([
-                ("time", .time(Date(timeIntervalSince1970: record.lastAt + wallOffset))),
-                ("first_time", .time(Date(timeIntervalSince1970: record.firstAt + wallOffset))),
-                ("count", .integer(record.count)),
-                ("target", .string(record.decision.target.name)),
-                ("reason", .string(record.decision.reason)),
-                ("own_load_percent", .number(record.decision.ownLoad)),
-                ("candidates", .array(record.decision.candidates.map(Self.candidate))),
-            ])
-        }
-        return JSONValue.object([
-            ("host", .string(current.config.hostID)),
-            ("generated_at", .time(Date())),
-            ("not_recorded_total", .integer(report.unrecorded)),
-            ("decisions", .array(Array(decisions))),
-        ]).serialized()
-    }
-
-    private static func candidate(_ verdict: CandidateVerdict) -> JSONValue {
-        .object([
-            ("id", .string(verdict.id)),
-            ("effective_percent", .number(verdict.effective)),
-            ("predicted_percent", .number(verdict.predicted)),
-            ("eligible", .bool(verdict.eligible)),
-            ("excluded_because", .string(verdict.excludedBecause)),
-            ("share", .number(verdict.share)),
-        ])
-    }
-
-    /// DESIGN.md's `/health` document (field names are a contract), plus a `history` per peer.
-    func healthDocument() -> JSONValue {
-        let (config, hosts) = (current.config, current.hosts)
+    /// The `/health` document of docs/REFERENCE.md (field names are a contract), plus a `history` per peer.
+    func document() -> JSONValue {
+        let (config, hosts) = (store.current.config, store.current.hosts)
         let snapshot = poller.snapshot
         let decision = routing.explain()
         let report = routing.report()
         let statuses = Dictionary(links().map { ($0.peerID, $0) }, uniquingKeysWith: { a, _ in a })
         let verdicts = Dictionary(decision.candidates.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         let samples = Dictionary(snapshot.peers.map { ($0.id, $0.latest) }, uniquingKeysWith: { a, _ in a })
-        let drains = drains
+        let drains = drains.reasons
         let now = MonotonicClock.now()
         let staleAfter = config.poll.staleAfter.secondsValue
         let spares = Set(config.balancer.spares)
