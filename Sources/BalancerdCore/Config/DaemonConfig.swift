@@ -1,88 +1,64 @@
 import Foundation
+import Health
 import Lonc
 
-/// Everything `balancerd.yaml` says, with DESIGN.md's defaults filled in and
-/// relative paths resolved against the config file's folder.
+/// Everything `balancerd.yaml` says, with relative paths resolved against the
+/// config file's folder (docs/REFERENCE.md, "Files").
+///
+/// One model: `links` and `poll` are the library settings themselves, and the
+/// defaults are written once, in each settings type (its property values or
+/// its `init`). `ConfigLoader` starts from these defaults and reads each key
+/// with the default as its fallback.
 public struct DaemonConfig: Sendable, Equatable {
     /// The config file this came from (for messages).
     public var file: String
     /// This server's id in the hosts table.
-    public var hostID: String
-    public var hostsTablePath: String
-    public var stateDirectory: String
-    public var socketDirectory: String
-    public var tls: TLS
-    public var links: Links
-    public var poll: Poll
-    public var balancer: BalancerSection
-    public var http: HTTP
-    public var agent: Agent
+    public var hostID = ""
+    public var hostsTablePath = "/etc/balancerd/hosts.tab"
+    public var stateDirectory = "/var/lib/balancerd"
+    public var socketDirectory = "/run/balancerd"
+    public var tls = TLS()
+    public var links = LinkSettings()
+    public var poll = PollSettings()
+    public var balancer = BalancerSettings()
+    public var http = HTTP()
+    public var agent = Agent()
+
+    /// The defaults, for a config read from `file`.
+    public init(file: String) { self.file = file }
 
     public struct TLS: Sendable, Equatable {
-        public var caPath: String
-        public var certificatePath: String
-        public var keyPath: String
+        public var caPath = ""
+        public var certificatePath = ""
+        public var keyPath = ""
         /// Plain TCP between servers; only allowed when every peer address is loopback.
-        public var insecure: Bool
-    }
+        public var insecure = false
 
-    public struct Links: Sendable, Equatable {
-        public var port: Int
-        public var connectTimeout: Duration
-        public var requestTimeout: Duration
-        public var keepalive: Duration
-        public var maxAttempts: Int
-        public var backoffInitial: Duration
-        public var backoffMax: Duration
-        public var pipelineDepth: Int
-        public var maxLine: Int
-    }
-
-    public struct Poll: Sendable, Equatable {
-        public var interval: Duration
-        public var timeout: Duration
-        public var staleAfter: Duration
-        public var history: Int
-    }
-
-    /// Named apart from the Balancer module's types.
-    public struct BalancerSection: Sendable, Equatable {
-        public enum Mode: String, Sendable, Equatable, CaseIterable {
-            case overflow
-            case always
-            case roundRobin = "round-robin"
-        }
-        public var mode: Mode
-        public var spares: [String]
-        public var sameDomain: Bool
-        public var loginCost: Double
-        public var maxLoad: Double
-        public var readmitLoad: Double
-        public var slowStart: Duration
-        /// Where a login that stays on this server goes.
-        public var localLoginURL: String
-        public var scheme: String
-        public var loginPath: String
+        public init() {}
     }
 
     public struct HTTP: Sendable, Equatable {
-        public var listen: ListenAddress
-        public var threads: Int
-        public var connectionLimit: Int
-        public var connectionTimeout: Duration
+        public var listen = ListenAddress(host: "0.0.0.0", port: 8080)
+        public var threads = 2
+        public var connectionLimit = 1024
+        public var connectionTimeout = Duration.seconds(15)
         /// Connections from one address at once (0: no limit). Campus NATs put many users behind one address.
-        public var perAddressLimit: Int
-        public var statusAllow: [String]
+        public var perAddressLimit = 256
+        public var statusAllow = ["127.0.0.0/8", "::1/128"]
+
+        public init() {}
     }
 
     public struct Agent: Sendable, Equatable {
         /// Nil: `serve` does not answer as an agent (`balancerd agent` then listens on `links.port`).
         public var listen: ListenAddress?
-        public var loadLimit: Double
-        public var userLoadLimit: Double
-        public var sessionsDirectory: String
-        public var activeWindow: Duration
-        public var loadFile: String
+        public var loadLimit = 2.0
+        public var userLoadLimit = 500.0
+        public var sessionsDirectory = "/var/lib/sessions"
+        public var activeWindow = Duration.seconds(1800)
+        public var loadFile = "/proc/loadavg"
+
+        public init() {}
     }
 
     /// This server's hosts-table entry. The loader guarantees it exists.

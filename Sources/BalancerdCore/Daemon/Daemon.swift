@@ -26,7 +26,7 @@ public final class Daemon: Sendable {
         let transport = try TransportFactory.make(config: config)
         let store = ConfigStore(config: config, hosts: loaded.hosts)
         let local = LocalLoad(config: config)
-        let poller = LoadPoller(settings: PollSettings(config: config), local: local, logger: logger)
+        let poller = LoadPoller(settings: config.poll, local: local, logger: logger)
         let queue = try DelayedQueue(stateDirectory: config.stateDirectory, logger: logger)
         // The relay router is made before the supervisor it reports queue depths to.
         let supervisorBox = Locked<LinkSupervisor?>(nil)
@@ -34,7 +34,7 @@ public final class Daemon: Sendable {
             supervisorBox.withLock { $0 }?.link(for: id)?.setDelayedCount(depth)
         })
         let supervisor = LinkSupervisor(
-            ownID: config.hostID, settings: LinkSettings(config: config), transport: transport, group: group, logger: logger,
+            ownID: config.hostID, settings: config.links, transport: transport, group: group, logger: logger,
             onNewLink: { link in
                 link.observe { status in
                     poller.linkChanged()

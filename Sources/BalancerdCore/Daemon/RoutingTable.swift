@@ -19,7 +19,7 @@ final class RoutingTable: Sendable {
     }
 
     private static func routing(config: DaemonConfig, hosts: HostsTable, keeping state: BalancerState?) -> Routing {
-        let policy = BalancerPolicy(config: config, hosts: hosts)
+        let policy = config.balancer.policy(ownDomain: hosts[config.hostID]?.domain ?? "", staleAfter: config.poll.staleAfter)
         var balancer = state ?? BalancerState(policy: policy)
         if state != nil { balancer.reconfigure(policy) }
         var bases: [String: String] = [:]
@@ -69,23 +69,6 @@ final class RoutingTable: Sendable {
             let balancer = routing.balancer
             return (balancer.log.entries, balancer.log.unrecorded, balancer.policy, balancer.redirectsBySpare, balancer.localCount, balancer.noneCount)
         }
-    }
-}
-
-extension BalancerPolicy {
-    /// The policy `balancerd.yaml` describes.
-    init(config: DaemonConfig, hosts: HostsTable) {
-        let mode: BalancerMode =
-            switch config.balancer.mode {
-            case .overflow: .overflow
-            case .always: .always
-            case .roundRobin: .roundRobin
-            }
-        self.init(
-            mode: mode, spares: config.balancer.spares, sameDomain: config.balancer.sameDomain,
-            ownDomain: hosts[config.hostID]?.domain ?? "", loginCost: config.balancer.loginCost,
-            maxLoad: config.balancer.maxLoad, readmitLoad: config.balancer.readmitLoad,
-            slowStart: config.balancer.slowStart.secondsValue, staleAfter: config.poll.staleAfter.secondsValue)
     }
 }
 

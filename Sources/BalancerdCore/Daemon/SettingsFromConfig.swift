@@ -9,22 +9,6 @@ enum TransportFactory {
     }
 }
 
-extension LinkSettings {
-    init(config: DaemonConfig) {
-        let links = config.links
-        self.init(
-            port: links.port, connectTimeout: links.connectTimeout, requestTimeout: links.requestTimeout, keepalive: links.keepalive,
-            maxAttempts: links.maxAttempts, backoffInitial: links.backoffInitial, backoffMax: links.backoffMax,
-            pipelineDepth: links.pipelineDepth, maxLine: links.maxLine)
-    }
-}
-
-extension PollSettings {
-    init(config: DaemonConfig) {
-        self.init(interval: config.poll.interval, timeout: config.poll.timeout, staleAfter: config.poll.staleAfter, history: config.poll.history)
-    }
-}
-
 extension LocalLoad {
     init(config: DaemonConfig) {
         self.init(
