@@ -15,12 +15,11 @@ struct EndToEndTests {
         for id in cluster.agentIDs { try cluster.startAgent(id) }
         try cluster.startServe()
         let allUp = await waitFor {
-            ["a2", "a3", "a4"].allSatisfy { id in (cluster.peer(id)?["eligible"] as? Bool) == true }
+            ["a2", "a3", "a4"].allSatisfy { id in cluster.peer(id)?.eligible == true }
         }
         #expect(allUp != nil, "peers never became eligible; serve log:\n\(cluster.log("s1"))")
         guard allUp != nil else { return }
-        let link = cluster.peer("a2")?["link"] as? [String: Any]
-        #expect(link?["tls"] as? String == "TLSv1.3")
+        #expect(cluster.peer("a2")?.link.tls == "TLSv1.3")
         #expect(cluster.login() == "a2")
 
         // a2 goes over 100 %: within one poll interval (200 ms, plus the reply) it is no longer chosen.
@@ -32,7 +31,7 @@ struct EndToEndTests {
         // a3 is killed: once its link drops it is never a target.
         cluster.kill("a3")
         let dropped = await waitFor(.seconds(10)) {
-            guard let state = (cluster.peer("a3")?["link"] as? [String: Any])?["state"] as? String else { return false }
+            guard let state = cluster.peer("a3")?.link.state.rawValue else { return false }
             return state != "up"
         }
         #expect(dropped != nil)
@@ -53,7 +52,7 @@ struct EndToEndTests {
         cluster.setLoad("s1", percent: 150)
         try cluster.startAgent("a2")
         try cluster.startServe()
-        #expect(await waitFor { (cluster.peer("a2")?["eligible"] as? Bool) == true } != nil)
+        #expect(await waitFor { cluster.peer("a2")?.eligible == true } != nil)
         let attempts = [
             "GET /login HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n",
             "GET /login HTTP/1.1\r\nHost: x\r\nX-Forwarded-Host: evil.example\r\nConnection: close\r\n\r\n",
@@ -77,8 +76,8 @@ struct EndToEndTests {
         defer { cluster.stopAll() }
         for id in cluster.agentIDs { try cluster.startAgent(id) }
         try cluster.startServe()
-        #expect(await waitFor { (cluster.peer("a2")?["link"] as? [String: Any])?["state"] as? String == "up" } != nil)
-        let since = (cluster.peer("a2")?["link"] as? [String: Any])?["since"] as? String
+        #expect(await waitFor { cluster.peer("a2")?.link.state.rawValue == "up" } != nil)
+        let since = cluster.peer("a2")?.link.since
         // Drop a3 from the table and reload.
         let table = try String(contentsOfFile: cluster.directory + "/hosts.tab", encoding: .utf8)
         try table.split(separator: "\n").filter { !$0.hasPrefix("a3:") }.joined(separator: "\n").write(toFile: cluster.directory + "/hosts.tab", atomically: true, encoding: .utf8)
@@ -86,7 +85,7 @@ struct EndToEndTests {
         try yaml.replacingOccurrences(of: "spares: [a2, a3]", with: "spares: [a2]").write(toFile: cluster.directory + "/balancerd.yaml", atomically: true, encoding: .utf8)
         cluster.signal("s1", SIGHUP)
         #expect(await waitFor { cluster.peer("a3") == nil } != nil)
-        #expect((cluster.peer("a2")?["link"] as? [String: Any])?["since"] as? String == since)
+        #expect(cluster.peer("a2")?.link.since == since)
         // A broken table is refused and the running one kept.
         try "broken".write(toFile: cluster.directory + "/hosts.tab", atomically: true, encoding: .utf8)
         cluster.signal("s1", SIGHUP)

@@ -11,7 +11,7 @@ final class FixedEndpointState: EndpointState {
     func healthJSON() -> [UInt8] { Array(#"{"status":"ok"}"#.utf8) }
     func decisionsJSON() -> [UInt8] { Array(#"{"decisions":[]}"#.utf8) }
     func metricsText() -> [UInt8] { Array("# TYPE up gauge\nup 1\n".utf8) }
-    func countRequest(route: String, status: Int) { counted.withLock { $0.append("\(route) \(status)") } }
+    func countRequest(route: Route, status: Int) { counted.withLock { $0.append("\(route.rawValue) \(status)") } }
 }
 
 /// Sends raw bytes to 127.0.0.1:port and returns the whole response (the request asks the server to close).

@@ -6,11 +6,11 @@ import BalancerdCore
 @Suite("peer links against real agent processes", .serialized)
 struct LinkFaultTests {
     func linkState(_ cluster: ProcessCluster, _ id: String) -> String? {
-        (cluster.peer(id)?["link"] as? [String: Any])?["state"] as? String
+        cluster.peer(id)?.link.state.rawValue
     }
 
     func linkError(_ cluster: ProcessCluster, _ id: String) -> String? {
-        (cluster.peer(id)?["link"] as? [String: Any])?["last_error"] as? String
+        cluster.peer(id)?.link.lastError
     }
 
     @Test("agent killed: the link drops at once; agent restarted: the link comes back")
@@ -43,7 +43,7 @@ struct LinkFaultTests {
         // request_timeout is 2 s in the test config: the next poll's request times out and resets the link.
         let reset = await waitFor(.seconds(10)) { linkError(cluster, "a2")?.contains("no reply within") == true }
         #expect(reset != nil, "\(String(describing: linkError(cluster, "a2")))")
-        #expect(cluster.peer("a2")?["eligible"] as? Bool == false)
+        #expect(cluster.peer("a2")?.eligible == false)
         cluster.signal("a2", SIGCONT)
         #expect(await waitFor(.seconds(10)) { linkState(cluster, "a2") == "up" } != nil)
     }

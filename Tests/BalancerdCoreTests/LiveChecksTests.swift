@@ -31,7 +31,7 @@ struct LiveChecksTests {
         cluster.setLoad("s1", percent: 150)
         try cluster.startAgent("a2")
         try cluster.startServe()
-        _ = await waitFor { (cluster.peer("a2")?["eligible"] as? Bool) == true }
+        _ = await waitFor { cluster.peer("a2")?.eligible == true }
         for _ in 0..<5 { _ = cluster.login() }
         return cluster
     }
@@ -64,6 +64,23 @@ struct LiveChecksTests {
             let result = try run("/usr/bin/env", ["python3", repositoryRoot + "/Tests/tools/validate_openapi.py", repositoryRoot + "/Web/openapi.yaml", schema, file])
             #expect(result.status == 0, "\(path): \(result.output)")
         }
+    }
+
+    @Test("/health and /decisions decode into the types they are encoded from; an unknown figure is null, not 0 or missing")
+    func documents() async throws {
+        let cluster = try await cluster()
+        defer { cluster.stopAll() }
+        let healthBody = body(cluster.get("/health"))
+        let health = try HealthDocument(json: Data(healthBody.utf8))
+        #expect(health.host == "s1")
+        #expect(health.peers.map(\.id).sorted() == ["a2", "a3"])
+        let down = try #require(health.peers.first { $0.id == "a3" })
+        #expect(down.load.loadPercent == nil && down.load.sampledAt == nil && down.load.stale)
+        #expect(healthBody.contains(#""load_percent":null"#))
+        #expect(healthBody.contains(#""drain_reason":null"#))
+        let decisions = try DecisionsDocument(json: Data(body(cluster.get("/decisions")).utf8))
+        #expect(decisions.host == "s1")
+        #expect(decisions.decisions.contains { $0.target == "a2" })
     }
 
     @Test("headless Chromium renders the status page with a row for every peer")

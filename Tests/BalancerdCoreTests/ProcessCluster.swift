@@ -92,14 +92,14 @@ final class ProcessCluster: @unchecked Sendable {
 
     func get(_ target: String) -> String? { try? rawHTTP(port: httpPort, "GET \(target) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n") }
 
-    /// The parsed /health document.
-    func health() -> [String: Any]? {
+    /// The /health document, decoded into the type the daemon encodes it from.
+    func health() -> HealthDocument? {
         guard let response = get("/health"), let body = response.components(separatedBy: "\r\n\r\n").dropFirst().first else { return nil }
-        return (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any]
+        return try? HealthDocument(json: Data(body.utf8))
     }
 
-    func peer(_ id: String) -> [String: Any]? {
-        (health()?["peers"] as? [[String: Any]])?.first { $0["id"] as? String == id }
+    func peer(_ id: String) -> HealthDocument.Peer? {
+        health()?.peers.first { $0.id == id }
     }
 
     /// The target of one login.

@@ -58,7 +58,7 @@ struct RelayTests {
         defer { cluster.stopAll() }
         try cluster.startAgent("a2")
         try cluster.startServe()
-        #expect(await waitFor { (cluster.peer("a2")?["link"] as? [String: Any])?["state"] as? String == "up" } != nil)
+        #expect(await waitFor { cluster.peer("a2")?.link.state.rawValue == "up" } != nil)
         let path = cluster.directory + "/run/a2"
         var info = stat()
         #expect(stat(path, &info) == 0 && info.st_mode & 0o777 == 0o660)
@@ -103,11 +103,11 @@ struct RelayTests {
         let files = try FileManager.default.contentsOfDirectory(atPath: delayed).filter { $0.hasSuffix(".a2") }.sorted()
         #expect(files.count == 20)
         #expect(try String(contentsOfFile: delayed + "/" + files[0], encoding: .utf8) == "store:0\n")
-        #expect((cluster.peer("a2")?["delayed"] as? Int) == 20)
+        #expect(cluster.peer("a2")?.delayed == 20)
         try cluster.startAgent("a2")
         // On link-up the 20 go out in order; each file is removed after the agent's reply.
         #expect(await waitFor(.seconds(10)) { ((try? FileManager.default.contentsOfDirectory(atPath: delayed)) ?? []).filter { $0.hasSuffix(".a2") }.isEmpty } != nil)
-        #expect(await waitFor { (cluster.peer("a2")?["delayed"] as? Int) == 0 } != nil)
+        #expect(await waitFor { cluster.peer("a2")?.delayed == 0 } != nil)
         relay.send("critical:ping\n")
         #expect(relay.readLine() == "a2")
     }

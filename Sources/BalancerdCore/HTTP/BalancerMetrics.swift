@@ -11,12 +11,12 @@ final class BalancerMetrics: Sendable {
     let registry: PrometheusCollectorRegistry
     /// Requests by (route, status) in a flat table: no hashing or allocation per request.
     private let requestCounts = Locked<[Int]>(Array(repeating: 0, count: routes.count * statuses.count))
-    private static let routes = ["/login", "/", "/health", "/health/live", "/health/ready", "/decisions", "/metrics", "/status", "other"]
+    private static let routes = Route.allCases
     private static let statuses = [200, 302, 403, 404, 405, 503, 500]
     private let exported = Locked<Exported>(Exported())
 
     private struct RequestKey: Hashable, Sendable {
-        var route: String
+        var route: Route
         var status: Int
     }
 
@@ -32,7 +32,7 @@ final class BalancerMetrics: Sendable {
     }
 
     /// Counts one answered HTTP request.
-    func countRequest(route: String, status: Int) {
+    func countRequest(route: Route, status: Int) {
         let row = Self.routes.firstIndex(of: route) ?? (Self.routes.count - 1)
         let column = Self.statuses.firstIndex(of: status) ?? (Self.statuses.count - 1)
         requestCounts.withLock { $0[row * Self.statuses.count + column] += 1 }
@@ -64,7 +64,7 @@ final class BalancerMetrics: Sendable {
             for (key, count) in requests {
                 let delta = count - exported.requests[key, default: 0]
                 if delta > 0 {
-                    counter("balancerd_http_requests_total", [("route", key.route), ("code", String(key.status))]).increment(by: Int64(delta))
+                    counter("balancerd_http_requests_total", [("route", key.route.rawValue), ("code", String(key.status))]).increment(by: Int64(delta))
                 }
                 exported.requests[key] = count
             }

@@ -20,7 +20,7 @@ public protocol EndpointState: Sendable {
     /// True when `/login` has a target.
     var isReady: Bool { get }
     /// Counts an answered request for `/metrics`.
-    func countRequest(route: String, status: Int)
+    func countRequest(route: Route, status: Int)
 }
 
 /// Maps requests to answers (DESIGN.md, "HTTP API"). Pure: no I/O of its own.
@@ -48,50 +48,43 @@ public struct Router: HTTPResponder {
     public func plainLogin() -> PlainLoginAnswer? {
         switch state.routeLogin() {
         case .redirect(let id, let base):
-            state.countRequest(route: "/login", status: 302)
+            state.countRequest(route: .login, status: 302)
             return .redirect(id: id, location: LoginLocation.build(base: base, rest: "", query: nil))
         case .unavailable:
-            state.countRequest(route: "/login", status: 503)
+            state.countRequest(route: .login, status: 503)
             return .response(Self.unavailable)
         }
     }
 
-    private func answer(_ request: HTTPRequest) -> (route: String, HTTPResponse) {
-        let path = request.path
-        let isLogin = path == "/login" || path.hasPrefix("/login/")
-        let route = isLogin ? "/login" : routeName(path)
-        guard route != "other" else { return (route, Self.notFound) }
+    private func answer(_ request: HTTPRequest) -> (route: Route, HTTPResponse) {
+        let route = Route(path: request.path, assets: assets)
+        guard route != .other else { return (route, Self.notFound) }
         guard request.method == "GET" || request.method == "HEAD" else {
             return (route, HTTPResponse(status: 405, contentType: "text/plain; charset=utf-8", text: "method not allowed\n", headers: [("Allow", "GET, HEAD")]))
         }
-        if isLogin { return (route, login(rest: String(path.dropFirst("/login".count)), query: request.query)) }
-        if path == "/" { return (route, HTTPResponse(status: 302, headers: [("Location", "/status"), ("Cache-Control", "no-store")])) }
-        if path == "/health/live" { return (route, HTTPResponse(status: 200, contentType: "text/plain; charset=utf-8", text: "ok\n")) }
-        guard allow.allows(request.client) else {
+        guard route.isOpen || allow.allows(request.client) else {
             return (route, HTTPResponse(status: 403, contentType: "text/plain; charset=utf-8", text: "forbidden: \(request.client.map { "\($0)" } ?? "this address") is not in http.status_allow\n"))
         }
-        switch path {
-        case "/health":
+        switch route {
+        case .login:
+            return (route, login(rest: String(request.path.dropFirst("/login".count)), query: request.query))
+        case .root:
+            return (route, HTTPResponse(status: 302, headers: [("Location", "/status"), ("Cache-Control", "no-store")]))
+        case .healthLive:
+            return (route, HTTPResponse(status: 200, contentType: "text/plain; charset=utf-8", text: "ok\n"))
+        case .health:
             return (route, json(state.healthJSON()))
-        case "/health/ready":
+        case .healthReady:
             let ready = state.isReady
             return (route, HTTPResponse(status: ready ? 200 : 503, contentType: "text/plain; charset=utf-8", text: ready ? "ready\n" : "no target for logins\n"))
-        case "/decisions":
+        case .decisions:
             return (route, json(state.decisionsJSON()))
-        case "/metrics":
+        case .metrics:
             return (route, HTTPResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8"), ("Cache-Control", "no-store")], body: state.metricsText()))
-        case "/status":
-            return (route, asset("index.html"))
-        default:
-            return (route, asset(String(path.dropFirst("/status/".count))))
-        }
-    }
-
-    private func routeName(_ path: String) -> String {
-        switch path {
-        case "/", "/health", "/health/live", "/health/ready", "/decisions", "/metrics", "/status": path
-        case _ where path.hasPrefix("/status/") && assets.has(String(path.dropFirst("/status/".count))): "/status"
-        default: "other"
+        case .status:
+            return (route, asset(request.path == "/status" ? "index.html" : String(request.path.dropFirst("/status/".count))))
+        case .other:
+            return (route, Self.notFound)
         }
     }
 

@@ -3,43 +3,32 @@ import Foundation
 import Health
 import Lonc
 
-/// The `/decisions` document: the balancer's recent decisions, newest first
-/// (docs/REFERENCE.md, "HTTP API").
+/// Builds the `/decisions` document from the routing table's decision log.
 struct DecisionsPresenter: Sendable {
     let routing: RoutingTable
     let store: ConfigStore
 
-    func json() -> [UInt8] {
+    func json() -> [UInt8] { document().json() }
+
+    func document() -> DecisionsDocument {
         let report = routing.report()
+        // The log keeps monotonic times; shown as wall-clock times.
         let wallOffset = Date().timeIntervalSince1970 - MonotonicClock.now()
-        let decisions = report.log.reversed().map { record -> JSONValue in
-            .object([
-                ("time", .time(Date(timeIntervalSince1970: record.lastAt + wallOffset))),
-                ("first_time", .time(Date(timeIntervalSince1970: record.firstAt + wallOffset))),
-                ("count", .integer(record.count)),
-                ("target", .string(record.decision.target.name)),
-                ("reason", .string(record.decision.reason)),
-                ("own_load_percent", .number(record.decision.ownLoad)),
-                ("candidates", .array(record.decision.candidates.map(Self.candidate))),
-            ])
+        let decisions = report.log.reversed().map { record in
+            DecisionsDocument.Entry(
+                time: Date(timeIntervalSince1970: record.lastAt + wallOffset),
+                firstTime: Date(timeIntervalSince1970: record.firstAt + wallOffset),
+                count: record.count, target: record.decision.target.name, reason: record.decision.reason,
+                ownLoadPercent: rounded(record.decision.ownLoad),
+                candidates: record.decision.candidates.map(Self.candidate))
         }
-        return JSONValue.object([
-            ("host", .string(store.current.config.hostID)),
-            ("generated_at", .time(Date())),
-            ("not_recorded_total", .integer(report.unrecorded)),
-            ("decisions", .array(Array(decisions))),
-        ]).serialized()
+        return DecisionsDocument(
+            host: store.current.config.hostID, generatedAt: Date(), notRecordedTotal: report.unrecorded, decisions: decisions)
     }
 
-    private static func candidate(_ verdict: CandidateVerdict) -> JSONValue {
-        .object([
-            ("id", .string(verdict.id)),
-            ("effective_percent", .number(verdict.effective)),
-            ("predicted_percent", .number(verdict.predicted)),
-            ("eligible", .bool(verdict.eligible)),
-            ("excluded_because", .string(verdict.excludedBecause)),
-            ("share", .number(verdict.share)),
-        ])
+    private static func candidate(_ verdict: CandidateVerdict) -> DecisionsDocument.Candidate {
+        DecisionsDocument.Candidate(
+            id: verdict.id, effectivePercent: rounded(verdict.effective), predictedPercent: rounded(verdict.predicted),
+            eligible: verdict.eligible, excludedBecause: verdict.excludedBecause, share: rounded(verdict.share) ?? 0)
     }
-
 }

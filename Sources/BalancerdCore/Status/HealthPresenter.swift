@@ -3,8 +3,8 @@ import Foundation
 import Health
 import Lonc
 
-/// The `/health` document (and `balancerd ctl status`): this server, the
-/// balancer's current decision, and every peer's link and load.
+/// Builds the `/health` document (and `balancerd ctl status`) from the live
+/// state: config, drains, the balancer's decision, links and samples.
 struct HealthPresenter: Sendable {
     let store: ConfigStore
     let drains: DrainStore
@@ -14,10 +14,12 @@ struct HealthPresenter: Sendable {
     let started = Date()
     let startedMonotonic = MonotonicClock.now()
 
-    func json() -> [UInt8] { document().serialized() }
+    /// Samples per peer shown on the status page's sparkline.
+    static let historyLength = 120
 
-    /// The `/health` document of docs/REFERENCE.md (field names are a contract), plus a `history` per peer.
-    func document() -> JSONValue {
+    func json() -> [UInt8] { document().json() }
+
+    func document() -> HealthDocument {
         let (config, hosts) = (store.current.config, store.current.hosts)
         let snapshot = poller.snapshot
         let decision = routing.explain()
@@ -29,78 +31,47 @@ struct HealthPresenter: Sendable {
         let now = MonotonicClock.now()
         let staleAfter = config.poll.staleAfter.secondsValue
         let spares = Set(config.balancer.spares)
+        let others = hosts.entries.filter { $0.id != config.hostID }
 
-        let peers = hosts.entries.filter { $0.id != config.hostID }.map { entry -> JSONValue in
+        let peers = others.map { entry -> HealthDocument.Peer in
             let link = statuses[entry.id] ?? LinkStatus(peerID: entry.id)
             let sample = samples[entry.id] ?? nil
             let verdict = verdicts[entry.id]
-            let excluded: String? =
-                spares.contains(entry.id) ? verdict?.excludedBecause : "not a spare (not in balancer.spares)"
             let age = sample.map { max(0, now - $0.monotonicAt) }
-            let history = poller.history(of: entry.id).suffix(120).map { sample -> JSONValue in
-                .array([.number(sample.sampledAt.timeIntervalSince1970), .number(sample.effectivePercent)])
-            }
-            return .object([
-                ("id", .string(entry.id)),
-                ("domain", .string(entry.domain)),
-                ("role", .string(entry.role)),
-                ("hostname", .string(entry.hostname)),
-                ("spare", .bool(spares.contains(entry.id))),
-                ("draining", .bool(drains[entry.id] != nil)),
-                ("drain_reason", .string(drains[entry.id])),
-                ("eligible", .bool(verdict?.eligible ?? false)),
-                ("excluded_because", .string(excluded)),
-                ("link", .object([
-                    ("state", .string(link.state.rawValue)),
-                    ("since", .time(link.since)),
-                    ("attempts", .integer(link.attempts)),
-                    ("last_error", .string(link.lastError)),
-                    ("rtt_ms", .number(link.rttMilliseconds)),
-                    ("peer_version", .string(link.peerVersion)),
-                    ("tls", .string(link.tlsVersion)),
-                    ("tls_cipher", .string(link.tlsCipher)),
-                    ("requests_total", .integer(link.requestsTotal)),
-                    ("failures_total", .integer(link.failuresTotal)),
-                ])),
-                ("load", .object([
-                    ("load_percent", .number(sample?.loadPercent)),
-                    ("userload_percent", .number(sample?.userLoadPercent)),
-                    ("effective_percent", .number(sample?.effectivePercent)),
-                    ("predicted_percent", .number(verdict?.predicted)),
-                    ("sampled_at", .time(sample?.sampledAt)),
-                    ("age_s", .number(age)),
-                    ("stale", .bool(age.map { $0 > staleAfter } ?? true)),
-                ])),
-                ("delayed", .integer(link.delayed)),
-                ("history", .array(Array(history))),
-            ])
+            return HealthDocument.Peer(
+                id: entry.id, domain: entry.domain, role: entry.role, hostname: entry.hostname,
+                spare: spares.contains(entry.id), draining: drains[entry.id] != nil, drainReason: drains[entry.id],
+                eligible: verdict?.eligible ?? false,
+                excludedBecause: spares.contains(entry.id) ? verdict?.excludedBecause : "not a spare (not in balancer.spares)",
+                link: HealthDocument.Link(
+                    state: link.state, since: link.since, attempts: link.attempts, lastError: link.lastError,
+                    rttMilliseconds: rounded(link.rttMilliseconds), peerVersion: link.peerVersion, tls: link.tlsVersion,
+                    tlsCipher: link.tlsCipher, requestsTotal: link.requestsTotal, failuresTotal: link.failuresTotal),
+                load: HealthDocument.Load(
+                    loadPercent: rounded(sample?.loadPercent), userLoadPercent: rounded(sample?.userLoadPercent),
+                    effectivePercent: rounded(sample?.effectivePercent), predictedPercent: rounded(verdict?.predicted),
+                    sampledAt: sample?.sampledAt, ageSeconds: rounded(age), stale: age.map { $0 > staleAfter } ?? true),
+                delayed: link.delayed,
+                history: history(of: entry.id))
         }
-        let allUp = hosts.entries.filter { $0.id != config.hostID }.allSatisfy { statuses[$0.id]?.state == .up }
-        let status = decision.target == .none ? "critical" : (allUp ? "ok" : "degraded")
+        let allUp = others.allSatisfy { statuses[$0.id]?.state == .up }
         let own = snapshot.own
-        let redirectsTotal = report.redirects.reduce(report.local) { $0 + $1.count }
-        return .object([
-            ("host", .string(config.hostID)),
-            ("version", .string(LoncVersion.string)),
-            ("status", .string(status)),
-            ("generated_at", .time(Date())),
-            ("uptime_s", .number(now - startedMonotonic)),
-            ("started_at", .time(started)),
-            ("self", .object([
-                ("load_percent", .number(own?.loadPercent)),
-                ("userload_percent", .number(own?.userLoadPercent)),
-                ("effective_percent", .number(own?.effectivePercent)),
-                ("predicted_percent", .number(decision.ownLoad)),
-                ("history", .array(poller.history(of: nil).suffix(120).map { .array([.number($0.sampledAt.timeIntervalSince1970), .number($0.effectivePercent)]) })),
-            ])),
-            ("balancer", .object([
-                ("mode", .string(config.balancer.mode.rawValue)),
-                ("target", .string(decision.target.name)),
-                ("reason", .string(decision.reason)),
-                ("redirects_total", .integer(redirectsTotal)),
-                ("no_target_total", .integer(report.none)),
-            ])),
-            ("peers", .array(peers)),
-        ])
+        return HealthDocument(
+            host: config.hostID, version: LoncVersion.string,
+            status: decision.target == .none ? .critical : (allUp ? .ok : .degraded),
+            generatedAt: Date(), uptimeSeconds: rounded(now - startedMonotonic) ?? 0, startedAt: started,
+            own: HealthDocument.OwnLoad(
+                loadPercent: rounded(own?.loadPercent), userLoadPercent: rounded(own?.userLoadPercent),
+                effectivePercent: rounded(own?.effectivePercent), predictedPercent: rounded(decision.ownLoad),
+                history: history(of: nil)),
+            balancer: HealthDocument.BalancerSummary(
+                mode: config.balancer.mode.rawValue, target: decision.target.name, reason: decision.reason,
+                redirectsTotal: report.redirects.reduce(report.local) { $0 + $1.count }, noTargetTotal: report.none),
+            peers: peers)
+    }
+
+    /// `[unix time, effective percent or null]` for a peer (nil: this server).
+    private func history(of id: String?) -> [[Double?]] {
+        poller.history(of: id).suffix(Self.historyLength).map { [rounded($0.sampledAt.timeIntervalSince1970), rounded($0.effectivePercent)] }
     }
 }

@@ -15,7 +15,7 @@ struct StatusEndpoint: EndpointState {
 
     var isReady: Bool { routing.explain().target != .none }
 
-    func countRequest(route: String, status: Int) { metrics.countRequest(route: route, status: status) }
+    func countRequest(route: Route, status: Int) { metrics.countRequest(route: route, status: status) }
 
     func healthJSON() -> [UInt8] { health.json() }
 
