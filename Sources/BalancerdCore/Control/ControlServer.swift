@@ -26,7 +26,7 @@ final class ControlServer: Sendable {
     private let actions: any ControlActions
     private let group: any EventLoopGroup
     private let logger: Logger
-    private let channel = ChannelBox()
+    private let channel = Locked<(any Channel)?>(nil)
 
     init(socketDirectory: String, actions: any ControlActions, group: any EventLoopGroup, logger: Logger) {
         path = socketDirectory + "/control"
@@ -54,22 +54,18 @@ final class ControlServer: Sendable {
             .bind(unixDomainSocketPath: path)
             .get()
         chmod(path, 0o600)
-        self.channel.set(channel)
+        self.channel.withLock { $0 = channel }
         logger.info("control socket listening", metadata: ["path": "\(path)"])
     }
 
     func stop() async {
-        try? await channel.take()?.close()
+        let channel = self.channel.withLock { current in
+            defer { current = nil }
+            return current
+        }
+        try? await channel?.close()
         unlink(path)
     }
-}
-
-/// Holds a channel for a Sendable owner.
-final class ChannelBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var channel: (any Channel)?
-    func set(_ channel: any Channel) { lock.withLock { self.channel = channel } }
-    func take() -> (any Channel)? { lock.withLock { defer { channel = nil }; return channel } }
 }
 
 /// Reads one command a line and answers it.

@@ -16,7 +16,7 @@ public final class DemoCluster: Service {
     public let directory: String
     public let configPath: String
     private let logger: Logger
-    private let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    private let group: MultiThreadedEventLoopGroup
     private let agents: [(id: String, port: Int)]
     private let hosts: HostsTable
 
@@ -31,11 +31,13 @@ public final class DemoCluster: Service {
 
     public init(preferredPort: Int, logger: Logger) throws {
         self.logger = logger
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        self.group = group
         var template = Array("/tmp/balancerd-demo-XXXXXX".utf8CString)
         guard let made = mkdtemp(&template) else { throw DemoError("cannot make a temporary folder: \(String(cString: strerror(errno)))") }
         directory = String(cString: made)
         configPath = directory + "/balancerd.yaml"
-        let ports = try (1...5).map { _ in try Self.freePort() }
+        let ports = try (1...5).map { _ in try Self.freePort(on: group) }
         agents = (2...5).map { ("demo\($0)", ports[$0 - 1]) }
         var table = "# the demo's servers: id:domain:role:hostname:ip:port\n"
         for (index, port) in ports.enumerated() {
@@ -49,7 +51,7 @@ public final class DemoCluster: Service {
         for index in 1...5 {
             try ClusterCertificateAuthority.issue(id: "demo\(index)", hostname: "demo\(index).localhost", caDirectory: directory + "/certs", into: directory + "/certs")
         }
-        let httpPort = try preferredPort == 0 || !Self.isFree(preferredPort) ? Self.freePort() : preferredPort
+        let httpPort = try preferredPort != 0 && Self.bind(port: preferredPort, on: group) != nil ? preferredPort : Self.freePort(on: group)
         let config = """
             # written by `balancerd demo`; removed when it stops
             host_id: demo1
@@ -129,7 +131,7 @@ public final class DemoCluster: Service {
         let hosts = hosts
         return AgentServer(
             settings: AgentSettings(
-                ownID: id, host: "127.0.0.1", port: port, handshakeTimeout: .seconds(2), maxLine: 65536,
+                ownID: id, host: "127.0.0.1", port: port, handshakeTimeout: .seconds(2), maxLine: LinkSettings().maxLine,
                 replies: AgentLoadReplies(load: { local.loadReply() }, userload: { local.userLoadReply() }, loadavg: { local.loadAverageReply() })),
             hosts: { hosts }, transport: transport(for: id), group: group, logger: logger)
     }
@@ -152,28 +154,16 @@ public final class DemoCluster: Service {
         }
     }
 
-    private static func freePort() throws -> Int {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) } }
-        guard bound == 0 else { throw DemoError("cannot find a free port on 127.0.0.1") }
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) } }
-        return Int(UInt16(bigEndian: address.sin_port))
+    private static func freePort(on group: any EventLoopGroup) throws -> Int {
+        guard let port = bind(port: 0, on: group) else { throw DemoError("cannot find a free port on 127.0.0.1") }
+        return port
     }
 
-    private static func isFree(_ port: Int) -> Bool {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
-        let length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        return withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) } } == 0
+    /// Binds 127.0.0.1:`port` (0: any free one) and lets go; the port bound, or nil when it is taken.
+    private static func bind(port: Int, on group: any EventLoopGroup) -> Int? {
+        guard let channel = try? ServerBootstrap(group: group).bind(host: "127.0.0.1", port: port).wait() else { return nil }
+        defer { try? channel.close().wait() }
+        return channel.localAddress?.port
     }
 }
 

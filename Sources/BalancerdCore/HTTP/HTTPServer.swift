@@ -2,6 +2,7 @@ import CMicroHTTPD
 import CShims
 import Foundation
 import Lonc
+import NIOCore
 
 /// The HTTP endpoint: libmicrohttpd with an epoll thread pool.
 ///
@@ -39,11 +40,12 @@ public final class HTTPServer: Sendable {
     public init(settings: Settings, responder: any HTTPResponder) throws(HTTPServerError) {
         self.settings = settings
         self.context = ServerContext(responder: responder)
-        guard var address = SocketAddressStorage(settings.listen) else {
+        guard let address = try? SocketAddress(ipAddress: settings.listen.host, port: settings.listen.port) else {
             throw .badAddress(settings.listen.description)
         }
         let opaque = Unmanaged.passUnretained(context).toOpaque()
-        let daemon = address.withSockaddr { sockaddr, isIPv6 in
+        let isIPv6 = address.protocol == .inet6
+        let daemon = address.withSockAddr { sockaddr, _ in
             balancerd_mhd_start(
                 sockaddr, isIPv6 ? 1 : 0, UInt32(max(1, settings.threads)), UInt32(settings.connectionLimit),
                 UInt32(settings.perAddressLimit), UInt32(max(1, settings.connectionTimeout.components.seconds)),
@@ -76,19 +78,20 @@ public enum HTTPServerError: Error, Sendable, CustomStringConvertible {
 }
 
 /// Owns the libmicrohttpd daemon handle and stops it exactly once.
+/// (`@unchecked`: the handle is a C pointer, and libmicrohttpd's calls on it are thread-safe.)
 private final class DaemonHandle: @unchecked Sendable {
     let daemon: OpaquePointer
-    private let stopped = NSLock()
-    private var isStopped = false
+    private let isStopped = Locked(false)
 
     init(_ daemon: OpaquePointer) { self.daemon = daemon }
 
+    /// Returns once the daemon has stopped, whoever stopped it.
     func stop() {
-        stopped.lock()
-        defer { stopped.unlock() }
-        guard !isStopped else { return }
-        isStopped = true
-        MHD_stop_daemon(daemon)
+        isStopped.withLock { isStopped in
+            guard !isStopped else { return }
+            isStopped = true
+            MHD_stop_daemon(daemon)
+        }
     }
 
     deinit { stop() }
@@ -115,7 +118,8 @@ private final class ServerContext: Sendable {
 }
 
 /// A libmicrohttpd response kept for reuse; destroyed (its reference dropped)
-/// when the last holder lets go.
+/// when the last holder lets go. (`@unchecked`: immutable, and libmicrohttpd
+/// reference-counts a response queued from many threads.)
 private final class PreparedResponse: @unchecked Sendable {
     let pointer: OpaquePointer
     let location: String
@@ -148,35 +152,6 @@ private final class RequestState {
     let target: String
     var seen = false
     init(target: String) { self.target = target }
-}
-
-/// A socket address for `MHD_OPTION_SOCK_ADDR`.
-private struct SocketAddressStorage {
-    var v4 = sockaddr_in()
-    var v6 = sockaddr_in6()
-    let isIPv6: Bool
-
-    init?(_ listen: ListenAddress) {
-        let port = in_port_t(UInt16(listen.port).bigEndian)
-        if inet_pton(AF_INET, listen.host, &v4.sin_addr) == 1 {
-            v4.sin_family = sa_family_t(AF_INET)
-            v4.sin_port = port
-            isIPv6 = false
-        } else if inet_pton(AF_INET6, listen.host, &v6.sin6_addr) == 1 {
-            v6.sin6_family = sa_family_t(AF_INET6)
-            v6.sin6_port = port
-            isIPv6 = true
-        } else {
-            return nil
-        }
-    }
-
-    mutating func withSockaddr<T>(_ body: (UnsafePointer<sockaddr>, Bool) -> T) -> T {
-        if isIPv6 {
-            return withUnsafePointer(to: &v6) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, true) } }
-        }
-        return withUnsafePointer(to: &v4) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, false) } }
-    }
 }
 
 // MARK: - The C callbacks (global functions: they convert to @convention(c))
