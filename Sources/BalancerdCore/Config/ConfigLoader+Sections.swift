@@ -75,7 +75,8 @@ extension ConfigLoader {
             reader.problem("http.listen", "'\(listenText)' is not host:port, [ipv6]:port or :port")
         }
         http.statusAllow = reader.list("http.status_allow", default: http.statusAllow)
-        for entry in http.statusAllow where !ConfigValueParsing.isCIDR(entry) {
+        // The same parser the endpoint uses at start, so what `check` accepts, `serve` can use.
+        for entry in http.statusAllow where (try? AddressAllowList(parsing: [entry])) == nil {
             reader.problem("http.status_allow", "'\(entry)' is not an address or CIDR block (e.g. 10.0.0.0/8, ::1/128)")
         }
         http.threads = reader.integer("http.threads", default: http.threads, in: 1...256)

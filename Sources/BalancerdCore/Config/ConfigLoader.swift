@@ -4,7 +4,7 @@ import Lonc
 import Yams
 
 /// Loads `balancerd.yaml` and the hosts table it names, checking everything and
-/// reporting every problem at once (DESIGN.md, "Files").
+/// reporting every problem at once (docs/REFERENCE.md, "Files").
 ///
 /// Values come from two swift-configuration providers, environment first:
 /// `BALANCERD_` + the key path in upper case (`BALANCERD_HTTP_LISTEN`), then the

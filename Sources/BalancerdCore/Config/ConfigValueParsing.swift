@@ -33,23 +33,6 @@ public enum ConfigValueParsing {
         }
     }
 
-    /// `10.0.0.0/8`, `::1/128`, or a bare address (a /32 or /128).
-    static func isCIDR(_ text: String) -> Bool {
-        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count <= 2, let address = parts.first.map(String.init) else { return false }
-        let maximum: Int
-        if HostsTable.isIPv4Literal(address) {
-            maximum = 32
-        } else if HostsTable.isIPv6Literal(address) {
-            maximum = 128
-        } else {
-            return false
-        }
-        guard parts.count == 2 else { return true }
-        guard let prefix = Int(parts[1]), (0...maximum).contains(prefix) else { return false }
-        return true
-    }
-
     /// An absolute http or https URL with a host.
     static func isAbsoluteHTTPURL(_ text: String) -> Bool {
         for scheme in ["http://", "https://"] where text.lowercased().hasPrefix(scheme) {

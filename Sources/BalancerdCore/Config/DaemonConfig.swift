@@ -60,9 +60,6 @@ public struct DaemonConfig: Sendable, Equatable {
 
         public init() {}
     }
-
-    /// This server's hosts-table entry. The loader guarantees it exists.
-    public func ownEntry(in hosts: HostsTable) -> HostEntry? { hosts[hostID] }
 }
 
 /// `host:port`, `[v6]:port` or `:port` (all addresses).

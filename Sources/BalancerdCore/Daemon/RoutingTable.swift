@@ -63,13 +63,29 @@ final class RoutingTable: Sendable {
         return routing.withLock { $0.balancer.explain(now: now) }
     }
 
-    /// The decision log, the policy and the counters, for /decisions, /health and /metrics.
-    func report() -> (log: [DecisionLog.Record], unrecorded: Int, policy: BalancerPolicy, redirects: [(id: String, count: Int)], local: Int, none: Int) {
+    /// The decision log and the counters, for /decisions, /health and /metrics.
+    func report() -> RoutingReport {
         routing.withLock { routing in
             let balancer = routing.balancer
-            return (balancer.log.entries, balancer.log.unrecorded, balancer.policy, balancer.redirectsBySpare, balancer.localCount, balancer.noneCount)
+            return RoutingReport(
+                log: balancer.log.entries, unrecorded: balancer.log.unrecorded, redirects: balancer.redirectsBySpare,
+                local: balancer.localCount, none: balancer.noneCount)
         }
     }
+}
+
+/// What the balancer has done since start.
+struct RoutingReport: Sendable {
+    /// Recent decisions, oldest first.
+    var log: [DecisionLog.Record]
+    /// Decisions that fell out of the log unread.
+    var unrecorded: Int
+    /// Logins sent to each spare.
+    var redirects: [(id: String, count: Int)]
+    /// Logins kept on this server.
+    var local: Int
+    /// Logins answered 503: no target.
+    var none: Int
 }
 
 extension BalancerInput {

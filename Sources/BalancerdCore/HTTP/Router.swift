@@ -23,7 +23,7 @@ public protocol EndpointState: Sendable {
     func countRequest(route: Route, status: Int)
 }
 
-/// Maps requests to answers (DESIGN.md, "HTTP API"). Pure: no I/O of its own.
+/// Maps requests to answers (docs/REFERENCE.md, "HTTP API"). Pure: no I/O of its own.
 public struct Router: HTTPResponder {
     let state: any EndpointState
     let allow: AddressAllowList
@@ -97,7 +97,7 @@ public struct Router: HTTPResponder {
         }
     }
 
-    /// The 302 of DESIGN.md.
+    /// The 302 of docs/REFERENCE.md.
     static func redirect(id: String, location: String) -> HTTPResponse {
         HTTPResponse(status: 302, headers: [("Location", location), ("Cache-Control", "no-store"), ("X-Balancer-Target", id)])
     }
