@@ -67,7 +67,7 @@ extension ConfigLoader {
         }
     }
 
-    func readHTTP(into http: inout DaemonConfig.HTTP, with reader: inout ConfigFieldReader) {
+    func readHTTP(into http: inout HTTPSettings, with reader: inout ConfigFieldReader) {
         let listenText = reader.string("http.listen", default: http.listen.description)
         if let listen = ListenAddress(parsing: listenText) {
             http.listen = listen

@@ -21,7 +21,7 @@ public struct DaemonConfig: Sendable, Equatable {
     public var links = LinkSettings()
     public var poll = PollSettings()
     public var balancer = BalancerSettings()
-    public var http = HTTP()
+    public var http = HTTPSettings()
     public var agent = Agent()
 
     /// The defaults, for a config read from `file`.
@@ -33,18 +33,6 @@ public struct DaemonConfig: Sendable, Equatable {
         public var keyPath = ""
         /// Plain TCP between servers; only allowed when every peer address is loopback.
         public var insecure = false
-
-        public init() {}
-    }
-
-    public struct HTTP: Sendable, Equatable {
-        public var listen = ListenAddress(host: "0.0.0.0", port: 8080)
-        public var threads = 2
-        public var connectionLimit = 1024
-        public var connectionTimeout = Duration.seconds(15)
-        /// Connections from one address at once (0: no limit). Campus NATs put many users behind one address.
-        public var perAddressLimit = 256
-        public var statusAllow = ["127.0.0.0/8", "::1/128"]
 
         public init() {}
     }

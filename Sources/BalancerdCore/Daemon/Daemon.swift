@@ -78,10 +78,7 @@ public final class Daemon: Sendable {
             RelayPart(relay: relay, router: relayRouter, supervisor: supervisor),
             ControlPart(server: ControlServer(socketDirectory: config.socketDirectory, actions: control, group: group, logger: logger)),
             HTTPPart(
-                settings: HTTPServer.Settings(
-                    listen: config.http.listen, threads: config.http.threads, connectionLimit: config.http.connectionLimit,
-                    connectionTimeout: config.http.connectionTimeout, perAddressLimit: config.http.perAddressLimit),
-                statusAllow: config.http.statusAllow, state: endpoint, assets: WebAssets(root: webRoot), ready: ready, logger: logger,
+                settings: config.http, state: endpoint, assets: WebAssets(root: webRoot), ready: ready, logger: logger,
                 summary: [
                     "host": "\(config.hostID)", "peers": "\(loaded.hosts.entries.count - 1)", "mode": "\(config.balancer.mode.rawValue)",
                     "agent": "\(config.agent.listen.map { "\($0)" } ?? "off")",

@@ -15,22 +15,7 @@ import NIOCore
 /// request nearly every user sends) skips the request and response values:
 /// the balancer decides, and a 302 prepared once per target is queued.
 public final class HTTPServer: Sendable {
-    public struct Settings: Sendable {
-        public var listen: ListenAddress
-        public var threads: Int
-        public var connectionLimit: Int
-        public var connectionTimeout: Duration
-        /// Connections from one address at once, so one greedy client cannot take them all.
-        public var perAddressLimit: Int
-
-        public init(listen: ListenAddress, threads: Int, connectionLimit: Int, connectionTimeout: Duration, perAddressLimit: Int) {
-            self.listen = listen
-            self.threads = threads
-            self.connectionLimit = connectionLimit
-            self.connectionTimeout = connectionTimeout
-            self.perAddressLimit = perAddressLimit
-        }
-    }
+    public typealias Settings = HTTPSettings
 
     private let settings: Settings
     private let context: ServerContext

@@ -4,8 +4,7 @@ import Lonc
 /// The libmicrohttpd endpoint; last to start and first to stop, so it answers
 /// only while everything behind it runs.
 struct HTTPPart: DaemonPart {
-    let settings: HTTPServer.Settings
-    let statusAllow: [String]
+    let settings: HTTPSettings
     let state: any EndpointState
     let assets: WebAssets
     let ready: ReadyLatch
@@ -15,11 +14,10 @@ struct HTTPPart: DaemonPart {
     private let server = Locked<HTTPServer?>(nil)
 
     init(
-        settings: HTTPServer.Settings, statusAllow: [String], state: any EndpointState, assets: WebAssets,
+        settings: HTTPSettings, state: any EndpointState, assets: WebAssets,
         ready: ReadyLatch, logger: Logger, summary: Logger.Metadata
     ) {
         self.settings = settings
-        self.statusAllow = statusAllow
         self.state = state
         self.assets = assets
         self.ready = ready
@@ -28,7 +26,7 @@ struct HTTPPart: DaemonPart {
     }
 
     func start() async throws {
-        let allow = try AddressAllowList(parsing: statusAllow)
+        let allow = try AddressAllowList(parsing: settings.statusAllow)
         let server = try HTTPServer(settings: settings, responder: Router(state: state, allow: allow, assets: assets))
         self.server.withLock { $0 = server }
         var metadata = summary
