@@ -105,6 +105,13 @@ let package = Package(
         .testTarget(name: "HealthTests", dependencies: ["Health"], swiftSettings: swiftSettings),
         .testTarget(name: "BalancerTests", dependencies: ["Balancer"], swiftSettings: swiftSettings),
         // End-to-end tests start the `balancerd` executable as a process: it is a dependency so it is built first.
-        .testTarget(name: "BalancerdCoreTests", dependencies: ["BalancerdCore", "balancerd", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "BalancerdCoreTests",
+            dependencies: [
+                "BalancerdCore", "balancerd", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings),
     ]
 )
