@@ -13,7 +13,7 @@ public enum AgentDaemon {
         let local = LocalLoad(config: config)
         let server = AgentServer(
             settings: AgentSettings(config: config, listen: listen, local: local), hosts: { hosts },
-            transport: try TransportFactory.make(config: config), group: group, logger: logger)
+            transport: try config.tls.transport(), group: group, logger: logger)
         let loop = StartGate()
         return [
             PartService(part: EventLoopPart(group: group, logger: logger), after: nil, started: loop),

@@ -23,7 +23,7 @@ public final class Daemon: Sendable {
     public init(loaded: ConfigLoader.Loaded, configPath: String, webRoot: String?, logger: Logger) throws {
         let config = loaded.config
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let transport = try TransportFactory.make(config: config)
+        let transport = try config.tls.transport()
         let store = ConfigStore(config: config, hosts: loaded.hosts)
         let local = LocalLoad(config: config)
         let poller = LoadPoller(settings: config.poll, local: local, logger: logger)

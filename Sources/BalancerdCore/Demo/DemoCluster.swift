@@ -20,7 +20,10 @@ public final class DemoCluster: Service {
     private let agents: [(id: String, port: Int)]
     private let hosts: HostsTable
 
-    /// Load curves in percent of `load_limit` (2.0), by server, over seconds since start.
+    /// Every demo server's `agent.load_limit`: a load average of 2.0 is 100 %.
+    static let loadLimit = 2.0
+
+    /// Load curves in percent of `load_limit`, by server, over seconds since start.
     static let curves: [String: @Sendable (Double) -> Double] = [
         "demo1": { t in 105 + 35 * sin(t / 30) },
         "demo2": { t in 30 + 15 * sin(t / 7) },
@@ -84,7 +87,7 @@ public final class DemoCluster: Service {
               listen: 127.0.0.1:\(ports[0])
               load_file: load-demo1
               sessions_dir: sessions
-              load_limit: 2.0
+              load_limit: \(Self.loadLimit)
             """
         try config.write(toFile: configPath, atomically: true, encoding: .utf8)
         hosts = try HostsTable.load(path: directory + "/hosts.tab")
@@ -125,9 +128,11 @@ public final class DemoCluster: Service {
     }
 
     private func makeAgent(id: String, port: Int) -> AgentServer {
+        let defaults = DaemonConfig.Agent()
         let local = LocalLoad(
             loadAverage: LoadAverageFile(path: "\(directory)/load-\(id)"),
-            sessions: SessionDirectory(path: directory + "/sessions", activeWindow: .seconds(1800)), loadLimit: 2.0, userLoadLimit: 500)
+            sessions: SessionDirectory(path: directory + "/sessions", activeWindow: defaults.activeWindow),
+            loadLimit: Self.loadLimit, userLoadLimit: defaults.userLoadLimit)
         let hosts = hosts
         return AgentServer(
             settings: AgentSettings(
@@ -148,7 +153,7 @@ public final class DemoCluster: Service {
 
     private func writeLoads(at elapsed: Double) {
         for (id, curve) in Self.curves {
-            let average = max(0, curve(elapsed)) / 100 * 2.0
+            let average = max(0, curve(elapsed)) / 100 * Self.loadLimit
             let line = String(format: "%.2f %.2f %.2f 1/100 1\n", average, average, average)
             try? line.write(toFile: "\(directory)/load-\(id)", atomically: true, encoding: .utf8)
         }

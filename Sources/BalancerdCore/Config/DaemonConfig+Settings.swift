@@ -1,11 +1,13 @@
 import Health
 import Lonc
 
-/// Builds the transport `tls.*` asks for.
-enum TransportFactory {
-    static func make(config: DaemonConfig) throws -> any TransportSecurity {
-        if config.tls.insecure { return PlainTransport() }
-        return try OpenSSLTransport(caPath: config.tls.caPath, certificatePath: config.tls.certificatePath, keyPath: config.tls.keyPath)
+// The library values a config describes, for the parts that take more than one section.
+
+extension DaemonConfig.TLS {
+    /// The transport `tls.*` asks for: mutual TLS, or plain TCP on loopback.
+    func transport() throws -> any TransportSecurity {
+        if insecure { return PlainTransport() }
+        return try OpenSSLTransport(caPath: caPath, certificatePath: certificatePath, keyPath: keyPath)
     }
 }
 
