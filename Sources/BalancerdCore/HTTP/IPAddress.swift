@@ -3,7 +3,7 @@ import Foundation
 /// An IPv4 or IPv6 address as bytes; IPv4-mapped IPv6 addresses are IPv4.
 public struct IPAddress: Sendable, Equatable, Hashable, CustomStringConvertible {
     /// 4 or 16 bytes, network order.
-    public var bytes: [UInt8]
+    var bytes: [UInt8]
 
     public init?(_ text: String) {
         var v4 = in_addr()
@@ -16,10 +16,10 @@ public struct IPAddress: Sendable, Equatable, Hashable, CustomStringConvertible 
         self.init(v6Bytes: withUnsafeBytes(of: &v6) { Array($0) })
     }
 
-    public init(v4Bytes: [UInt8]) { bytes = v4Bytes }
+    init(v4Bytes: [UInt8]) { bytes = v4Bytes }
 
     /// IPv6 bytes; a `::ffff:a.b.c.d` address becomes IPv4.
-    public init(v6Bytes: [UInt8]) {
+    init(v6Bytes: [UInt8]) {
         if v6Bytes.count == 16, v6Bytes[0..<10].allSatisfy({ $0 == 0 }), v6Bytes[10] == 0xFF, v6Bytes[11] == 0xFF {
             bytes = Array(v6Bytes[12...])
         } else {
@@ -54,11 +54,11 @@ public struct IPAddress: Sendable, Equatable, Hashable, CustomStringConvertible 
 
 /// Who may see /status, /health, /decisions and /metrics: a list of CIDR blocks.
 public struct AddressAllowList: Sendable, Equatable {
-    public struct Block: Sendable, Equatable {
-        public var network: [UInt8]
-        public var prefix: Int
+    struct Block: Sendable, Equatable {
+        var network: [UInt8]
+        var prefix: Int
 
-        public func contains(_ address: IPAddress) -> Bool {
+        func contains(_ address: IPAddress) -> Bool {
             guard address.bytes.count == network.count else { return false }
             var remaining = prefix
             for (a, b) in zip(address.bytes, network) {
@@ -72,7 +72,7 @@ public struct AddressAllowList: Sendable, Equatable {
         }
     }
 
-    public var blocks: [Block]
+    var blocks: [Block]
 
     /// Allows no one.
     public init() { blocks = [] }

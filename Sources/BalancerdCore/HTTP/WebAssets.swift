@@ -3,9 +3,9 @@ import Foundation
 /// The status page's files: embedded in the binary at build time (`Web/`),
 /// or read from a folder on every request with `--web-root` (for development).
 public struct WebAssets: Sendable {
-    public struct Asset: Sendable {
-        public var bytes: [UInt8]
-        public var contentType: String
+    struct Asset: Sendable {
+        var bytes: [UInt8]
+        var contentType: String
     }
 
     private let embedded: [String: [UInt8]]
@@ -22,10 +22,10 @@ public struct WebAssets: Sendable {
         ]
     }
 
-    public func has(_ name: String) -> Bool { embedded[name] != nil }
+    func has(_ name: String) -> Bool { embedded[name] != nil }
 
     /// The file, if it is one of the page's; names outside that list are never read.
-    public func asset(named name: String) -> Asset? {
+    func asset(named name: String) -> Asset? {
         guard let bytes = embedded[name] else { return nil }
         let type = Self.contentType(of: name)
         if let root, let data = FileManager.default.contents(atPath: root + "/" + name) {
