@@ -11,9 +11,11 @@ public enum ConfigValueParsing {
             let number = trimmed.dropLast(unit.suffix.count)
             // "5ms" also ends in "s": only accept a plain number before the unit.
             guard !number.isEmpty, number.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }),
-                let value = Double(number), value.isFinite
+                let value = Double(number), value.isFinite,
+                // Past Int64 milliseconds (292 million years) is a typo, not a duration, and must not trap.
+                let milliseconds = Int64(exactly: (value * unit.milliseconds).rounded())
             else { continue }
-            return .milliseconds(Int64((value * unit.milliseconds).rounded()))
+            return .milliseconds(milliseconds)
         }
         return nil
     }

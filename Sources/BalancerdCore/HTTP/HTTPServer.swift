@@ -32,8 +32,8 @@ public final class HTTPServer: Sendable {
         let isIPv6 = address.protocol == .inet6
         let daemon = address.withSockAddr { sockaddr, _ in
             balancerd_mhd_start(
-                sockaddr, isIPv6 ? 1 : 0, UInt32(max(1, settings.threads)), UInt32(settings.connectionLimit),
-                UInt32(settings.perAddressLimit), UInt32(max(1, settings.connectionTimeout.components.seconds)),
+                sockaddr, isIPv6 ? 1 : 0, UInt32(clamping: max(1, settings.threads)), UInt32(clamping: settings.connectionLimit),
+                UInt32(clamping: settings.perAddressLimit), UInt32(clamping: max(1, settings.connectionTimeout.components.seconds)),
                 accessHandler, opaque, uriLogger, requestCompleted)
         }
         guard let daemon else {
