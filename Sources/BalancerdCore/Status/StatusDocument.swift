@@ -18,8 +18,8 @@ extension StatusDocument {
     func json() -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
-        // Stable field order, so two documents diff cleanly.
-        encoder.outputFormatting = [.sortedKeys]
+        // Stable field order, so two documents diff cleanly; paths and URLs as written.
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         // Every field is a plain value: encoding cannot fail, but an empty object beats a crash.
         return (try? Array(encoder.encode(self))) ?? Array("{}".utf8)
     }
