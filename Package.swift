@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "Lonc", targets: ["Lonc"]),
         .library(name: "Health", targets: ["Health"]),
         .library(name: "Balancer", targets: ["Balancer"]),
+        .library(name: "BalancerdCore", targets: ["BalancerdCore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -58,11 +59,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
         .target(name: "Balancer", swiftSettings: swiftSettings),
-        .executableTarget(
-            name: "balancerd",
+        // The daemon's parts (config, HTTP endpoint, control socket, services) as a library
+        // with a deliberate public surface; `balancerd` only parses commands and calls into it.
+        .target(
+            name: "BalancerdCore",
             dependencies: [
                 "Lonc", "Health", "Balancer", "CMicroHTTPD", "CShims",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
@@ -75,6 +77,15 @@ let package = Package(
             resources: [
                 .embedInCode("Web/index.html"), .embedInCode("Web/style.css"), .embedInCode("Web/app.js"),
                 .embedInCode("Web/openapi.yaml"),
+            ],
+            swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "balancerd",
+            dependencies: [
+                "BalancerdCore", "Lonc",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings),
 
@@ -93,6 +104,14 @@ let package = Package(
         .testTarget(name: "LoncTests", dependencies: ["Lonc", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "HealthTests", dependencies: ["Health"], swiftSettings: swiftSettings),
         .testTarget(name: "BalancerTests", dependencies: ["Balancer"], swiftSettings: swiftSettings),
-        .testTarget(name: "BalancerdTests", dependencies: ["balancerd", "TestSupport"], swiftSettings: swiftSettings),
+        // End-to-end tests start the `balancerd` executable as a process: it is a dependency so it is built first.
+        .testTarget(
+            name: "BalancerdCoreTests",
+            dependencies: [
+                "BalancerdCore", "balancerd", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings),
     ]
 )

@@ -9,7 +9,7 @@ public struct PollSettings: Sendable, Equatable {
     /// Samples kept per peer for the status page.
     public var history: Int
 
-    /// Creates settings; defaults are DESIGN.md's.
+    /// Creates settings. These defaults are the config's (`poll.*`, docs/REFERENCE.md): written only here.
     public init(interval: Duration = .seconds(2), timeout: Duration = .seconds(1), staleAfter: Duration = .seconds(6), history: Int = 900) {
         self.interval = interval
         self.timeout = timeout

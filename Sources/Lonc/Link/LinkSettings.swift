@@ -1,4 +1,5 @@
-/// How a peer link behaves (`links.*` in balancerd.yaml; defaults are DESIGN.md's).
+/// How a peer link behaves (`links.*` in balancerd.yaml). The defaults in `init` are the
+/// config's: the loader falls back to them, so they are written only here (docs/REFERENCE.md).
 public struct LinkSettings: Sendable, Equatable {
     /// The agent port for peers whose hosts-table address has none.
     public var port: Int

@@ -1,8 +1,6 @@
 import ArgumentParser
-import Health
+import BalancerdCore
 import Logging
-import Lonc
-import NIOPosix
 import ServiceLifecycle
 
 /// `balancerd agent -c FILE`: the peer side, answering other servers' links.
@@ -25,42 +23,13 @@ struct AgentCommand: AsyncParsableCommand {
     func run() async throws {
         let loaded = try loadConfigOrExit(config.path)
         let logger = logging.bootstrap(label: "balancerd-agent")
-        let service: AgentService
+        let services: [any Service]
         do {
-            service = try AgentService(config: loaded.config, hosts: loaded.hosts, logger: logger)
+            services = try AgentDaemon.services(config: loaded.config, hosts: loaded.hosts, logger: logger)
         } catch {
             printToStandardError("\(config.path): \(error)")
             throw ExitCode(1)
         }
-        try await runUntilTerminated([service], logger: logger)
-    }
-}
-
-/// The agent as a service: listens until graceful shutdown.
-final class AgentService: Service {
-    private let server: AgentServer
-    private let group: MultiThreadedEventLoopGroup
-    private let logger: Logger
-
-    init(config: DaemonConfig, hosts: HostsTable, logger: Logger) throws {
-        self.logger = logger
-        group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let listen = config.agent.listen ?? ListenAddress(host: "0.0.0.0", port: config.links.port)
-        let local = LocalLoad(config: config)
-        server = AgentServer(
-            settings: AgentSettings(config: config, listen: listen, local: local), hosts: { hosts },
-            transport: try TransportFactory.make(config: config), group: group, logger: logger)
-    }
-
-    func run() async throws {
-        do {
-            try await server.start()
-        } catch {
-            logger.critical("agent cannot listen: \(error)")
-            throw error
-        }
-        try? await gracefulShutdown()
-        await server.stop()
-        try? await group.shutdownGracefully()
+        try await runUntilTerminated(services, logger: logger)
     }
 }

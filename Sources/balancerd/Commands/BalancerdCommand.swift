@@ -1,4 +1,5 @@
 import ArgumentParser
+import BalancerdCore
 import Lonc
 
 /// `balancerd`: the root command and entry point; it only dispatches to subcommands.

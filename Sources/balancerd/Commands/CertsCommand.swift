@@ -1,4 +1,5 @@
 import ArgumentParser
+import BalancerdCore
 import Foundation
 import Lonc
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BalancerdCore
 import Foundation
 
 /// `balancerd check -c FILE`: validate the config and the hosts table it names.

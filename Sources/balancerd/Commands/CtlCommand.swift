@@ -1,4 +1,5 @@
 import ArgumentParser
+import BalancerdCore
 import Foundation
 
 /// `balancerd ctl COMMAND`: talk to a running `balancerd serve`.

@@ -1,9 +1,7 @@
 import ArgumentParser
+import BalancerdCore
 import Foundation
-import Health
 import Logging
-import Lonc
-import NIOPosix
 import ServiceLifecycle
 
 /// `balancerd demo`: the whole system on this machine's loopback, with no config.
@@ -30,7 +28,7 @@ struct DemoCommand: AsyncParsableCommand {
         let loaded = try loadConfigOrExit(cluster.configPath)
         let daemon = try Daemon(loaded: loaded, configPath: cluster.configPath, webRoot: nil, logger: logger)
         let announcer = DemoAnnouncer(daemon: daemon, cluster: cluster)
-        try await runUntilTerminated([cluster, daemon, announcer], logger: logger)
+        try await runUntilTerminated([cluster] + daemon.services + [announcer], logger: logger)
         printToStandardError("demo stopped; removed \(cluster.directory)")
     }
 }

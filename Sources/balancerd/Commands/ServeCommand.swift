@@ -1,4 +1,6 @@
 import ArgumentParser
+import BalancerdCore
+import ServiceLifecycle
 
 /// `balancerd serve -c FILE`: the login redirector and health monitor.
 struct ServeCommand: AsyncParsableCommand {
@@ -31,6 +33,6 @@ struct ServeCommand: AsyncParsableCommand {
             printToStandardError("\(config.path): \(error)")
             throw ExitCode(1)
         }
-        try await runUntilTerminated([daemon], logger: logger)
+        try await runUntilTerminated(daemon.services, logger: logger)
     }
 }

@@ -1,0 +1,33 @@
+import Balancer
+import Lonc
+
+/// `balancer.*`: the policy's knobs and where a login redirect goes.
+///
+/// The policy's figures are `BalancerPolicy`'s, defaults included (read from
+/// it, not written again here); `policy(ownDomain:staleAfter:)` adds what
+/// comes from the hosts table and `poll.*`. Only the redirect's parts are the
+/// daemon's own.
+public struct BalancerSettings: Sendable, Equatable {
+    private static let policyDefaults = BalancerPolicy(spares: [], ownDomain: "")
+
+    public var mode = policyDefaults.mode
+    public var spares = policyDefaults.spares
+    public var sameDomain = policyDefaults.sameDomain
+    public var loginCost = policyDefaults.loginCost
+    public var maxLoad = policyDefaults.maxLoad
+    public var readmitLoad = policyDefaults.readmitLoad
+    public var slowStart = Duration.seconds(policyDefaults.slowStart)
+    /// Where a login that stays on this server goes (default: `scheme://` its hosts-table hostname `login_path`).
+    public var localLoginURL = ""
+    public var scheme = "https"
+    public var loginPath = "/login"
+
+    public init() {}
+
+    /// The policy this config describes, for a server in `ownDomain`.
+    public func policy(ownDomain: String, staleAfter: Duration) -> BalancerPolicy {
+        BalancerPolicy(
+            mode: mode, spares: spares, sameDomain: sameDomain, ownDomain: ownDomain, loginCost: loginCost,
+            maxLoad: maxLoad, readmitLoad: readmitLoad, slowStart: slowStart.secondsValue, staleAfter: staleAfter.secondsValue)
+    }
+}

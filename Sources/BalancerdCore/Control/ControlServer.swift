@@ -1,0 +1,126 @@
+import Foundation
+import Logging
+import Lonc
+import NIOCore
+import NIOPosix
+
+/// What the control socket can ask the daemon to do.
+protocol ControlActions: Sendable {
+    /// The /health document as one line of JSON.
+    func statusJSON() -> String
+    /// Drains `id`; the reply line.
+    func drain(_ id: String, reason: String) -> String
+    /// Undrains `id`; the reply line.
+    func undrain(_ id: String) -> String
+    /// Retries one link (or all); the reply line.
+    func reconnect(_ id: String?) -> String
+    /// Reloads the config and hosts table; the reply line.
+    func reload() async -> String
+}
+
+/// `<socket_dir>/control` (mode 0600): one command a line, one reply a line.
+///
+///     status | drain <id> [reason…] | undrain <id> | reconnect [<id>] | reload
+final class ControlServer: Sendable {
+    let path: String
+    private let actions: any ControlActions
+    private let group: any EventLoopGroup
+    private let logger: Logger
+    private let channel = Locked<(any Channel)?>(nil)
+
+    init(socketDirectory: String, actions: any ControlActions, group: any EventLoopGroup, logger: Logger) {
+        path = socketDirectory + "/control"
+        self.actions = actions
+        self.group = group
+        self.logger = logger
+    }
+
+    /// Listens; a stale socket file from a killed run is replaced, anything else at the path is an error.
+    func start() async throws {
+        try UnixSocketPath.prepare(path)
+        let actions = actions
+        // Created private: the umask is set around bind so the socket never exists with wider permissions.
+        let previous = umask(0o177)
+        defer { umask(previous) }
+        let channel = try await ServerBootstrap(group: group)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let sync = channel.pipeline.syncOperations
+                    try sync.addHandler(ByteToMessageHandler(LineFrameDecoder(maximumLength: 4096)))
+                    try sync.addHandler(MessageToByteHandler(LineEncoder()))
+                    try sync.addHandler(ControlConnectionHandler(actions: actions))
+                }
+            }
+            .bind(unixDomainSocketPath: path)
+            .get()
+        chmod(path, 0o600)
+        self.channel.withLock { $0 = channel }
+        logger.info("control socket listening", metadata: ["path": "\(path)"])
+    }
+
+    func stop() async {
+        let channel = self.channel.withLock { current in
+            defer { current = nil }
+            return current
+        }
+        try? await channel?.close()
+        unlink(path)
+    }
+}
+
+/// Reads one command a line and answers it.
+final class ControlConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = String
+    typealias OutboundOut = String
+
+    private let actions: any ControlActions
+
+    init(actions: any ControlActions) { self.actions = actions }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let words = unwrapInboundIn(data).split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+        let channel = context.channel
+        let actions = actions
+        // Reload is async; answer off the event loop, then write from it.
+        channel.eventLoop.makeFutureWithTask { await Self.answer(words, actions: actions) }.whenSuccess { reply in
+            channel.writeAndFlush(reply, promise: nil)
+        }
+    }
+
+    static func answer(_ words: [String], actions: any ControlActions) async -> String {
+        switch (words.first, words.count) {
+        case ("status", 1): return actions.statusJSON()
+        case ("drain", 2...): return actions.drain(words[1], reason: words.dropFirst(2).joined(separator: " "))
+        case ("undrain", 2): return actions.undrain(words[1])
+        case ("reconnect", 1): return actions.reconnect(nil)
+        case ("reconnect", 2): return actions.reconnect(words[1])
+        case ("reload", 1): return await actions.reload()
+        default: return "error: unknown command '\(words.joined(separator: " "))' (status, drain <id> [reason], undrain <id>, reconnect [<id>], reload)"
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.writeAndFlush(wrapOutboundOut("error: \(error)"), promise: nil)
+        context.close(promise: nil)
+    }
+}
+
+/// Making room for a UNIX socket at a path.
+enum UnixSocketPath {
+    /// Creates the folder; removes a stale socket; refuses to remove anything that is not a socket.
+    static func prepare(_ path: String) throws {
+        let folder = (path as NSString).deletingLastPathComponent
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return }
+        guard (info.st_mode & S_IFMT) == S_IFSOCK else {
+            throw ControlError("\(path) exists and is not a socket; not replacing it")
+        }
+        unlink(path)
+    }
+}
+
+public struct ControlError: Error, CustomStringConvertible {
+    public var description: String
+    init(_ description: String) { self.description = description }
+}

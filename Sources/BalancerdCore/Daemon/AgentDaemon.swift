@@ -1,0 +1,23 @@
+import Health
+import Logging
+import Lonc
+import NIOPosix
+import ServiceLifecycle
+
+/// `balancerd agent`: the agent alone (no links, no HTTP), as the services of one group.
+public enum AgentDaemon {
+    /// The event loop and the agent, in start order. Listens on `agent.listen`, or on all addresses at `links.port`.
+    public static func services(config: DaemonConfig, hosts: HostsTable, logger: Logger) throws -> [any Service] {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let listen = config.agent.listen ?? ListenAddress(host: "0.0.0.0", port: config.links.port)
+        let local = LocalLoad(config: config)
+        let server = AgentServer(
+            settings: AgentSettings(config: config, listen: listen, local: local), hosts: { hosts },
+            transport: try config.tls.transport(), group: group, logger: logger)
+        let loop = StartGate()
+        return [
+            PartService(part: EventLoopPart(group: group, logger: logger), after: nil, started: loop),
+            PartService(part: AgentPart(server: server, logger: logger), after: loop, started: StartGate()),
+        ]
+    }
+}

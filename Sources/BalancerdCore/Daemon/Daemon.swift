@@ -1,0 +1,107 @@
+import Foundation
+import Health
+import Logging
+import Lonc
+import NIOPosix
+import ServiceLifecycle
+
+/// `balancerd serve`: the daemon's parts as the services of one `ServiceGroup`.
+///
+/// In start order: the event loop, the peer links, the load poller, the agent
+/// (when `agent.listen` is set), the local relay, the control socket, the
+/// HTTP endpoint and the signal handler. Each part starts once the one before
+/// it has (`StartGate`); the group stops them in reverse order on SIGTERM or
+/// SIGINT: HTTP first, then control, relay, agent, poller, links, event loop.
+/// SIGHUP reloads the config and hosts table without dropping links that
+/// stay; SIGUSR1 retries given-up links.
+public final class Daemon: Sendable {
+    /// The services to run in one group, in start order (see above).
+    public let services: [any Service]
+    private let ready = ReadyLatch()
+
+    /// Builds every part from a loaded config; nothing listens until the services run.
+    public init(loaded: ConfigLoader.Loaded, configPath: String, webRoot: String?, logger: Logger) throws {
+        let config = loaded.config
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let transport = try config.tls.transport()
+        let store = ConfigStore(config: config, hosts: loaded.hosts)
+        let local = LocalLoad(config: config)
+        let poller = LoadPoller(settings: config.poll, local: local, logger: logger)
+        let queue = try DelayedQueue(stateDirectory: config.stateDirectory, logger: logger)
+        // The relay router is made before the supervisor it reports queue depths to.
+        let supervisorBox = Locked<LinkSupervisor?>(nil)
+        let relayRouter = RelayRouter(queue: queue, logger: logger, depthChanged: { id, depth in
+            supervisorBox.withLock { $0 }?.link(for: id)?.setDelayedCount(depth)
+        })
+        let supervisor = LinkSupervisor(
+            ownID: config.hostID, settings: config.links, transport: transport, group: group, logger: logger,
+            onNewLink: { link in
+                link.observe { status in
+                    poller.linkChanged()
+                    // On every link-up, that peer's delayed messages go out first, in order.
+                    if status.state == .up { Task { await relayRouter.replay(peer: status.peerID) } }
+                }
+            })
+        supervisorBox.withLock { $0 = supervisor }
+        let relay = LocalRelay(socketDirectory: config.socketDirectory, router: relayRouter, group: group, maxLine: config.links.maxLine, logger: logger)
+
+        let drains = try DrainStore(stateDirectory: config.stateDirectory)
+        let routing = RoutingTable(config: config, hosts: loaded.hosts)
+        let feed = RoutingFeed(routing: routing, store: store, drains: drains, poller: poller)
+        poller.onSnapshot { snapshot in feed.feed(snapshot) }
+        feed.refresh()
+        let links: @Sendable () -> [LinkStatus] = { supervisor.statuses }
+        let health = HealthPresenter(store: store, drains: drains, routing: routing, poller: poller, links: links)
+        let endpoint = StatusEndpoint(
+            routing: routing, metrics: BalancerMetrics(), poller: poller, links: links, health: health,
+            decisions: DecisionsPresenter(routing: routing, store: store))
+        let control = DaemonControl(
+            configPath: configPath, store: store, drains: drains, feed: feed, supervisor: supervisor, poller: poller,
+            relay: relay, relayRouter: relayRouter, health: health, logger: logger)
+
+        var parts: [any DaemonPart] = [
+            EventLoopPart(group: group, logger: logger),
+            LinksPart(supervisor: supervisor, store: store),
+            PollerPart(poller: poller, supervisor: supervisor),
+        ]
+        if let listen = config.agent.listen {
+            let agent = AgentServer(
+                settings: AgentSettings(config: config, listen: listen, local: local), hosts: { store.current.hosts },
+                transport: transport, group: group, logger: logger,
+                onInboundPeer: { id in
+                    // The seed's USR1 from lond: a peer that links to us is back; retry our link to it now.
+                    if let link = supervisor.link(for: id), link.status.state != .up { link.retry() }
+                })
+            parts.append(AgentPart(server: agent, logger: logger))
+        }
+        parts += [
+            RelayPart(relay: relay, router: relayRouter, supervisor: supervisor),
+            ControlPart(server: ControlServer(socketDirectory: config.socketDirectory, actions: control, group: group, logger: logger)),
+            HTTPPart(
+                settings: config.http, state: endpoint, assets: WebAssets(root: webRoot), ready: ready, logger: logger,
+                summary: [
+                    "host": "\(config.hostID)", "peers": "\(loaded.hosts.entries.count - 1)", "mode": "\(config.balancer.mode.rawValue)",
+                    "agent": "\(config.agent.listen.map { "\($0)" } ?? "off")",
+                ]),
+            SignalPart(control: control, supervisor: supervisor, logger: logger),
+        ]
+        services = Self.chain(parts)
+    }
+
+    /// The HTTP port once listening (for the demo and tests, which may bind port 0).
+    public func waitUntilReady() async -> Int { await ready.wait() }
+
+    /// Each part as a service that starts after the one before it.
+    private static func chain(_ parts: [any DaemonPart]) -> [any Service] {
+        var previous: StartGate?
+        return parts.map { part in
+            let started = StartGate()
+            defer { previous = started }
+            return service(part, after: previous, started: started)
+        }
+    }
+
+    private static func service<Part: DaemonPart>(_ part: Part, after: StartGate?, started: StartGate) -> any Service {
+        PartService(part: part, after: after, started: started)
+    }
+}

@@ -1,0 +1,40 @@
+import ServiceLifecycle
+
+/// One part of `balancerd serve` (links, poller, agent, relay, control socket,
+/// HTTP, signals), run by `PartService` as one service of the daemon's group.
+protocol DaemonPart: Sendable {
+    /// Binds, connects or loads; throwing stops the daemon before HTTP answers.
+    func start() async throws
+    /// The part's work while running; returns at graceful shutdown (or cancellation).
+    func serve() async
+    /// Closes what `start` opened. Runs after `serve` returns, in the group's reverse order.
+    func stop() async
+}
+
+extension DaemonPart {
+    func serve() async { try? await gracefulShutdown() }
+    func stop() async {}
+}
+
+/// A `DaemonPart` as a `Service`: starts after the part before it has
+/// (see `StartGate`), serves until graceful shutdown, then stops.
+struct PartService<Part: DaemonPart>: Service, CustomStringConvertible {
+    let part: Part
+    let after: StartGate?
+    let started: StartGate
+
+    var description: String { "\(Part.self)" }
+
+    func run() async throws {
+        do {
+            try await after?.wait()
+            try await part.start()
+        } catch {
+            started.fail(error)
+            throw error
+        }
+        started.open()
+        await part.serve()
+        await part.stop()
+    }
+}

@@ -1,0 +1,204 @@
+import CMicroHTTPD
+import CShims
+import Foundation
+import Lonc
+import NIOCore
+
+/// The HTTP endpoint: libmicrohttpd with an epoll thread pool.
+///
+/// libmicrohttpd calls back on its own threads. The callbacks here read the
+/// raw request target, ask the `HTTPResponder` (which reads an immutable
+/// snapshot or takes a tiny lock), queue the answer and return; they never
+/// wait on an event loop. The answer is queued on the access handler's second
+/// call for a request: queueing on the first makes libmicrohttpd close
+/// keep-alive connections after every response. A plain `GET /login` (the
+/// request nearly every user sends) skips the request and response values:
+/// the balancer decides, and a 302 prepared once per target is queued.
+public final class HTTPServer: Sendable {
+    public typealias Settings = HTTPSettings
+
+    private let settings: Settings
+    private let context: ServerContext
+    private let handle: DaemonHandle
+
+    /// Starts serving; throws when the address cannot be bound.
+    public init(settings: Settings, responder: any HTTPResponder) throws(HTTPServerError) {
+        self.settings = settings
+        self.context = ServerContext(responder: responder)
+        guard let address = try? SocketAddress(ipAddress: settings.listen.host, port: settings.listen.port) else {
+            throw .badAddress(settings.listen.description)
+        }
+        let opaque = Unmanaged.passUnretained(context).toOpaque()
+        let isIPv6 = address.protocol == .inet6
+        let daemon = address.withSockAddr { sockaddr, _ in
+            balancerd_mhd_start(
+                sockaddr, isIPv6 ? 1 : 0, UInt32(clamping: max(1, settings.threads)), UInt32(clamping: settings.connectionLimit),
+                UInt32(clamping: settings.perAddressLimit), UInt32(clamping: max(1, settings.connectionTimeout.components.seconds)),
+                accessHandler, opaque, uriLogger, requestCompleted)
+        }
+        guard let daemon else {
+            throw .cannotListen(settings.listen.description, reason: String(cString: strerror(errno)))
+        }
+        handle = DaemonHandle(daemon)
+    }
+
+    /// The port bound (the configured one, or the one picked for port 0).
+    public var port: Int { Int(balancerd_mhd_bound_port(handle.daemon)) }
+
+    /// Stops accepting and closes every connection.
+    public func stop() { handle.stop() }
+}
+
+/// HTTP start-up failures.
+public enum HTTPServerError: Error, Sendable, CustomStringConvertible {
+    case badAddress(String)
+    case cannotListen(String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .badAddress(let address): "http.listen: '\(address)' is not an IP address and port"
+        case .cannotListen(let address, let reason): "http.listen: cannot listen on \(address): \(reason)"
+        }
+    }
+}
+
+/// Owns the libmicrohttpd daemon handle and stops it exactly once.
+/// (`@unchecked`: the handle is a C pointer, and libmicrohttpd's calls on it are thread-safe.)
+private final class DaemonHandle: @unchecked Sendable {
+    let daemon: OpaquePointer
+    private let isStopped = Locked(false)
+
+    init(_ daemon: OpaquePointer) { self.daemon = daemon }
+
+    /// Returns once the daemon has stopped, whoever stopped it.
+    func stop() {
+        isStopped.withLock { isStopped in
+            guard !isStopped else { return }
+            isStopped = true
+            MHD_stop_daemon(daemon)
+        }
+    }
+
+    deinit { stop() }
+}
+
+/// What the C callbacks reach through their `cls` pointer.
+private final class ServerContext: Sendable {
+    let responder: any HTTPResponder
+    /// The 302 for each target, built once and queued for every plain `/login`
+    /// to it (libmicrohttpd reference-counts a response queued on many
+    /// connections); rebuilt when the target's URL changes.
+    private let redirects = Locked<[String: PreparedResponse]>([:])
+
+    init(responder: any HTTPResponder) { self.responder = responder }
+
+    func redirect(id: String, location: String) -> PreparedResponse? {
+        redirects.withLock { cache in
+            if let prepared = cache[id], prepared.location == location { return prepared }
+            guard let prepared = PreparedResponse(Router.redirect(id: id, location: location), location: location) else { return nil }
+            cache[id] = prepared
+            return prepared
+        }
+    }
+}
+
+/// A libmicrohttpd response kept for reuse; destroyed (its reference dropped)
+/// when the last holder lets go. (`@unchecked`: immutable, and libmicrohttpd
+/// reference-counts a response queued from many threads.)
+private final class PreparedResponse: @unchecked Sendable {
+    let pointer: OpaquePointer
+    let location: String
+
+    init?(_ response: HTTPResponse, location: String) {
+        guard let pointer = makeResponse(response) else { return nil }
+        self.pointer = pointer
+        self.location = location
+    }
+
+    deinit { MHD_destroy_response(pointer) }
+}
+
+/// A libmicrohttpd response holding a copy of `response`'s body and headers.
+private func makeResponse(_ response: HTTPResponse) -> OpaquePointer? {
+    response.body.withUnsafeBytes { body in
+        guard let pointer = MHD_create_response_from_buffer(body.count, UnsafeMutableRawPointer(mutating: body.baseAddress), .RESPMEM_MUST_COPY) else {
+            return nil
+        }
+        for header in response.headers {
+            _ = MHD_add_response_header(pointer, header.name, header.value)
+        }
+        return pointer
+    }
+}
+
+/// Per request: the raw target (with its query, which the access handler no
+/// longer sees) and whether the access handler has been called once.
+private final class RequestState {
+    let target: String
+    var seen = false
+    init(target: String) { self.target = target }
+}
+
+// MARK: - The C callbacks (global functions: they convert to @convention(c))
+
+private func uriLogger(_ cls: UnsafeMutableRawPointer?, _ uri: UnsafePointer<CChar>?, _ connection: OpaquePointer?) -> UnsafeMutableRawPointer? {
+    let target = uri.map { String(cString: $0) } ?? "/"
+    return Unmanaged.passRetained(RequestState(target: target)).toOpaque()
+}
+
+private func requestCompleted(
+    _ cls: UnsafeMutableRawPointer?, _ connection: OpaquePointer?, _ state: UnsafeMutablePointer<UnsafeMutableRawPointer?>?,
+    _ reason: MHD_RequestTerminationCode
+) {
+    guard let state, let pointer = state.pointee else { return }
+    Unmanaged<RequestState>.fromOpaque(pointer).release()
+    state.pointee = nil
+}
+
+private func accessHandler(
+    _ cls: UnsafeMutableRawPointer?, _ connection: OpaquePointer?, _ url: UnsafePointer<CChar>?,
+    _ method: UnsafePointer<CChar>?, _ version: UnsafePointer<CChar>?, _ uploadData: UnsafePointer<CChar>?,
+    _ uploadSize: UnsafeMutablePointer<Int>?, _ statePointer: UnsafeMutablePointer<UnsafeMutableRawPointer?>?
+) -> MHD_Result {
+    guard let cls, let connection, let statePointer else { return .NO }
+    let state: RequestState
+    if let existing = statePointer.pointee {
+        state = Unmanaged<RequestState>.fromOpaque(existing).takeUnretainedValue()
+    } else {
+        state = RequestState(target: url.map { String(cString: $0) } ?? "/")
+        statePointer.pointee = Unmanaged.passRetained(state).toOpaque()
+    }
+    if !state.seen {
+        state.seen = true
+        return .YES
+    }
+    // A request body is never wanted: read and drop it.
+    if let uploadSize, uploadSize.pointee > 0 {
+        uploadSize.pointee = 0
+        return .YES
+    }
+    let context = Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue()
+    // The fast path: plain `GET /login`, answered with a prepared redirect.
+    if state.target == "/login", let method, strcmp(method, "GET") == 0, let answer = context.responder.plainLogin() {
+        switch answer {
+        case .redirect(let id, let location):
+            if let prepared = context.redirect(id: id, location: location) {
+                return MHD_queue_response(connection, 302, prepared.pointer)
+            }
+            return queue(Router.redirect(id: id, location: location), on: connection)
+        case .response(let response):
+            return queue(response, on: connection)
+        }
+    }
+    var storage = sockaddr_storage()
+    let client = balancerd_mhd_client_address(connection, &storage) > 0 ? IPAddress(storage: storage) : nil
+    let request = HTTPRequest(method: method.map { String(cString: $0) } ?? "GET", target: state.target, client: client)
+    return queue(context.responder.respond(to: request), on: connection)
+}
+
+/// Queues a one-off response (libmicrohttpd keeps its own reference until it is sent).
+private func queue(_ response: HTTPResponse, on connection: OpaquePointer) -> MHD_Result {
+    guard let pointer = makeResponse(response) else { return .NO }
+    defer { MHD_destroy_response(pointer) }
+    return MHD_queue_response(connection, UInt32(response.status), pointer)
+}

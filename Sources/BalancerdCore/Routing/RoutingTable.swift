@@ -1,0 +1,106 @@
+import Balancer
+import Health
+import Lonc
+
+/// The balancer's state as the HTTP threads use it: one small lock around the
+/// policy's state and the redirect bases, taken once per login.
+final class RoutingTable: Sendable {
+    private struct Routing: Sendable {
+        var balancer: BalancerState
+        /// Spare id → `scheme://hostname + login_path`, from the hosts table only.
+        var bases: [String: String]
+        var localBase: String
+    }
+
+    private let routing: Locked<Routing>
+
+    init(config: DaemonConfig, hosts: HostsTable) {
+        routing = Locked(Self.routing(config: config, hosts: hosts, keeping: nil))
+    }
+
+    private static func routing(config: DaemonConfig, hosts: HostsTable, keeping state: BalancerState?) -> Routing {
+        let policy = config.balancer.policy(ownDomain: hosts[config.hostID]?.domain ?? "", staleAfter: config.poll.staleAfter)
+        var balancer = state ?? BalancerState(policy: policy)
+        if state != nil { balancer.reconfigure(policy) }
+        var bases: [String: String] = [:]
+        for id in config.balancer.spares {
+            if let entry = hosts[id] { bases[id] = "\(config.balancer.scheme)://\(entry.hostname)\(config.balancer.loginPath)" }
+        }
+        return Routing(balancer: balancer, bases: bases, localBase: config.balancer.localLoginURL)
+    }
+
+    /// Takes a reloaded config, keeping what the balancer knows of spares that stay.
+    func reconfigure(config: DaemonConfig, hosts: HostsTable) {
+        routing.withLock { $0 = Self.routing(config: config, hosts: hosts, keeping: $0.balancer) }
+    }
+
+    /// Decides one login: the hot path.
+    func route() -> LoginRoute {
+        let now = MonotonicClock.now()
+        return routing.withLock { routing in
+            switch routing.balancer.route(now: now) {
+            case .local: return .redirect(id: "self", base: routing.localBase)
+            case .none: return .unavailable
+            case .spare(let id):
+                guard let base = routing.bases[id] else { return .unavailable }
+                return .redirect(id: id, base: base)
+            }
+        }
+    }
+
+    /// Feeds a new snapshot (and the drains in force) to the policy.
+    func update(snapshot: HealthSnapshot, hosts: HostsTable, drains: [String: String]) {
+        let now = MonotonicClock.now()
+        routing.withLock { routing in
+            let input = BalancerInput(snapshot: snapshot, spares: routing.balancer.policy.spares, hosts: hosts, drains: drains)
+            routing.balancer.update(input, now: now)
+        }
+    }
+
+    /// What a login would get now, explained.
+    func explain() -> Decision {
+        let now = MonotonicClock.now()
+        return routing.withLock { $0.balancer.explain(now: now) }
+    }
+
+    /// The decision log and the counters, for /decisions, /health and /metrics.
+    func report() -> RoutingReport {
+        routing.withLock { routing in
+            let balancer = routing.balancer
+            return RoutingReport(
+                log: balancer.log.entries, unrecorded: balancer.log.unrecorded, redirects: balancer.redirectsBySpare,
+                local: balancer.localCount, none: balancer.noneCount)
+        }
+    }
+}
+
+/// What the balancer has done since start.
+struct RoutingReport: Sendable {
+    /// Recent decisions, oldest first.
+    var log: [DecisionLog.Record]
+    /// Decisions that fell out of the log unread.
+    var unrecorded: Int
+    /// Logins sent to each spare.
+    var redirects: [(id: String, count: Int)]
+    /// Logins kept on this server.
+    var local: Int
+    /// Logins answered 503: no target.
+    var none: Int
+}
+
+extension BalancerInput {
+    /// What the policy needs from a health snapshot.
+    init(snapshot: HealthSnapshot, spares: [String], hosts: HostsTable, drains: [String: String]) {
+        let peers = Dictionary(snapshot.peers.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        let observations = spares.map { id -> SpareObservation in
+            let peer = peers[id]
+            let reading = peer?.latest.map { LoadReading(effective: $0.effectivePercent, takenAt: $0.monotonicAt, sequence: $0.sequence) }
+            return SpareObservation(
+                id: id, domain: hosts[id]?.domain ?? "", linkUp: peer?.link.state == .up,
+                linkState: peer?.link.state.rawValue ?? "unknown", reading: reading,
+                drain: drains[id].map(Drain.init(reason:)), unansweredPolls: peer?.unansweredPolls ?? 0)
+        }
+        let own = snapshot.own.map { LoadReading(effective: $0.effectivePercent, takenAt: $0.monotonicAt, sequence: $0.sequence) }
+        self.init(own: own, spares: observations)
+    }
+}

@@ -1,0 +1,111 @@
+import Health
+import Lonc
+import Prometheus
+
+/// The daemon's Prometheus metrics in a swift-prometheus registry (used
+/// directly rather than through swift-metrics: only the registry carries the
+/// HELP text `promtool check metrics` asks for). Hot paths only bump plain
+/// counters under a tiny lock; gauges and totals are brought up to date when
+/// `/metrics` is scraped.
+final class BalancerMetrics: Sendable {
+    let registry: PrometheusCollectorRegistry
+    /// Requests by (route, status) in a flat table: no hashing or allocation per request.
+    private let requestCounts = Locked<[Int]>(Array(repeating: 0, count: routes.count * statuses.count))
+    private static let routes = Route.allCases
+    private static let statuses = [200, 302, 403, 404, 405, 503, 500]
+    private let exported = Locked<Exported>(Exported())
+
+    private struct RequestKey: Hashable, Sendable {
+        var route: Route
+        var status: Int
+    }
+
+    /// What has already been added to each counter, so a scrape adds only the difference.
+    private struct Exported: Sendable {
+        var requests: [RequestKey: Int] = [:]
+        var redirects: [String: Int] = [:]
+        var noTarget = 0
+    }
+
+    init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+        self.registry = registry
+    }
+
+    /// Counts one answered HTTP request.
+    func countRequest(route: Route, status: Int) {
+        let row = Self.routes.firstIndex(of: route) ?? (Self.routes.count - 1)
+        let column = Self.statuses.firstIndex(of: status) ?? (Self.statuses.count - 1)
+        requestCounts.withLock { $0[row * Self.statuses.count + column] += 1 }
+    }
+
+    /// Brings every metric up to date and renders the registry.
+    func render(snapshot: HealthSnapshot, links: [LinkStatus], redirects: [(id: String, count: Int)], noTarget: Int) -> [UInt8] {
+        gauge("balancerd_self_load_percent").set(snapshot.own?.loadPercent ?? .nan)
+        gauge("balancerd_self_userload_percent").set(snapshot.own?.userLoadPercent ?? .nan)
+        let samples = Dictionary(snapshot.peers.map { ($0.id, $0.latest) }, uniquingKeysWith: { a, _ in a })
+        for link in links {
+            let peer = [("peer", link.peerID)]
+            gauge("balancerd_peer_up", peer).set(link.state == .up ? 1.0 : 0.0)
+            gauge("balancerd_peer_link_attempts", peer).set(Double(link.attempts))
+            gauge("balancerd_peer_delayed_messages", peer).set(Double(link.delayed))
+            gauge("balancerd_peer_rtt_seconds", peer).set((link.rttMilliseconds ?? .nan) / 1000)
+            let sample = samples[link.peerID] ?? nil
+            gauge("balancerd_peer_load_percent", peer).set(sample?.loadPercent ?? .nan)
+            gauge("balancerd_peer_userload_percent", peer).set(sample?.userLoadPercent ?? .nan)
+        }
+        let table = requestCounts.withLock { $0 }
+        var requests: [RequestKey: Int] = [:]
+        for (row, route) in Self.routes.enumerated() {
+            for (column, status) in Self.statuses.enumerated() where table[row * Self.statuses.count + column] > 0 {
+                requests[RequestKey(route: route, status: status)] = table[row * Self.statuses.count + column]
+            }
+        }
+        exported.withLock { exported in
+            for (key, count) in requests {
+                let delta = count - exported.requests[key, default: 0]
+                if delta > 0 {
+                    counter("balancerd_http_requests_total", [("route", key.route.rawValue), ("code", String(key.status))]).increment(by: Int64(delta))
+                }
+                exported.requests[key] = count
+            }
+            for (id, count) in redirects {
+                let delta = count - exported.redirects[id, default: 0]
+                if delta > 0 { counter("balancerd_redirects_total", [("target", id)]).increment(by: Int64(delta)) }
+                exported.redirects[id] = count
+            }
+            let delta = noTarget - exported.noTarget
+            let noTargetCounter = counter("balancerd_no_target_total", [])
+            if delta > 0 { noTargetCounter.increment(by: Int64(delta)) }
+            exported.noTarget = noTarget
+        }
+        var buffer: [UInt8] = []
+        registry.emit(into: &buffer)
+        return buffer
+    }
+
+    private func gauge(_ name: String, _ labels: [(String, String)] = []) -> Gauge {
+        registry.makeGauge(descriptor: Self.descriptor(name), labels: labels)
+    }
+
+    private func counter(_ name: String, _ labels: [(String, String)]) -> Counter {
+        registry.makeCounter(descriptor: Self.descriptor(name), labels: labels)
+    }
+
+    private static func descriptor(_ name: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: help[name] ?? name)
+    }
+
+    private static let help: [String: String] = [
+        "balancerd_self_load_percent": "This server's load: 100 x loadavg(1 min) / agent.load_limit.",
+        "balancerd_self_userload_percent": "This server's active sessions over agent.user_load_limit, in percent.",
+        "balancerd_peer_up": "1 when the link to the peer is up, else 0.",
+        "balancerd_peer_link_attempts": "Failed link attempts in a row since the link was last up.",
+        "balancerd_peer_delayed_messages": "Critical messages waiting on disk for the peer.",
+        "balancerd_peer_rtt_seconds": "Moving average of request round trips on the link, in seconds.",
+        "balancerd_peer_load_percent": "The peer's latest load reply, in percent (NaN when unknown).",
+        "balancerd_peer_userload_percent": "The peer's latest userload reply, in percent (NaN when unknown).",
+        "balancerd_http_requests_total": "HTTP requests answered, by route and status code.",
+        "balancerd_redirects_total": "Logins redirected, by target (a spare id, or self).",
+        "balancerd_no_target_total": "Logins answered 503 because no server could take them.",
+    ]
+}

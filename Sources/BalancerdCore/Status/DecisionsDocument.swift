@@ -1,0 +1,51 @@
+import Foundation
+
+/// `/decisions`: the balancer's recent decisions, newest first, repeats
+/// folded into one entry with a count. Web/openapi.yaml is its schema.
+public struct DecisionsDocument: StatusDocument, Equatable {
+    public var host: String
+    public var generatedAt: Date
+    /// Decisions that fell out of the log before anyone read them.
+    public var notRecordedTotal: Int
+    public var decisions: [Entry]
+
+    enum CodingKeys: String, CodingKey {
+        case host, decisions
+        case generatedAt = "generated_at"
+        case notRecordedTotal = "not_recorded_total"
+    }
+
+    public struct Entry: Codable, Sendable, Equatable {
+        /// The latest of the folded decisions…
+        public var time: Date
+        /// …and the first.
+        public var firstTime: Date
+        public var count: Int
+        public var target: String
+        public var reason: String
+        @Nullable public var ownLoadPercent: Double?
+        public var candidates: [Candidate]
+
+        enum CodingKeys: String, CodingKey {
+            case time, count, target, reason, candidates
+            case firstTime = "first_time"
+            case ownLoadPercent = "own_load_percent"
+        }
+    }
+
+    public struct Candidate: Codable, Sendable, Equatable {
+        public var id: String
+        @Nullable public var effectivePercent: Double?
+        @Nullable public var predictedPercent: Double?
+        public var eligible: Bool
+        @Nullable public var excludedBecause: String?
+        public var share: Double
+
+        enum CodingKeys: String, CodingKey {
+            case id, eligible, share
+            case effectivePercent = "effective_percent"
+            case predictedPercent = "predicted_percent"
+            case excludedBecause = "excluded_because"
+        }
+    }
+}

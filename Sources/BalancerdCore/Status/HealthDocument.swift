@@ -1,0 +1,131 @@
+import Foundation
+import Lonc
+
+/// `/health` (and `balancerd ctl status`): this server, the balancer's
+/// current decision, and every peer's link and load. Web/openapi.yaml is its schema.
+public struct HealthDocument: StatusDocument, Equatable {
+    /// `critical`: no target for logins; `degraded`: some peer link is not up.
+    public enum Status: String, Codable, Sendable {
+        case ok, degraded, critical
+    }
+
+    public var host: String
+    public var version: String
+    public var status: Status
+    public var generatedAt: Date
+    public var uptimeSeconds: Double
+    public var startedAt: Date
+    public var own: OwnLoad
+    public var balancer: BalancerSummary
+    public var peers: [Peer]
+
+    enum CodingKeys: String, CodingKey {
+        case host, version, status, balancer, peers
+        case generatedAt = "generated_at"
+        case uptimeSeconds = "uptime_s"
+        case startedAt = "started_at"
+        case own = "self"
+    }
+
+    /// This server's own load, and the balancer's prediction of it.
+    public struct OwnLoad: Codable, Sendable, Equatable {
+        @Nullable public var loadPercent: Double?
+        @Nullable public var userLoadPercent: Double?
+        @Nullable public var effectivePercent: Double?
+        @Nullable public var predictedPercent: Double?
+        /// Recent samples as `[unix time, effective percent or null]`.
+        public var history: [[Double?]]
+
+        enum CodingKeys: String, CodingKey {
+            case history
+            case loadPercent = "load_percent"
+            case userLoadPercent = "userload_percent"
+            case effectivePercent = "effective_percent"
+            case predictedPercent = "predicted_percent"
+        }
+    }
+
+    public struct BalancerSummary: Codable, Sendable, Equatable {
+        /// `overflow`, `always` or `round-robin`.
+        public var mode: String
+        /// A spare id, `self`, or `none`.
+        public var target: String
+        public var reason: String
+        public var redirectsTotal: Int
+        public var noTargetTotal: Int
+
+        enum CodingKeys: String, CodingKey {
+            case mode, target, reason
+            case redirectsTotal = "redirects_total"
+            case noTargetTotal = "no_target_total"
+        }
+    }
+
+    public struct Peer: Codable, Sendable, Equatable {
+        public var id: String
+        public var domain: String
+        public var role: String
+        public var hostname: String
+        public var spare: Bool
+        public var draining: Bool
+        @Nullable public var drainReason: String?
+        public var eligible: Bool
+        @Nullable public var excludedBecause: String?
+        public var link: Link
+        public var load: Load
+        /// Critical messages waiting on disk for this peer.
+        public var delayed: Int
+        /// Recent samples as `[unix time, effective percent or null]`.
+        public var history: [[Double?]]
+
+        enum CodingKeys: String, CodingKey {
+            case id, domain, role, hostname, spare, draining, eligible, link, load, delayed, history
+            case drainReason = "drain_reason"
+            case excludedBecause = "excluded_because"
+        }
+    }
+
+    public struct Link: Codable, Sendable, Equatable {
+        public var state: LinkState
+        public var since: Date
+        public var attempts: Int
+        @Nullable public var lastError: String?
+        @Nullable public var rttMilliseconds: Double?
+        @Nullable public var peerVersion: String?
+        @Nullable public var tls: String?
+        @Nullable public var tlsCipher: String?
+        public var requestsTotal: Int
+        public var failuresTotal: Int
+
+        enum CodingKeys: String, CodingKey {
+            case state, since, attempts, tls
+            case lastError = "last_error"
+            case rttMilliseconds = "rtt_ms"
+            case peerVersion = "peer_version"
+            case tlsCipher = "tls_cipher"
+            case requestsTotal = "requests_total"
+            case failuresTotal = "failures_total"
+        }
+    }
+
+    public struct Load: Codable, Sendable, Equatable {
+        @Nullable public var loadPercent: Double?
+        @Nullable public var userLoadPercent: Double?
+        @Nullable public var effectivePercent: Double?
+        @Nullable public var predictedPercent: Double?
+        @Nullable public var sampledAt: Date?
+        @Nullable public var ageSeconds: Double?
+        /// True when there is no sample, or it is older than `poll.stale_after`.
+        public var stale: Bool
+
+        enum CodingKeys: String, CodingKey {
+            case stale
+            case loadPercent = "load_percent"
+            case userLoadPercent = "userload_percent"
+            case effectivePercent = "effective_percent"
+            case predictedPercent = "predicted_percent"
+            case sampledAt = "sampled_at"
+            case ageSeconds = "age_s"
+        }
+    }
+}

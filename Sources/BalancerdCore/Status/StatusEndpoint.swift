@@ -1,0 +1,30 @@
+import Health
+import Lonc
+
+/// The live daemon as the HTTP routes see it: logins go to the routing table,
+/// `/health`, `/decisions` and `/metrics` to their presenters. Every call returns at once.
+struct StatusEndpoint: EndpointState {
+    let routing: RoutingTable
+    let metrics: BalancerMetrics
+    let poller: LoadPoller
+    let links: @Sendable () -> [LinkStatus]
+    let health: HealthPresenter
+    let decisions: DecisionsPresenter
+
+    func routeLogin() -> LoginRoute { routing.route() }
+
+    var isReady: Bool { routing.explain().target != .none }
+
+    func countRequest(route: Route, status: Int) { metrics.countRequest(route: route, status: status) }
+
+    func healthJSON() -> [UInt8] { health.json() }
+
+    func decisionsJSON() -> [UInt8] { decisions.json() }
+
+    func metricsText() -> [UInt8] {
+        let report = routing.report()
+        return metrics.render(
+            snapshot: poller.snapshot, links: links(),
+            redirects: report.redirects + [("self", report.local)], noTarget: report.none)
+    }
+}

@@ -1,0 +1,95 @@
+import Foundation
+import Testing
+import BalancerdCore
+
+@Suite("end to end: real processes, mutual TLS, on loopback", .serialized)
+struct EndToEndTests {
+    @Test("logins go to the least busy spare; an overloaded spare stops getting them within a poll; a killed one is never a target")
+    func balancing() async throws {
+        let cluster = try ProcessCluster(agents: ["a2", "a3", "a4"])
+        defer { cluster.stopAll() }
+        cluster.setLoad("s1", percent: 150)
+        cluster.setLoad("a2", percent: 20)
+        cluster.setLoad("a3", percent: 50)
+        cluster.setLoad("a4", percent: 70)
+        for id in cluster.agentIDs { try cluster.startAgent(id) }
+        try cluster.startServe()
+        let allUp = await waitFor {
+            ["a2", "a3", "a4"].allSatisfy { id in cluster.peer(id)?.eligible == true }
+        }
+        #expect(allUp != nil, "peers never became eligible; serve log:\n\(cluster.log("s1"))")
+        guard allUp != nil else { return }
+        #expect(cluster.peer("a2")?.link.tls == "TLSv1.3")
+        #expect(cluster.login() == "a2")
+
+        // a2 goes over 100 %: within one poll interval (200 ms, plus the reply) it is no longer chosen.
+        cluster.setLoad("a2", percent: 120)
+        let excluded = await waitFor(.seconds(5)) { cluster.login() == "a3" }
+        #expect(excluded != nil)
+        #expect((excluded ?? .seconds(99)) < .seconds(2), "took \(String(describing: excluded))")
+
+        // a3 is killed: once its link drops it is never a target.
+        cluster.kill("a3")
+        let dropped = await waitFor(.seconds(10)) {
+            guard let state = cluster.peer("a3")?.link.state.rawValue else { return false }
+            return state != "up"
+        }
+        #expect(dropped != nil)
+        let targets = (0..<50).compactMap { _ in cluster.login() }
+        #expect(targets.count == 50)
+        #expect(!targets.contains("a3"))
+        #expect(Set(targets) == ["a4"])
+
+        // Own load back under 100 %: logins stay here.
+        cluster.setLoad("s1", percent: 40)
+        #expect(await waitFor(.seconds(5)) { cluster.login() == "self" } != nil)
+    }
+
+    @Test("open-redirect attempts never put another host in Location")
+    func openRedirect() async throws {
+        let cluster = try ProcessCluster(agents: ["a2"])
+        defer { cluster.stopAll() }
+        cluster.setLoad("s1", percent: 150)
+        try cluster.startAgent("a2")
+        try cluster.startServe()
+        #expect(await waitFor { cluster.peer("a2")?.eligible == true } != nil)
+        let attempts = [
+            "GET /login HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n",
+            "GET /login HTTP/1.1\r\nHost: x\r\nX-Forwarded-Host: evil.example\r\nConnection: close\r\n\r\n",
+            "GET /login//evil.example HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+            "GET /login?x=%0d%0aLocation:%20https://evil.example HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+            "GET http://evil.example/login HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n",
+            "GET /login/%2F%2Fevil.example HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        ]
+        for attempt in attempts {
+            let response = try rawHTTP(port: cluster.httpPort, attempt)
+            if let location = header("Location", in: response) {
+                #expect(URLComponents(string: location)?.host == "a2.localhost", "\(attempt.debugDescription) → \(location)")
+            }
+            #expect(!response.lowercased().contains("location: https://evil"))
+        }
+    }
+
+    @Test("SIGHUP reloads a changed hosts table without dropping the links that stay")
+    func reload() async throws {
+        let cluster = try ProcessCluster(agents: ["a2", "a3"])
+        defer { cluster.stopAll() }
+        for id in cluster.agentIDs { try cluster.startAgent(id) }
+        try cluster.startServe()
+        #expect(await waitFor { cluster.peer("a2")?.link.state.rawValue == "up" } != nil)
+        let since = cluster.peer("a2")?.link.since
+        // Drop a3 from the table and reload.
+        let table = try String(contentsOfFile: cluster.directory + "/hosts.tab", encoding: .utf8)
+        try table.split(separator: "\n").filter { !$0.hasPrefix("a3:") }.joined(separator: "\n").write(toFile: cluster.directory + "/hosts.tab", atomically: true, encoding: .utf8)
+        let yaml = try String(contentsOfFile: cluster.directory + "/balancerd.yaml", encoding: .utf8)
+        try yaml.replacingOccurrences(of: "spares: [a2, a3]", with: "spares: [a2]").write(toFile: cluster.directory + "/balancerd.yaml", atomically: true, encoding: .utf8)
+        cluster.signal("s1", SIGHUP)
+        #expect(await waitFor { cluster.peer("a3") == nil } != nil)
+        #expect(cluster.peer("a2")?.link.since == since)
+        // A broken table is refused and the running one kept.
+        try "broken".write(toFile: cluster.directory + "/hosts.tab", atomically: true, encoding: .utf8)
+        cluster.signal("s1", SIGHUP)
+        #expect(await waitFor { cluster.log("s1").contains("reload refused") } != nil)
+        #expect(cluster.peer("a2") != nil)
+    }
+}

@@ -1,0 +1,88 @@
+import Foundation
+import Testing
+import BalancerdCore
+
+@Suite("the libmicrohttpd endpoint, live on loopback")
+struct HTTPServerTests {
+    func start(_ state: FixedEndpointState) throws -> HTTPServer {
+        let settings = HTTPServer.Settings(
+            listen: ListenAddress(host: "127.0.0.1", port: 0), threads: 2, connectionLimit: 64,
+            connectionTimeout: .seconds(5), perAddressLimit: 32)
+        return try HTTPServer(settings: settings, responder: Router(state: state, allow: try AddressAllowList(parsing: ["127.0.0.0/8"]), assets: WebAssets()))
+    }
+
+    @Test("answers /login over a real socket; Host and X-Forwarded-Host change nothing")
+    func login() throws {
+        let server = try start(FixedEndpointState())
+        defer { server.stop() }
+        let response = try rawHTTP(port: server.port, "GET /login/x?y=1 HTTP/1.1\r\nHost: evil.example\r\nX-Forwarded-Host: evil.example\r\nConnection: close\r\n\r\n")
+        #expect(statusCode(of: response) == 302)
+        #expect(header("Location", in: response) == "https://bistromath.lite.msu.edu/login/x?y=1")
+        #expect(header("X-Balancer-Target", in: response) == "msua2")
+    }
+
+    @Test("plain GET /login: the prepared redirect follows the target and its URL, and every answer is counted")
+    func preparedRedirect() throws {
+        let state = FixedEndpointState()
+        let server = try start(state)
+        defer { server.stop() }
+        let plain = "GET /login HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"
+        for _ in 0..<3 {
+            let response = try rawHTTP(port: server.port, plain)
+            #expect(statusCode(of: response) == 302)
+            #expect(header("Location", in: response) == "https://bistromath.lite.msu.edu/login")
+            #expect(header("X-Balancer-Target", in: response) == "msua2")
+            #expect(header("Cache-Control", in: response) == "no-store")
+        }
+        state.login.withLock { $0 = .redirect(id: "msua2", base: "https://bistromath.lite.msu.edu/adm/login") }
+        #expect(header("Location", in: try rawHTTP(port: server.port, plain)) == "https://bistromath.lite.msu.edu/adm/login")
+        state.login.withLock { $0 = .redirect(id: "huba20", base: "https://hubs128-pc-20.cl.msu.edu/login") }
+        let other = try rawHTTP(port: server.port, plain)
+        #expect(header("Location", in: other) == "https://hubs128-pc-20.cl.msu.edu/login")
+        #expect(header("X-Balancer-Target", in: other) == "huba20")
+        state.login.withLock { $0 = .unavailable }
+        let none = try rawHTTP(port: server.port, plain)
+        #expect(statusCode(of: none) == 503)
+        #expect(header("Retry-After", in: none) == "30")
+        #expect(state.counted.withLock { $0 } == Array(repeating: "/login 302", count: 5) + ["/login 503"])
+    }
+
+    @Test("an absolute-URI request line cannot choose the host")
+    func absoluteURI() throws {
+        let server = try start(FixedEndpointState())
+        defer { server.stop() }
+        let response = try rawHTTP(port: server.port, "GET http://evil.example/login HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n")
+        let location = header("Location", in: response)
+        #expect(location == nil || URLComponents(string: location ?? "")?.host == "bistromath.lite.msu.edu", "\(response)")
+    }
+
+    @Test("keep-alive: two requests on one connection")
+    func keepAlive() throws {
+        let server = try start(FixedEndpointState())
+        defer { server.stop() }
+        let response = try rawHTTP(port: server.port, "GET /login HTTP/1.1\r\nHost: a\r\n\r\nGET /health/live HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+        #expect(response.components(separatedBy: "HTTP/1.1 ").count - 1 == 2, "\(response)")
+        #expect(response.contains("ok\n"))
+    }
+
+    @Test("malformed request lines get an error, and the server serves on")
+    func malformed() throws {
+        let server = try start(FixedEndpointState())
+        defer { server.stop() }
+        for garbage in ["\r\n\r\n", "GARBAGE\r\n\r\n", "GET\r\n\r\n", "GET /login HTTP/9.9\r\n\r\n", String(repeating: "A", count: 100_000) + "\r\n\r\n"] {
+            _ = try? rawHTTP(port: server.port, garbage)
+        }
+        let response = try rawHTTP(port: server.port, "GET /health/live HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+        #expect(statusCode(of: response) == 200)
+    }
+
+    @Test("binding a port in use is an error naming the address")
+    func portInUse() throws {
+        let server = try start(FixedEndpointState())
+        defer { server.stop() }
+        let settings = HTTPServer.Settings(listen: ListenAddress(host: "127.0.0.1", port: server.port), threads: 1, connectionLimit: 4, connectionTimeout: .seconds(1), perAddressLimit: 4)
+        #expect { try HTTPServer(settings: settings, responder: Router(state: FixedEndpointState(), allow: .empty, assets: WebAssets())) } throws: { error in
+            "\(error)".contains("cannot listen on 127.0.0.1:\(server.port)")
+        }
+    }
+}

@@ -1,0 +1,101 @@
+import Foundation
+import Testing
+import BalancerdCore
+
+/// Runs a tool and returns its exit status and combined output.
+func run(_ executable: String, _ arguments: [String], input: Data? = nil) throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    let output = Pipe()
+    process.standardOutput = output
+    process.standardError = output
+    let stdin = Pipe()
+    process.standardInput = stdin
+    try process.run()
+    if let input { stdin.fileHandleForWriting.write(input) }
+    try? stdin.fileHandleForWriting.close()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}
+
+/// The repository root, from this file's path.
+let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+@Suite("live responses checked by tools no one here wrote", .serialized)
+struct LiveChecksTests {
+    /// A running serve with two agents, one of them eligible, one down.
+    func cluster() async throws -> ProcessCluster {
+        let cluster = try ProcessCluster(agents: ["a2", "a3"])
+        cluster.setLoad("s1", percent: 150)
+        try cluster.startAgent("a2")
+        try cluster.startServe()
+        _ = await waitFor { cluster.peer("a2")?.eligible == true }
+        for _ in 0..<5 { _ = cluster.login() }
+        return cluster
+    }
+
+    func body(_ response: String?) -> String {
+        response?.components(separatedBy: "\r\n\r\n").dropFirst().joined(separator: "\r\n\r\n") ?? ""
+    }
+
+    @Test("promtool check metrics finds nothing in a live scrape")
+    func promtool() async throws {
+        let cluster = try await cluster()
+        defer { cluster.stopAll() }
+        let metrics = body(cluster.get("/metrics"))
+        #expect(metrics.contains("balancerd_peer_up{peer=\"a2\"} 1"))
+        #expect(metrics.contains("balancerd_peer_up{peer=\"a3\"} 0"))
+        #expect(metrics.contains("balancerd_redirects_total{target=\"a2\"} 5"))
+        #expect(metrics.contains("balancerd_http_requests_total"))
+        let result = try run("/usr/bin/promtool", ["check", "metrics"], input: Data(metrics.utf8))
+        #expect(result.status == 0, "\(result.output)\n\(metrics)")
+        #expect(result.output.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "\(result.output)")
+    }
+
+    @Test("/health and /decisions validate against Web/openapi.yaml")
+    func openAPI() async throws {
+        let cluster = try await cluster()
+        defer { cluster.stopAll() }
+        for (path, schema) in [("/health", "Health"), ("/decisions", "Decisions")] {
+            let file = cluster.directory + "/doc.json"
+            try body(cluster.get(path)).write(toFile: file, atomically: true, encoding: .utf8)
+            // The virtual environment `make test-deps` makes (scripts/install-test-deps.sh).
+            let python = repositoryRoot + "/.build/test-venv/bin/python3"
+            let result = try run(python, [repositoryRoot + "/Tests/tools/validate_openapi.py", repositoryRoot + "/Web/openapi.yaml", schema, file])
+            #expect(result.status == 0, "\(path): \(result.output)")
+        }
+    }
+
+    @Test("/health and /decisions decode into the types they are encoded from; an unknown figure is null, not 0 or missing")
+    func documents() async throws {
+        let cluster = try await cluster()
+        defer { cluster.stopAll() }
+        let healthBody = body(cluster.get("/health"))
+        let health = try HealthDocument(json: Data(healthBody.utf8))
+        #expect(health.host == "s1")
+        #expect(health.peers.map(\.id).sorted() == ["a2", "a3"])
+        let down = try #require(health.peers.first { $0.id == "a3" })
+        #expect(down.load.loadPercent == nil && down.load.sampledAt == nil && down.load.stale)
+        #expect(healthBody.contains(#""load_percent":null"#))
+        #expect(healthBody.contains(#""drain_reason":null"#))
+        let decisions = try DecisionsDocument(json: Data(body(cluster.get("/decisions")).utf8))
+        #expect(decisions.host == "s1")
+        #expect(decisions.decisions.contains { $0.target == "a2" })
+    }
+
+    @Test("headless Chromium renders the status page with a row for every peer")
+    func statusPageInChromium() async throws {
+        let cluster = try await cluster()
+        defer { cluster.stopAll() }
+        let result = try run("/usr/bin/chromium", [
+            "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=5000", "--dump-dom",
+            "http://127.0.0.1:\(cluster.httpPort)/status",
+        ])
+        #expect(result.output.contains("data-peer-id=\"a2\""), "\(result.output.prefix(2000))")
+        #expect(result.output.contains("data-peer-id=\"a3\""))
+        #expect(result.output.contains("class=\"state up\""))
+        #expect(result.output.contains("eligible"))
+    }
+}

@@ -1,0 +1,135 @@
+import Foundation
+import Lonc
+import TestSupport
+import BalancerdCore
+
+/// Real `balancerd` processes on loopback for end-to-end tests: one `serve`
+/// and some agents, with certificates from a throwaway CA and load files the
+/// test writes (a fake load source, as the standards allow).
+final class ProcessCluster: @unchecked Sendable {
+    let directory: String
+    let agentIDs: [String]
+    let httpPort: Int
+    private(set) var processes: [String: Process] = [:]
+    private var ports: [String: Int] = [:]
+
+    static var binary: String {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("balancerd").path
+    }
+
+    init(agents: [String], maxAttempts: Int = 1000) throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("balancerd-e2e-\(UUID().uuidString)").path
+        agentIDs = agents
+        try FileManager.default.createDirectory(atPath: directory + "/sessions", withIntermediateDirectories: true)
+        try ClusterCertificateAuthority.create(directory: directory)
+        var table = ""
+        for id in ["s1"] + agents {
+            let port = try freeLoopbackPort()
+            ports[id] = port
+            table += "\(id):test:access:\(id).localhost:127.0.0.1:\(port)\n"
+            try ClusterCertificateAuthority.issue(id: id, hostname: "\(id).localhost", caDirectory: directory, into: directory)
+        }
+        try table.write(toFile: directory + "/hosts.tab", atomically: true, encoding: .utf8)
+        httpPort = try freeLoopbackPort()
+        for id in ["s1"] + agents { setLoad(id, percent: 10) }
+        let config = """
+            host_id: s1
+            hosts_table: hosts.tab
+            state_dir: state
+            socket_dir: run
+            tls: {ca: ca.pem, cert: s1.pem, key: s1.key}
+            links: {connect_timeout: 1s, request_timeout: 2s, keepalive: 1s, backoff_initial: 100ms, backoff_max: 500ms, max_attempts: \(maxAttempts)}
+            poll: {interval: 200ms, timeout: 150ms, stale_after: 1s}
+            balancer: {mode: overflow, spares: [\(agents.joined(separator: ", "))], slow_start: 0s, login_cost: 0}
+            http: {listen: "127.0.0.1:\(httpPort)"}
+            agent: {load_file: load-s1, sessions_dir: sessions, load_limit: 1}
+            """
+        try config.write(toFile: directory + "/balancerd.yaml", atomically: true, encoding: .utf8)
+    }
+
+    /// Writes a server's load file so its `load` is `percent` (load_limit is 1).
+    func setLoad(_ id: String, percent: Double) {
+        let average = percent / 100
+        try? String(format: "%.2f %.2f %.2f 1/1 1\n", average, average, average).write(toFile: "\(directory)/load-\(id)", atomically: true, encoding: .utf8)
+    }
+
+    func startServe() throws {
+        try start("s1", arguments: ["serve", "-c", directory + "/balancerd.yaml"], environment: [:])
+    }
+
+    func startAgent(_ id: String) throws {
+        try start(id, arguments: ["agent", "-c", directory + "/balancerd.yaml"], environment: [
+            "BALANCERD_HOST_ID": id, "BALANCERD_TLS_CERT": "\(directory)/\(id).pem", "BALANCERD_TLS_KEY": "\(directory)/\(id).key",
+            "BALANCERD_AGENT_LISTEN": "127.0.0.1:\(ports[id] ?? 0)", "BALANCERD_AGENT_LOAD_FILE": "\(directory)/load-\(id)",
+        ])
+    }
+
+    private func start(_ id: String, arguments: [String], environment: [String: String]) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.arguments = arguments + ["--log-level", "warning"]
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        let log = directory + "/\(id).log"
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
+        process.standardError = FileHandle(forWritingAtPath: log)
+        try process.run()
+        processes[id] = process
+    }
+
+    func signal(_ id: String, _ signal: Int32) {
+        if let pid = processes[id]?.processIdentifier { Glibc.kill(pid, signal) }
+    }
+
+    func kill(_ id: String) {
+        signal(id, SIGKILL)
+        processes[id]?.waitUntilExit()
+        processes[id] = nil
+    }
+
+    func log(_ id: String) -> String { (try? String(contentsOfFile: directory + "/\(id).log", encoding: .utf8)) ?? "" }
+
+    func get(_ target: String) -> String? { try? rawHTTP(port: httpPort, "GET \(target) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n") }
+
+    /// The /health document, decoded into the type the daemon encodes it from.
+    func health() -> HealthDocument? {
+        guard let response = get("/health"), let body = response.components(separatedBy: "\r\n\r\n").dropFirst().first else { return nil }
+        return try? HealthDocument(json: Data(body.utf8))
+    }
+
+    func peer(_ id: String) -> HealthDocument.Peer? {
+        health()?.peers.first { $0.id == id }
+    }
+
+    /// The target of one login.
+    func login() -> String? { get("/login").flatMap { header("X-Balancer-Target", in: $0) } }
+
+    func stopAll() {
+        for (id, process) in processes where process.isRunning {
+            signal(id, SIGTERM)
+            process.waitUntilExit()
+        }
+        processes = [:]
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+}
+
+/// Waits until `condition` holds, checking every 20 ms, up to `timeout`; returns the time it took.
+func waitFor(_ timeout: Duration = .seconds(15), _ condition: () -> Bool) async -> Duration? {
+    let start = ContinuousClock.now
+    while ContinuousClock.now - start < timeout {
+        if condition() { return ContinuousClock.now - start }
+        try? await Task.sleep(for: .milliseconds(20))
+    }
+    return condition() ? ContinuousClock.now - start : nil
+}
+
+/// Runs blocking work (socket reads with long timeouts) on a thread of its own,
+/// so it never holds one of the few threads Swift concurrency shares between tests.
+func blocking<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { continuation in
+        Thread.detachNewThread { continuation.resume(returning: body()) }
+    }
+}
