@@ -1,4 +1,5 @@
 import Foundation
+import Lonc
 import Testing
 @testable import Health
 
