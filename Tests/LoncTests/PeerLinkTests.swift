@@ -107,6 +107,19 @@ struct PeerLinkTests {
         #expect(agent.connections >= 2)
     }
 
+    @Test("an idle link is pinged every keepalive, and a ping's reply keeps it up")
+    func keepalive() async throws {
+        let agent = try ScriptedAgent(id: "agent1") { line in line == "ping" ? "agent1" : "reply to \(line)" }
+        let link = AgentFixture.link(to: agent.port)
+        link.start()
+        defer { Task { await link.shutdown() } }
+        #expect(await eventually { link.status.state == .up })
+        #expect(await eventually { agent.received.filter { $0 == "ping" }.count >= 3 })
+        #expect(link.status.state == .up)
+        #expect(agent.connections == 1)
+        #expect(link.status.requestsTotal == 0, "pings are not requests")
+    }
+
     @Test("an over-long request is refused locally and the link stays up")
     func overLongRequest() async throws {
         let (agent, port) = try await AgentFixture.agent()
