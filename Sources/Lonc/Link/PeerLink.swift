@@ -1,18 +1,15 @@
 import Foundation
 import Logging
 import NIOCore
-import NIOPosix
 
 /// One persistent link to one peer's agent (the seed's lonc child).
 ///
 /// The link's life is `PeerLink.StateMachine` (connecting, handshaking, up,
 /// backoff, given_up); this class only performs its actions: it dials, keeps
 /// the timers, closes channels and publishes the status. Each connection's
-/// pipeline does the per-line work:
-///
-///     transport (TLS or plain) ─ LineFrameDecoder/LineEncoder ─ IdleStateHandler(keepalive)
-///       ─ LinkHandshakeHandler (init dialogue, then leaves) ─ RequestMatcher (pipelining,
-///         request timeout, ping) ─ PeerLinkHandler (events back to this class)
+/// pipeline (`connect(_:)`) does the per-line work: the `init` dialogue in
+/// `LinkHandshakeHandler`, pipelining, the request timeout and keepalive pings
+/// in `RequestMatcher`.
 ///
 /// Every request on a link that is not up, or whose connection ends before its
 /// reply, returns `con_lost`. All mutable state below `loop-confined` is touched
@@ -24,7 +21,7 @@ public final class PeerLink: PeerRequesting, @unchecked Sendable {
     public var peerID: String { host.id }
     /// The settings in force.
     public let settings: LinkSettings
-    private let transport: any TransportSecurity
+    let transport: any TransportSecurity
     /// The event loop this link lives on.
     public let eventLoop: any EventLoop
     private let logger: Logger
@@ -32,8 +29,8 @@ public final class PeerLink: PeerRequesting, @unchecked Sendable {
     private let observers = Locked<[@Sendable (LinkStatus) -> Void]>([])
 
     // loop-confined
-    private var machine: StateMachine
-    private var channel: (any Channel)?
+    var machine: StateMachine
+    var channel: (any Channel)?
     /// The connect deadline while coming up, the backoff delay while backing off.
     private var timer: Scheduled<Void>?
     private var flushScheduled = false
@@ -219,45 +216,6 @@ public final class PeerLink: PeerRequesting, @unchecked Sendable {
         }
     }
 
-    private func connect(_ connection: Int) {
-        let transport = transport
-        let hostname = host.hostname
-        let settings = settings
-        let address = address
-        ClientBootstrap(group: eventLoop)
-            .connectTimeout(TimeAmount(settings.connectTimeout))
-            .channelOption(.socketOption(.so_keepalive), value: 1)
-            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    let sync = channel.pipeline.syncOperations
-                    try sync.addHandlers(try transport.clientHandlers(serverHostname: hostname))
-                    try sync.addLineFraming(maximumLength: settings.maxLine)
-                    try sync.addHandler(IdleStateHandler(readTimeout: TimeAmount(settings.keepalive)))
-                    try sync.addHandler(LinkHandshakeHandler(peerID: self.peerID, address: address))
-                    try sync.addHandler(
-                        RequestMatcher(
-                            pipelineDepth: settings.pipelineDepth, requestTimeout: settings.requestTimeout,
-                            onReply: { self.recordReply(rttMilliseconds: $0) }, onLost: { self.recordLost($0) }))
-                    try sync.addHandler(PeerLinkHandler(link: self, connection: connection))
-                }
-            }
-            .connect(host: host.address, port: host.port(default: settings.port))
-            .whenComplete { result in
-                switch result {
-                case .success(let channel):
-                    if self.machine.connected(connection) == .publishHandshaking {
-                        self.channel = channel
-                        self.updateStatus { $0.state = .handshaking; $0.since = Date() }
-                    } else {
-                        channel.close(promise: nil)
-                    }
-                case .failure(let error):
-                    self.failed(.connectFailed(address: address, reason: Self.describe(error)), connection: connection)
-                }
-            }
-    }
-
     private func backOff(_ reset: StateMachine.Reset) {
         let reason = reset.reason.description
         switch reset.next {
@@ -282,15 +240,15 @@ public final class PeerLink: PeerRequesting, @unchecked Sendable {
 
     // MARK: - Status
 
-    private func recordReply(rttMilliseconds sample: Double) {
+    func recordReply(rttMilliseconds sample: Double) {
         statusBox.withLock { $0.rttMilliseconds = $0.rttMilliseconds.map { $0 * 0.8 + sample * 0.2 } ?? sample }
     }
 
-    private func recordLost(_ callers: Int) {
+    func recordLost(_ callers: Int) {
         statusBox.withLock { $0.failuresTotal += callers }
     }
 
-    private func updateStatus(_ change: (inout LinkStatus) -> Void) {
+    func updateStatus(_ change: (inout LinkStatus) -> Void) {
         let (old, new) = statusBox.withLock { status in
             let old = status
             change(&status)
@@ -300,14 +258,5 @@ public final class PeerLink: PeerRequesting, @unchecked Sendable {
         if old.state != new.state || old.lastError != new.lastError || old.delayed != new.delayed || old.attempts != new.attempts {
             for observer in observers.withLock({ $0 }) { observer(new) }
         }
-    }
-
-    private static func describe(_ error: any Error) -> String {
-        if let error = error as? IOError { return String(cString: strerror(error.errnoCode)) }
-        if case .connectTimeout = error as? ChannelError { return "connect timed out" }
-        if let error = error as? NIOConnectionError, let first = error.connectionErrors.first {
-            return describe(first.error)
-        }
-        return "\(error)"
     }
 }
