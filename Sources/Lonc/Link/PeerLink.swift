@@ -114,10 +114,14 @@ public final class PeerLink: PeerRequesting, @unchecked Sendable {
         let reply = eventLoop.makePromise(of: String.self)
         let answer = eventLoop.makePromise(of: String?.self)
         eventLoop.execute {
-            let timer = self.eventLoop.scheduleTask(in: TimeAmount(timeout)) { answer.succeed(nil) }
+            let gaveUp = NIOLoopBoundBox(false, eventLoop: self.eventLoop)
+            let timer = self.eventLoop.scheduleTask(in: TimeAmount(timeout)) {
+                gaveUp.value = true
+                answer.succeed(nil)
+            }
             reply.futureResult.whenComplete { result in
                 timer.cancel()
-                // A second completion of `answer` (the timer won) is ignored by NIO.
+                guard !gaveUp.value else { return }
                 answer.succeed((try? result.get()) ?? WireReply.connectionLost)
             }
             self.send(line, reply: reply)
