@@ -39,12 +39,7 @@ extension PeerLink {
             .whenComplete { result in
                 switch result {
                 case .success(let channel):
-                    if self.machine.connected(connection) == .publishHandshaking {
-                        self.channel = channel
-                        self.updateStatus { $0.state = .handshaking; $0.since = Date() }
-                    } else {
-                        channel.close(promise: nil)
-                    }
+                    self.connected(channel, connection: connection)
                 case .failure(let error):
                     self.failed(.connectFailed(address: address, reason: Self.describe(error)), connection: connection)
                 }

@@ -165,6 +165,17 @@ public final class PeerLink: PeerRequesting, @unchecked Sendable {
 
     // MARK: - Events from the connection (on the event loop)
 
+    func connected(_ channel: any Channel, connection: Int) {
+        switch machine.connected(connection) {
+        case .publishHandshaking:
+            self.channel = channel
+            updateStatus { $0.state = .handshaking; $0.since = Date() }
+        default:
+            // Given up on (deadline, retry, shutdown) while it was connecting.
+            channel.close(promise: nil)
+        }
+    }
+
     func transportEstablished(_ established: TransportEstablished, connection: Int) {
         guard machine.transportEstablished(connection) == .recordTransport else { return }
         updateStatus {
@@ -187,6 +198,7 @@ public final class PeerLink: PeerRequesting, @unchecked Sendable {
         eventLoop.assertInEventLoop()
         switch action {
         case .none, .recordTransport, .publishHandshaking, .closeStray:
+            // Performed by the event handlers above, which hold the channel or the transport.
             break
         case .connect(let connection, let deadline):
             timer?.cancel()
