@@ -53,7 +53,7 @@ func measure(transport: String, agentTransport: any TransportSecurity, clientTra
                     samples.reserveCapacity(perWorker)
                     for _ in 0..<perWorker {
                         let t0 = DispatchTime.now().uptimeNanoseconds
-                        _ = await link.request("load")
+                        _ = await link.request(WireProtocol.load)
                         samples.append(DispatchTime.now().uptimeNanoseconds - t0)
                     }
                     return samples

@@ -1,8 +1,9 @@
 import Foundation
 import Lonc
+import NIOCore
 
-/// One peer as the health monitor sees it: its link, its latest sample, and
-/// whether that sample is still fresh.
+/// One peer as the health monitor sees it: its link and its latest sample
+/// (whether that is fresh is the balancer's call, from `LoadSample.takenAt`).
 public struct PeerHealth: Sendable, Equatable {
     /// The peer's id in the hosts table.
     public var id: String
@@ -21,15 +22,6 @@ public struct PeerHealth: Sendable, Equatable {
         self.link = link
         self.latest = latest
         self.unansweredPolls = unansweredPolls
-    }
-
-    /// Seconds since the latest sample, on the monotonic clock; nil without one.
-    public func age(now: Double) -> Double? { latest.map { max(0, now - $0.monotonicAt) } }
-
-    /// True when there is no sample or it is older than `staleAfter` seconds.
-    public func isStale(now: Double, staleAfter: Double) -> Bool {
-        guard let age = age(now: now) else { return true }
-        return age > staleAfter
     }
 }
 
@@ -60,29 +52,13 @@ public struct HealthSnapshot: Sendable, Equatable {
     public func peer(_ id: String) -> PeerHealth? { peers.first { $0.id == id } }
 }
 
-/// A fixed-capacity ring of the most recent values, oldest first.
-public struct HistoryRing<Element: Sendable>: Sendable {
-    /// How many values it keeps.
-    public let capacity: Int
-    private var storage: [Element] = []
-    private var start = 0
-
-    /// Creates an empty ring.
-    public init(capacity: Int) { self.capacity = max(1, capacity) }
-
-    /// Adds a value, dropping the oldest when full.
-    public mutating func append(_ value: Element) {
-        if storage.count < capacity {
-            storage.append(value)
-        } else {
-            storage[start] = value
-            start = (start + 1) % capacity
-        }
+extension CircularBuffer {
+    /// Appends `value`, first dropping the oldest values so that at most
+    /// `limit` (at least 1) remain: a peer's recent samples, oldest first.
+    ///
+    ///     [1 2 3] limit 3, append 4 ──▶ [2 3 4]
+    mutating func append(_ value: Element, keepingAtMost limit: Int) {
+        while count >= Swift.max(1, limit) { removeFirst() }
+        append(value)
     }
-
-    /// The values, oldest first.
-    public var elements: [Element] { Array(storage[start...] + storage[..<start]) }
-
-    /// How many values it holds.
-    public var count: Int { storage.count }
 }

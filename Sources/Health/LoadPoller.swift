@@ -1,6 +1,6 @@
-import Foundation
 import Logging
 import Lonc
+import NIOCore
 
 /// Asks every peer for `load` and `userload` every interval, over its link,
 /// and publishes a `HealthSnapshot` after every change.
@@ -8,7 +8,8 @@ import Lonc
 /// First polls are spread over one interval with jitter, then each peer keeps
 /// its own schedule, so a restart never sends every poll at once. A reply that
 /// is not a number, `con_lost`, or no reply within `timeout` leaves that figure
-/// unknown; the link itself is not touched (it has its own request timeout).
+/// unknown; the link itself is not touched (it has its own request timeout):
+/// the timeout is the link's `request(_:timeout:)`, timed on its event loop.
 /// Snapshots are coalesced: at most one every `publishDelay`, so 1,000 peers
 /// answering within a few milliseconds cost one snapshot, not 1,000.
 public final class LoadPoller: Sendable {
@@ -25,7 +26,7 @@ public final class LoadPoller: Sendable {
         var peers: [String: PeerEntry] = [:]
         var order: [String] = []
         var own: LoadSample?
-        var ownHistory: HistoryRing<LoadSample>
+        var ownHistory = CircularBuffer<LoadSample>()
         var sequence: UInt64 = 0
         var generation: UInt64 = 0
         var dirty = true
@@ -36,9 +37,9 @@ public final class LoadPoller: Sendable {
     private struct PeerEntry: Sendable {
         var link: any PeerRequesting
         var latest: LoadSample?
-        var history: HistoryRing<LoadSample>
+        var history = CircularBuffer<LoadSample>()
         var unansweredPolls = 0
-        var nextDue: Double
+        var nextDue: NIODeadline
     }
 
     /// Creates a poller. `local` also polls this server's own load (nil: only peers).
@@ -47,7 +48,7 @@ public final class LoadPoller: Sendable {
         self.local = local
         self.logger = logger
         self.publishDelay = publishDelay
-        self.state = Locked(State(ownHistory: HistoryRing(capacity: settings.history)))
+        self.state = Locked(State())
     }
 
     /// The latest snapshot (a copy; never blocks on a poll).
@@ -62,15 +63,15 @@ public final class LoadPoller: Sendable {
     /// samples and schedule; new ones get first polls spread over one interval.
     public func setPeers(_ links: [any PeerRequesting]) {
         let interval = settings.interval.secondsValue
-        let now = MonotonicClock.now()
+        let now = NIODeadline.now()
         state.withLock { state in
             // Made here, not captured from outside: ThreadSanitizer crashes on an
             // empty struct captured inout by a closure (seen with Swift 6.3.1).
             var generator = SystemRandomNumberGenerator()
             let newIDs = links.map(\.peerID).filter { state.peers[$0] == nil }
             let offsets = PollSchedule.firstOffsets(count: newIDs.count, interval: interval, using: &generator)
-            var offsetByID: [String: Double] = [:]
-            for (id, offset) in zip(newIDs, offsets) { offsetByID[id] = offset }
+            var offsetByID: [String: TimeAmount] = [:]
+            for (id, offset) in zip(newIDs, offsets) { offsetByID[id] = .nanoseconds(Int64(offset * 1e9)) }
             var peers: [String: PeerEntry] = [:]
             for link in links {
                 if var existing = state.peers[link.peerID] {
@@ -78,8 +79,7 @@ public final class LoadPoller: Sendable {
                     peers[link.peerID] = existing
                 } else {
                     peers[link.peerID] = PeerEntry(
-                        link: link, latest: nil, history: HistoryRing(capacity: settings.history),
-                        nextDue: now + (offsetByID[link.peerID] ?? 0))
+                        link: link, latest: nil, nextDue: now + (offsetByID[link.peerID] ?? .zero))
                 }
             }
             state.peers = peers
@@ -92,8 +92,8 @@ public final class LoadPoller: Sendable {
     /// The recent samples of one peer (or of this server, with `nil`), oldest first.
     public func history(of id: String?) -> [LoadSample] {
         state.withLock { state in
-            guard let id else { return state.ownHistory.elements }
-            return state.peers[id]?.history.elements ?? []
+            guard let id else { return Array(state.ownHistory) }
+            return state.peers[id].map { Array($0.history) } ?? []
         }
     }
 
@@ -116,11 +116,11 @@ public final class LoadPoller: Sendable {
     // MARK: - Scheduling
 
     private func scheduleLoop() async {
-        var nextOwn = MonotonicClock.now()
+        var nextOwn = NIODeadline.now()
+        let interval = TimeAmount(settings.interval)
         await withDiscardingTaskGroup { polls in
             while !Task.isCancelled {
-                let now = MonotonicClock.now()
-                let interval = settings.interval.secondsValue
+                let now = NIODeadline.now()
                 if local != nil, now >= nextOwn {
                     nextOwn = now + interval
                     polls.addTask { self.pollOwn() }
@@ -130,7 +130,7 @@ public final class LoadPoller: Sendable {
                     for id in state.order {
                         guard var entry = state.peers[id], entry.nextDue <= now else { continue }
                         // Keep the peer's phase: the next poll is one interval after this one was due.
-                        entry.nextDue += interval
+                        entry.nextDue = entry.nextDue + interval
                         if entry.nextDue <= now { entry.nextDue = now + interval }
                         state.peers[id] = entry
                         due.append(entry.link)
@@ -140,11 +140,11 @@ public final class LoadPoller: Sendable {
                 for link in due {
                     polls.addTask { await self.poll(link) }
                 }
-                let wake: Double = state.withLock { state in
+                let wake: NIODeadline = state.withLock { state in
                     state.peers.values.map(\.nextDue).min() ?? now + interval
                 }
-                let untilNext = min(max(min(wake, local == nil ? wake : nextOwn) - MonotonicClock.now(), 0.001), interval)
-                try? await Task.sleep(for: .milliseconds(Int64(untilNext * 1000) + 1))
+                let untilNext = min(max(min(wake, local == nil ? wake : nextOwn) - .now(), .milliseconds(1)), interval)
+                try? await Task.sleep(for: Duration(untilNext) + .milliseconds(1))
             }
             polls.cancelAll()
         }
@@ -156,14 +156,14 @@ public final class LoadPoller: Sendable {
             state.sequence &+= 1
             let sample = local.sample(sequence: state.sequence)
             state.own = sample
-            state.ownHistory.append(sample)
+            state.ownHistory.append(sample, keepingAtMost: settings.history)
             state.dirty = true
         }
     }
 
     private func poll(_ link: any PeerRequesting) async {
-        async let load = request(link, "load")
-        async let userLoad = request(link, "userload")
+        async let load = link.request(WireProtocol.load, timeout: settings.timeout)
+        async let userLoad = link.request(WireProtocol.userload, timeout: settings.timeout)
         let (loadReply, userReply) = await (load, userLoad)
         let loadPercent = loadReply.flatMap(WireNumber.parse)
         let userPercent = userReply.flatMap(WireNumber.parse)
@@ -187,15 +187,10 @@ public final class LoadPoller: Sendable {
             state.sequence &+= 1
             let sample = LoadSample(loadPercent: loadPercent, userLoadPercent: userPercent, sequence: state.sequence)
             entry.latest = sample
-            entry.history.append(sample)
+            entry.history.append(sample, keepingAtMost: settings.history)
             state.peers[link.peerID] = entry
             state.dirty = true
         }
-    }
-
-    /// The reply, or nil when none came within `poll.timeout`.
-    private func request(_ link: any PeerRequesting, _ command: String) async -> String? {
-        await firstReply(within: settings.timeout) { await link.request(command) }
     }
 
     // MARK: - Publishing
@@ -221,37 +216,5 @@ public final class LoadPoller: Sendable {
         guard let snapshot else { return }
         published.withLock { $0 = snapshot }
         for listener in listeners.withLock({ $0 }) { listener(snapshot) }
-    }
-}
-
-/// Runs `operation` and returns its result, or nil if `limit` passes first.
-/// The operation is not waited for after the limit (a late reply is dropped).
-func firstReply(within limit: Duration, _ operation: @escaping @Sendable () async -> String) async -> String? {
-    let race = FirstOfTwo()
-    return await withCheckedContinuation { (continuation: CheckedContinuation<String?, Never>) in
-        let timer = Task {
-            try? await Task.sleep(for: limit)
-            if race.claim() { continuation.resume(returning: nil) }
-        }
-        Task {
-            let reply = await operation()
-            if race.claim() {
-                timer.cancel()
-                continuation.resume(returning: reply)
-            }
-        }
-    }
-}
-
-/// Lets exactly one of two racers resume a continuation.
-private final class FirstOfTwo: Sendable {
-    private let claimed = Locked(false)
-
-    /// True for the first caller only.
-    func claim() -> Bool {
-        claimed.withLock { claimed in
-            defer { claimed = true }
-            return !claimed
-        }
     }
 }

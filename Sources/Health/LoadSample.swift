@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 
 /// One answer to a load poll: the two figures (each nil when the reply was not
 /// a number: unknown, not zero) and when the replies arrived.
@@ -9,19 +10,22 @@ public struct LoadSample: Sendable, Equatable {
     public var userLoadPercent: Double?
     /// Wall-clock time of the reply, for display.
     public var sampledAt: Date
-    /// Monotonic time of the reply (seconds), for staleness: immune to clock steps.
-    public var monotonicAt: Double
+    /// Monotonic time of the reply, for staleness: immune to clock steps.
+    public var takenAt: NIODeadline
     /// Increases with each sample of the same server.
     public var sequence: UInt64
 
     /// Creates a sample stamped now.
-    public init(loadPercent: Double?, userLoadPercent: Double?, sequence: UInt64, sampledAt: Date = Date(), monotonicAt: Double = MonotonicClock.now()) {
+    public init(loadPercent: Double?, userLoadPercent: Double?, sequence: UInt64, sampledAt: Date = Date(), takenAt: NIODeadline = .now()) {
         self.loadPercent = loadPercent
         self.userLoadPercent = userLoadPercent
         self.sampledAt = sampledAt
-        self.monotonicAt = monotonicAt
+        self.takenAt = takenAt
         self.sequence = sequence
     }
+
+    /// `takenAt` in seconds on `MonotonicClock`, for the balancer's timeline.
+    public var monotonicAt: Double { MonotonicClock.seconds(takenAt) }
 
     /// The larger known figure, as lonnet's `spareserver`; nil when both are unknown.
     public var effectivePercent: Double? {
@@ -34,13 +38,20 @@ public struct LoadSample: Sendable, Equatable {
     }
 }
 
-/// Seconds on a monotonic clock (CLOCK_MONOTONIC): the timeline of staleness,
-/// slow start and the balancer. Not comparable across processes.
+/// The monotonic clock (CLOCK_MONOTONIC, as NIO's `NIODeadline.now()`): the
+/// timeline of staleness, slow start and the balancer. Not comparable across
+/// processes.
+///
+/// Health and Lonc keep time as `NIODeadline`; the `Balancer` module has no
+/// imports and takes time as `Double` seconds. This is the one conversion:
+///
+///     NIODeadline(uptimeNanoseconds: 12_500_000_000) ──seconds──▶ 12.5
 public enum MonotonicClock {
-    /// Now, in seconds.
-    public static func now() -> Double {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+    /// Now, in seconds, for the balancer's timeline.
+    public static func now() -> Double { seconds(.now()) }
+
+    /// `instant` in seconds on the same timeline as `now()`.
+    public static func seconds(_ instant: NIODeadline) -> Double {
+        Double(instant.uptimeNanoseconds) / 1e9
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Lonc
 
 /// This server's load as the agent reports it and the balancer uses it:
 /// load average and active sessions, each normalised so the configured limit
@@ -65,26 +66,5 @@ public struct LocalLoad: Sendable {
         } catch {
             return "error:\(error)"
         }
-    }
-}
-
-/// Numbers as the wire protocol writes and reads them.
-public enum WireNumber {
-    /// Two decimals, no grouping, `.` as separator: `37.50`.
-    public static func format(_ value: Double) -> String {
-        guard value.isFinite else { return "0.00" }
-        let hundredths = Int64((value * 100).rounded())
-        let sign = hundredths < 0 ? "-" : ""
-        let magnitude = hundredths.magnitude
-        let fraction = magnitude % 100
-        return "\(sign)\(magnitude / 100).\(fraction < 10 ? "0" : "")\(fraction)"
-    }
-
-    /// A reply that is a finite, non-negative number; nil for anything else (`con_lost`, garbage).
-    public static func parse(_ reply: String) -> Double? {
-        guard !reply.isEmpty, reply.utf8.count <= 32, reply.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }),
-            let value = Double(reply), value.isFinite
-        else { return nil }
-        return value
     }
 }

@@ -89,7 +89,7 @@ struct LoadPollerTests {
         peer.set(load: .never, userload: .never)
         let silent = await waitForSnapshot(poller) { ($0.peer("a")?.unansweredPolls ?? 0) >= 1 }
         #expect(silent?.peer("a")?.latest?.effectivePercent == 10, "the last sample is kept, for the status page")
-        #expect(silent?.peer("a")?.isStale(now: MonotonicClock.now(), staleAfter: 3600) == false)
+        #expect(silent?.peer("a")?.latest.map { MonotonicClock.now() - $0.monotonicAt <= 3600 } == true, "and it is not stale")
         peer.set(load: .reply("20.00"), userload: .reply("0.00"))
         #expect(await waitForSnapshot(poller) { $0.peer("a")?.unansweredPolls == 0 && $0.peer("a")?.latest?.effectivePercent == 20 } != nil)
     }
@@ -107,7 +107,8 @@ struct LoadPollerTests {
         #expect(poller.history(of: "a").count == 5)
         peer.set(load: .reply("con_lost"), userload: .reply("con_lost"))
         let stale = await waitForSnapshot(poller) { snapshot in
-            snapshot.peer("a")?.isStale(now: MonotonicClock.now(), staleAfter: 0.3) == true
+            // Stale as the balancer judges it: the sample's monotonic age against stale_after.
+            snapshot.peer("a")?.latest.map { MonotonicClock.now() - $0.monotonicAt > 0.3 } ?? true
         }
         #expect(stale != nil)
     }

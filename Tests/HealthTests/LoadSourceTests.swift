@@ -1,4 +1,6 @@
 import Foundation
+import Lonc
+import NIOCore
 import Testing
 @testable import Health
 
@@ -95,11 +97,11 @@ struct LoadSourceTests {
         #expect(LoadSample(loadPercent: nil, userLoadPercent: nil, sequence: 1).effectivePercent == nil)
     }
 
-    @Test("the history ring keeps the last values, oldest first")
+    @Test("a history keeps the last values, oldest first")
     func ring() {
-        var ring = HistoryRing<Int>(capacity: 3)
-        for value in 1...7 { ring.append(value) }
-        #expect(ring.elements == [5, 6, 7])
+        var ring = CircularBuffer<Int>()
+        for value in 1...7 { ring.append(value, keepingAtMost: 3) }
+        #expect(Array(ring) == [5, 6, 7])
         #expect(ring.count == 3)
     }
 

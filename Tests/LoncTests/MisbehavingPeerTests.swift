@@ -10,7 +10,12 @@ struct MisbehavingPeerTests {
     @Test("a peer that answers twice: the first answer is delivered, the extra line resets the link")
     func answersTwice() async throws {
         let agent = try ScriptedAgent(id: "agent1") { line in line == "ping" ? "agent1\nagent1 again" : "reply to \(line)" }
-        let link = AgentFixture.link(to: agent.port)
+        // `ping` is also the keepalive word: with the fast 100 ms keepalive, a test
+        // stalled that long saw a keepalive ping reset the link (and flap it) before
+        // its own ping; 3 runs in 10 failed so, before and after the link refactor.
+        var settings = AgentFixture.fastSettings
+        settings.keepalive = .seconds(60)
+        let link = AgentFixture.link(to: agent.port, settings: settings)
         link.start()
         defer { Task { await link.shutdown() } }
         #expect(await eventually { link.status.state == .up })

@@ -107,6 +107,39 @@ struct PeerLinkTests {
         #expect(agent.connections >= 2)
     }
 
+    @Test("an idle link is pinged every keepalive, and a ping's reply keeps it up")
+    func keepalive() async throws {
+        let agent = try ScriptedAgent(id: "agent1") { line in line == "ping" ? "agent1" : "reply to \(line)" }
+        let link = AgentFixture.link(to: agent.port)
+        link.start()
+        defer { Task { await link.shutdown() } }
+        #expect(await eventually { link.status.state == .up })
+        #expect(await eventually { agent.received.filter { $0 == "ping" }.count >= 3 })
+        #expect(link.status.state == .up)
+        #expect(agent.connections == 1)
+        #expect(link.status.requestsTotal == 0, "pings are not requests")
+    }
+
+    @Test("a request given up after its own timeout returns nil; its late reply is consumed by it, and the link stays up")
+    func requestWithTimeout() async throws {
+        let agent = try ScriptedAgent(id: "agent1") { line in
+            if line == "slow" { usleep(300_000) }
+            return "reply to \(line)"
+        }
+        var settings = AgentFixture.fastSettings
+        settings.requestTimeout = .seconds(10)
+        let link = AgentFixture.link(to: agent.port, settings: settings)
+        link.start()
+        defer { Task { await link.shutdown() } }
+        #expect(await eventually { link.status.state == .up })
+        #expect(await link.request("slow", timeout: .milliseconds(50)) == nil)
+        #expect(await link.request("ping") == "reply to ping")
+        #expect(await link.request("load", timeout: .seconds(5)) == "reply to load")
+        #expect(link.status.state == .up)
+        #expect(link.status.lastError == nil)
+        #expect(agent.connections == 1)
+    }
+
     @Test("an over-long request is refused locally and the link stays up")
     func overLongRequest() async throws {
         let (agent, port) = try await AgentFixture.agent()

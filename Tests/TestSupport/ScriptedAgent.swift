@@ -107,15 +107,15 @@ public final class ScriptedAgent: Sendable {
                 let line = String(decoding: buffer[..<newline], as: UTF8.self)
                 buffer.removeSubrange(...newline)
                 if !handshaken {
-                    if line == "init" {
-                        challenge = String(repeating: "ab", count: 16)
+                    if line == WireProtocol.initCommand {
+                        challenge = String(repeating: "ab", count: WireProtocol.challengeLength / 2)
                         reply(challenge ?? "")
                     } else if line == challenge {
-                        reply("ok")
-                    } else if line.hasPrefix("sethost:") {
-                        reply(line == "sethost:\(id)" ? "ok" : "error:wrong_host")
-                    } else if line.hasPrefix("version:") {
-                        reply("version:scripted")
+                        reply(WireProtocol.ok)
+                    } else if line.hasPrefix(WireProtocol.sethostPrefix) {
+                        reply(line == WireProtocol.sethostPrefix + id ? WireProtocol.ok : WireProtocol.wrongHost)
+                    } else if line.hasPrefix(WireProtocol.versionPrefix) {
+                        reply(WireProtocol.versionPrefix + "scripted")
                         handshaken = true
                     }
                 } else if !hung {

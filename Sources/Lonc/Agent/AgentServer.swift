@@ -50,8 +50,7 @@ public final class AgentServer: Sendable {
                 return channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
                     try sync.addHandlers(try transport.serverHandlers())
-                    try sync.addHandler(ByteToMessageHandler(LineFrameDecoder(maximumLength: settings.maxLine)))
-                    try sync.addHandler(MessageToByteHandler(LineEncoder()))
+                    try sync.addLineFraming(maximumLength: settings.maxLine)
                     try sync.addHandler(AgentConnectionHandler(settings: settings, identify: identify, onPeer: onInboundPeer, logger: logger))
                 }
             }

@@ -1,10 +1,15 @@
 import NIOCore
 
-/// The top of a peer link's pipeline: hands lines, the transport event, errors
-/// and the close to the `PeerLink`, tagged with the connection they came from
-/// so events of an old connection are never taken for the current one.
+/// The top of a peer link's pipeline: turns what the channel reports into the
+/// link's state-machine events, tagged with the connection they came from so
+/// events of an old connection are never taken for the current one.
+///
+///     TransportEstablished     ─▶ transportEstablished   (TLS version, cipher)
+///     LinkHandshakeCompleted   ─▶ handshakeCompleted     (the link is up)
+///     LinkFailure / any error  ─▶ failed                 (timeout, stray line, TLS, line too long)
+///     channelInactive          ─▶ failed(.closedByPeer)
 final class PeerLinkHandler: ChannelInboundHandler {
-    typealias InboundIn = String
+    typealias InboundIn = Never
 
     private let link: PeerLink
     private let connection: Int
@@ -14,24 +19,28 @@ final class PeerLinkHandler: ChannelInboundHandler {
         self.connection = connection
     }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        link.received(unwrapInboundIn(data), connection: connection)
-    }
-
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let established = event as? TransportEstablished {
             link.transportEstablished(established, connection: connection)
+        } else if let completed = event as? LinkHandshakeCompleted {
+            link.handshakeCompleted(peerVersion: completed.peerVersion, connection: connection)
         }
         context.fireUserInboundEventTriggered(event)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        link.connectionEnded("the peer closed the connection", connection: connection)
+        link.failed(.closedByPeer, connection: connection)
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        link.connectionEnded("\(error)", connection: connection)
+        let failure: LinkFailure =
+            switch error {
+            case let failure as LinkFailure: failure
+            case let handshake as HandshakeError: .handshake(handshake)
+            default: .transport("\(error)")
+            }
+        link.failed(failure, connection: connection)
         context.close(promise: nil)
     }
 }

@@ -8,20 +8,29 @@ public protocol PeerRequesting: Sendable {
     var peerID: String { get }
     /// Sends `line` (without its LF) and returns the reply (without its LF), or `con_lost`.
     func request(_ line: String) async -> String
+    /// Like `request(_:)`, but gives up waiting after `timeout` and returns nil.
+    /// Giving up does not reset the link: the request keeps its place, and its
+    /// late reply is consumed by it.
+    func request(_ line: String, timeout: Duration) async -> String?
     /// The link's current status.
     var status: LinkStatus { get }
 }
 
-/// Replies with a meaning of their own on the wire and in the relay.
-public enum WireReply {
-    /// The link is not up, or dropped before the reply came.
-    public static let connectionLost = "con_lost"
-    /// A critical message was stored on disk, to be sent when the link is up.
-    public static let delayed = "con_delayed"
-    /// A critical message could be neither sent nor stored.
-    public static let failed = "con_failed"
-    /// A command the agent does not know.
-    public static let unknownCommand = "unknown_cmd"
-    /// A command before the handshake, or a wrong challenge echo.
-    public static let refused = "refused"
+extension PeerRequesting {
+    /// Races `request(_:)` against a sleep in a task group, for peers without an
+    /// event loop of their own (test doubles). The loser is cancelled and awaited,
+    /// so a `request(_:)` that ignores cancellation delays the answer: `PeerLink`
+    /// times out on its event loop instead.
+    public func request(_ line: String, timeout: Duration) async -> String? {
+        await withTaskGroup(of: String?.self) { group in
+            group.addTask { await self.request(line) }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+    }
 }

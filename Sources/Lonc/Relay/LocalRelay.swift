@@ -70,8 +70,7 @@ public final class LocalRelay: Sendable {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
-                    try sync.addHandler(ByteToMessageHandler(LineFrameDecoder(maximumLength: maxLine)))
-                    try sync.addHandler(MessageToByteHandler(LineEncoder()))
+                    try sync.addLineFraming(maximumLength: maxLine)
                     try sync.addHandler(RelayClientHandler(peer: peer, router: router))
                 }
             }

@@ -29,8 +29,8 @@ public final class RelayRouter: Sendable {
     /// The reply for one client line.
     public func handle(peer: String, line: String) async -> String {
         guard let link = links.withLock({ $0[peer] }) else { return WireReply.connectionLost }
-        guard line.hasPrefix("critical:") else { return await link.request(line) }
-        let command = String(line.dropFirst("critical:".count))
+        guard line.hasPrefix(WireProtocol.criticalPrefix) else { return await link.request(line) }
+        let command = String(line.dropFirst(WireProtocol.criticalPrefix.count))
         return await lane(peer).withLock {
             // Messages already waiting go first: never overtake them.
             if queue.depth(peer: peer) == 0 {

@@ -9,7 +9,11 @@ import NIOConcurrencyHelpers
 /// library's `Synchronization.Mutex`: ThreadSanitizer understands pthread
 /// mutexes, while through `Mutex` on Linux it reports races that are not there
 /// (seen with Swift 6.3.1), which would hide the real ones in `make sanitize`.
-public struct Locked<Value>: @unchecked Sendable {
+///
+/// `Locked` is `Sendable` only when its value is: a lock makes access to a
+/// value exclusive, it does not make a class that is not thread-safe safe to
+/// hand to another thread once it has left the lock.
+public struct Locked<Value> {
     @usableFromInline let box: NIOLockedValueBox<Value>
 
     /// Puts `value` behind a new lock.
@@ -21,3 +25,5 @@ public struct Locked<Value>: @unchecked Sendable {
         try box.withLockedValue(body)
     }
 }
+
+extension Locked: Sendable where Value: Sendable {}

@@ -1,0 +1,224 @@
+extension PeerLink {
+    /// The life of one link, as a value: events in, one action out. No channel,
+    /// no clock, no randomness of its own (the jitter is passed in), so every
+    /// transition is a plain-value test (docs/REFERENCE.md, "Link life"):
+    ///
+    ///     idle ─start─▶ connecting ─connected─▶ handshaking ─handshake done─▶ up
+    ///                      │                        │                         │
+    ///                      └────── failure (refused, deadline, handshake, ────┘
+    ///                              timeout, stray line, close, error)
+    ///                                          │
+    ///                     failures < max_attempts │ failures = max_attempts
+    ///                                  ▼                    ▼
+    ///            connecting ◀─timer─ backoff            given_up
+    ///            connecting ◀──────── retry ─────────────────┘ (and from backoff)
+    ///
+    ///     any state ─shutdown─▶ stopped (for good)
+    ///
+    /// Every connection gets a number; an event tagged with a number other than
+    /// the current connection's is from a connection already given up and is
+    /// ignored, so a late close or reply can never hit the next connection.
+    struct StateMachine {
+        enum State: Equatable {
+            /// Created, not started.
+            case idle
+            /// TCP connect in progress.
+            case connecting(Attempt)
+            /// Connected; TLS and the `init` dialogue in progress.
+            case handshaking(Attempt)
+            /// Requests flow.
+            case up(UpState)
+            /// Waiting `delay` before the next attempt.
+            case backoff(BackoffState)
+            /// `max_attempts` failures in a row: nothing until a retry.
+            case givenUp(failures: Int)
+            /// Shut down for good.
+            case stopped
+        }
+
+        /// One try at bringing the link up.
+        struct Attempt: Equatable {
+            /// The connection's number.
+            var connection: Int
+            /// Failures in a row before this attempt.
+            var failures: Int
+        }
+
+        /// A link that finished its handshake.
+        struct UpState: Equatable {
+            var connection: Int
+            var peerVersion: String
+        }
+
+        /// A link waiting to try again.
+        struct BackoffState: Equatable {
+            /// Failures in a row so far.
+            var failures: Int
+            /// How long it waits.
+            var delay: Duration
+            /// The connection that failed: the timer's tag.
+            var after: Int
+        }
+
+        /// What the driver does next.
+        enum Action: Equatable {
+            case none
+            /// Dial connection `connection`; fail it if it is not up within `deadline`.
+            case connect(connection: Int, deadline: Duration)
+            /// A connect finished for a connection that is no longer current: close that channel.
+            case closeStray
+            /// Show the connection as handshaking.
+            case publishHandshaking
+            /// Keep the TLS version and cipher of the current connection.
+            case recordTransport
+            /// The handshake finished: cancel the deadline, show the link up.
+            case becomeUp(peerVersion: String)
+            /// The connection failed: close it (its requests get `con_lost`), then back off or give up.
+            case reset(Reset)
+            /// Cancel timers and close the connection for good.
+            case stop
+        }
+
+        /// What a failure leads to.
+        struct Reset: Equatable {
+            var reason: LinkFailure
+            /// Failures in a row, this one included.
+            var failures: Int
+            /// True when the link was up (a loss) rather than coming up (a failed attempt).
+            var wasUp: Bool
+            var next: Next
+
+            enum Next: Equatable {
+                case retry(after: Duration)
+                case giveUp
+            }
+        }
+
+        let settings: LinkSettings
+        private(set) var state: State = .idle
+        private var lastConnection = 0
+
+        init(settings: LinkSettings) { self.settings = settings }
+
+        // MARK: - Reading the state
+
+        /// The state operators see; nil before start and after shutdown.
+        var linkState: LinkState? {
+            switch state {
+            case .idle, .stopped: nil
+            case .connecting: .connecting
+            case .handshaking: .handshaking
+            case .up: .up
+            case .backoff: .backoff
+            case .givenUp: .givenUp
+            }
+        }
+
+        /// Failures in a row, as the status shows them.
+        var failures: Int {
+            switch state {
+            case .idle, .stopped, .up: 0
+            case .connecting(let attempt), .handshaking(let attempt): attempt.failures
+            case .backoff(let backoff): backoff.failures
+            case .givenUp(let failures): failures
+            }
+        }
+
+        /// The connection that takes requests, if the link is up.
+        var upConnection: Int? {
+            if case .up(let up) = state { return up.connection }
+            return nil
+        }
+
+        /// The connection being set up or in use, if any.
+        var currentConnection: Int? {
+            switch state {
+            case .connecting(let attempt), .handshaking(let attempt): attempt.connection
+            case .up(let up): up.connection
+            case .idle, .backoff, .givenUp, .stopped: nil
+            }
+        }
+
+        // MARK: - Events
+
+        /// `start()`: the first connect.
+        mutating func start() -> Action {
+            guard case .idle = state else { return .none }
+            return connect(failures: 0)
+        }
+
+        /// `retry()` (SIGUSR1, `ctl reconnect`, an inbound link): try now, with the count reset.
+        mutating func retry() -> Action {
+            switch state {
+            case .backoff, .givenUp: return connect(failures: 0)
+            case .idle, .connecting, .handshaking, .up, .stopped: return .none
+            }
+        }
+
+        /// The backoff delay after connection `after` has passed.
+        mutating func backoffTimerFired(after connection: Int) -> Action {
+            guard case .backoff(let backoff) = state, backoff.after == connection else { return .none }
+            return connect(failures: backoff.failures)
+        }
+
+        /// TCP connect of `connection` succeeded.
+        mutating func connected(_ connection: Int) -> Action {
+            guard case .connecting(let attempt) = state, attempt.connection == connection else { return .closeStray }
+            state = .handshaking(attempt)
+            return .publishHandshaking
+        }
+
+        /// TLS (or plain TCP) is ready on `connection`; the `init` dialogue starts.
+        mutating func transportEstablished(_ connection: Int) -> Action {
+            guard case .handshaking(let attempt) = state, attempt.connection == connection else { return .none }
+            return .recordTransport
+        }
+
+        /// The agent answered `version:<v>`: the link is up and its failure count cleared.
+        mutating func handshakeCompleted(_ connection: Int, peerVersion: String) -> Action {
+            guard case .handshaking(let attempt) = state, attempt.connection == connection else { return .none }
+            state = .up(UpState(connection: connection, peerVersion: peerVersion))
+            return .becomeUp(peerVersion: peerVersion)
+        }
+
+        /// Connection `connection` failed for `reason`: connect refused, the connect
+        /// deadline, a handshake error, a request timeout, a line with nothing
+        /// outstanding, a transport error or the peer's close. `jitter` (0.5…1)
+        /// scales the backoff delay.
+        mutating func failed(_ connection: Int, _ reason: LinkFailure, jitter: Double) -> Action {
+            let failures: Int
+            let wasUp: Bool
+            switch state {
+            case .connecting(let attempt) where attempt.connection == connection,
+                .handshaking(let attempt) where attempt.connection == connection:
+                failures = attempt.failures + 1
+                wasUp = false
+            case .up(let up) where up.connection == connection:
+                failures = 1
+                wasUp = true
+            default:
+                return .none
+            }
+            if failures >= settings.maxAttempts {
+                state = .givenUp(failures: failures)
+                return .reset(Reset(reason: reason, failures: failures, wasUp: wasUp, next: .giveUp))
+            }
+            let delay = settings.backoff(afterFailures: failures, jitter: jitter)
+            state = .backoff(BackoffState(failures: failures, delay: delay, after: connection))
+            return .reset(Reset(reason: reason, failures: failures, wasUp: wasUp, next: .retry(after: delay)))
+        }
+
+        /// `shutdown()`: stop for good, from any state.
+        mutating func shutdown() -> Action {
+            state = .stopped
+            return .stop
+        }
+
+        private mutating func connect(failures: Int) -> Action {
+            lastConnection += 1
+            state = .connecting(Attempt(connection: lastConnection, failures: failures))
+            // TCP connect and then TLS + init dialogue, each within connect_timeout.
+            return .connect(connection: lastConnection, deadline: settings.connectTimeout * 2)
+        }
+    }
+}

@@ -1,0 +1,96 @@
+/// Every word of the peer-link wire protocol, in one place (docs/REFERENCE.md,
+/// "Wire protocol"). A line is UTF-8 text ending in LF:
+///
+///     client                          agent
+///     init                    ──▶
+///                             ◀──     3f2a…(32 hex)          challenge
+///     3f2a…(echo)             ──▶
+///                             ◀──     ok
+///     sethost:msua2           ──▶
+///                             ◀──     ok | error:wrong_host
+///     version:<ours>          ──▶
+///                             ◀──     version:<theirs>
+///     load | userload | …     ──▶                             pipelined, answered in order
+///                             ◀──     37.50 | 12.00 | …
+public enum WireProtocol {
+    /// The version this build announces.
+    public static let version = LoncVersion.string
+
+    /// The client's first line; the agent answers a challenge.
+    public static let initCommand = "init"
+    /// The length of the agent's challenge, in hex characters.
+    public static let challengeLength = 32
+    /// The agent's answer to a correct challenge echo, and to a good `sethost`.
+    public static let ok = "ok"
+    /// `sethost:<id>`: the client names the agent it believes it reached.
+    public static let sethostPrefix = "sethost:"
+    /// `version:<v>` both ways.
+    public static let versionPrefix = "version:"
+    /// The agent's answer to `sethost` with another id.
+    public static let wrongHost = "error:wrong_host"
+    /// The agent's answer to an over-long line, before it closes.
+    public static let lineTooLong = "error:line_too_long"
+    /// What a link answers, without sending it, for a request holding CR or LF.
+    public static let lineContainsNewline = "error:line_contains_newline"
+    /// Liveness; the agent answers its id.
+    public static let ping = "ping"
+    /// Load: 100 × loadavg / load_limit.
+    public static let load = "load"
+    /// Active sessions over their limit, in percent.
+    public static let userload = "userload"
+    /// The three load averages.
+    public static let loadavg = "loadavg"
+    /// Ends the session: the agent answers `bye` and closes.
+    public static let exit = "exit"
+    /// The answer to `exit`.
+    public static let bye = "bye"
+    /// `critical:<cmd>` from a local relay client: deliver `<cmd>` durably.
+    public static let criticalPrefix = "critical:"
+
+    /// 32 random hex characters.
+    public static func makeChallenge() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let digits = Array("0123456789abcdef")
+        return String((0..<challengeLength).map { _ in digits[Int(generator.next() % 16)] })
+    }
+
+    /// True for a well-formed challenge: exactly 32 hex digits.
+    public static func isChallenge(_ line: String) -> Bool {
+        line.utf8.count == challengeLength && line.allSatisfy(\.isHexDigit)
+    }
+}
+
+/// Replies with a meaning of their own on the wire and in the relay.
+public enum WireReply {
+    /// The link is not up, or dropped before the reply came.
+    public static let connectionLost = "con_lost"
+    /// A critical message was stored on disk, to be sent when the link is up.
+    public static let delayed = "con_delayed"
+    /// A critical message could be neither sent nor stored.
+    public static let failed = "con_failed"
+    /// A command the agent does not know.
+    public static let unknownCommand = "unknown_cmd"
+    /// A command before the handshake, or a wrong challenge echo.
+    public static let refused = "refused"
+}
+
+/// Numbers as the wire protocol writes and reads them (`load`, `userload`, `loadavg`).
+public enum WireNumber {
+    /// Two decimals, no grouping, `.` as separator: `37.50`.
+    public static func format(_ value: Double) -> String {
+        guard value.isFinite else { return "0.00" }
+        let hundredths = Int64((value * 100).rounded())
+        let sign = hundredths < 0 ? "-" : ""
+        let magnitude = hundredths.magnitude
+        let fraction = magnitude % 100
+        return "\(sign)\(magnitude / 100).\(fraction < 10 ? "0" : "")\(fraction)"
+    }
+
+    /// A reply that is a finite, non-negative number; nil for anything else (`con_lost`, garbage).
+    public static func parse(_ reply: String) -> Double? {
+        guard !reply.isEmpty, reply.utf8.count <= 32, reply.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }),
+            let value = Double(reply), value.isFinite
+        else { return nil }
+        return value
+    }
+}
