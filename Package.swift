@@ -18,7 +18,6 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
-        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
@@ -46,7 +45,6 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOExtras", package: "swift-nio-extras"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings),
@@ -101,7 +99,10 @@ let package = Package(
             path: "Benchmarks/AgentSwarm", swiftSettings: swiftSettings),
 
         .target(name: "TestSupport", dependencies: ["Lonc"], path: "Tests/TestSupport", swiftSettings: swiftSettings),
-        .testTarget(name: "LoncTests", dependencies: ["Lonc", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "LoncTests",
+            dependencies: ["Lonc", "TestSupport", .product(name: "NIOEmbedded", package: "swift-nio")],
+            swiftSettings: swiftSettings),
         .testTarget(name: "HealthTests", dependencies: ["Health"], swiftSettings: swiftSettings),
         .testTarget(name: "BalancerTests", dependencies: ["Balancer"], swiftSettings: swiftSettings),
         // End-to-end tests start the `balancerd` executable as a process: it is a dependency so it is built first.

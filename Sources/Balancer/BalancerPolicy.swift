@@ -1,4 +1,4 @@
-/// How logins are spread (DESIGN.md, "Balancer policy").
+/// How logins are spread (docs/REFERENCE.md, "Balancer policy").
 public enum BalancerMode: String, Sendable, CaseIterable {
     /// The seed's login handler: stay on this server while its own load is at most
     /// 100 %; above that, the least busy eligible spare that is less loaded than this server.
@@ -31,7 +31,7 @@ public struct BalancerPolicy: Sendable, Equatable {
     /// A sample older than this many seconds does not count.
     public var staleAfter: Double
 
-    /// Creates a policy; the defaults are DESIGN.md's.
+    /// Creates a policy; the defaults are those of docs/REFERENCE.md.
     public init(
         mode: BalancerMode = .overflow, spares: [String], sameDomain: Bool = true, ownDomain: String,
         loginCost: Double = 0.5, maxLoad: Double = 100, readmitLoad: Double = 85, slowStart: Double = 60,

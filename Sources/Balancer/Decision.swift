@@ -1,6 +1,6 @@
 /// Where one login goes.
 public enum RouteTarget: Sendable, Equatable, Hashable {
-    /// This server (DESIGN.md's `self`): `local_login_url`.
+    /// This server (`self` in docs/REFERENCE.md): `local_login_url`.
     case local
     /// The spare with this id.
     case spare(String)

@@ -59,7 +59,7 @@ struct ConfigFixture {
 
 @Suite("balancerd.yaml loading and checking")
 struct ConfigLoaderTests {
-    @Test("a minimal config takes DESIGN.md's defaults")
+    @Test("a minimal config takes the documented defaults (docs/REFERENCE.md)")
     func defaults() throws {
         let fixture = try ConfigFixture()
         defer { fixture.remove() }

@@ -46,8 +46,7 @@ final class ControlServer: Sendable {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
-                    try sync.addHandler(ByteToMessageHandler(LineFrameDecoder(maximumLength: 4096)))
-                    try sync.addHandler(MessageToByteHandler(LineEncoder()))
+                    try sync.addLineFraming(maximumLength: 4096)
                     try sync.addHandler(ControlConnectionHandler(actions: actions))
                 }
             }

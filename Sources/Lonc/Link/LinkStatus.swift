@@ -1,6 +1,6 @@
 import Foundation
 
-/// Where a peer link is in its life (DESIGN.md, "Link life"):
+/// Where a peer link is in its life (docs/REFERENCE.md, "Link life"):
 ///
 ///     connecting → handshaking → up ─(error, timeout, close)→ backoff → connecting …
 ///                                      after max_attempts failures in a row → given_up

@@ -1,6 +1,6 @@
 import NIOCore
 
-/// Splits the byte stream of a peer link into lines (DESIGN.md, "Wire protocol"):
+/// Splits the byte stream of a peer link into lines (docs/REFERENCE.md, "Wire protocol"):
 ///
 ///     "load\r\nuserload\n" ──▶ "load", "userload"
 ///

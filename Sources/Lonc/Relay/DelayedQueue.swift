@@ -2,7 +2,7 @@ import Foundation
 import Logging
 
 /// Critical messages waiting for a peer, one file each in `<state_dir>/delayed/`
-/// (DESIGN.md, "Local relay and delayed messages"):
+/// (docs/REFERENCE.md, "Local relay and delayed messages"):
 ///
 ///     000001764019200.000000042.msua2      <unix time>.<sequence>.<peer id>
 ///

@@ -2,7 +2,7 @@ import COpenSSL
 import CShims
 import NIOCore
 
-/// Mutual TLS through the system OpenSSL (DESIGN.md, "Wire protocol"): TLS 1.2
+/// Mutual TLS through the system OpenSSL (docs/REFERENCE.md, "Wire protocol"): TLS 1.2
 /// or later (1.3 preferred), both sides present certificates signed by
 /// `tls.ca`; the client checks the agent's certificate names the hostname it
 /// dialled; the agent reports the client's names for the hosts-table mapping.
