@@ -35,24 +35,12 @@ final class ControlServer: Sendable {
         self.logger = logger
     }
 
-    /// Listens; a stale socket file from a killed run is replaced, anything else at the path is an error.
+    /// Listens, private to this user (0600); a stale socket file from a killed run is replaced.
     func start() async throws {
-        try UnixSocketPath.prepare(path)
         let actions = actions
-        // Created private: the umask is set around bind so the socket never exists with wider permissions.
-        let previous = umask(0o177)
-        defer { umask(previous) }
-        let channel = try await ServerBootstrap(group: group)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    let sync = channel.pipeline.syncOperations
-                    try sync.addLineFraming(maximumLength: 4096)
-                    try sync.addHandler(ControlConnectionHandler(actions: actions))
-                }
-            }
-            .bind(unixDomainSocketPath: path)
-            .get()
-        chmod(path, 0o600)
+        let channel = try await UnixSocketListener.bind(path: path, mode: 0o600, maxLine: 4096, group: group) {
+            ControlConnectionHandler(actions: actions)
+        }
         self.channel.withLock { $0 = channel }
         logger.info("control socket listening", metadata: ["path": "\(path)"])
     }
@@ -101,21 +89,6 @@ final class ControlConnectionHandler: ChannelInboundHandler {
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         context.writeAndFlush(wrapOutboundOut("error: \(error)"), promise: nil)
         context.close(promise: nil)
-    }
-}
-
-/// Making room for a UNIX socket at a path.
-enum UnixSocketPath {
-    /// Creates the folder; removes a stale socket; refuses to remove anything that is not a socket.
-    static func prepare(_ path: String) throws {
-        let folder = (path as NSString).deletingLastPathComponent
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        var info = stat()
-        guard lstat(path, &info) == 0 else { return }
-        guard (info.st_mode & S_IFMT) == S_IFSOCK else {
-            throw ControlError("\(path) exists and is not a socket; not replacing it")
-        }
-        unlink(path)
     }
 }
 

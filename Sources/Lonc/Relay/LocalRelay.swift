@@ -53,41 +53,11 @@ public final class LocalRelay: Sendable {
         }
     }
 
+    /// Group members may use it (0660): lonc's clients were the web server's handlers.
     private func open(peer: String) async throws -> any Channel {
-        let path = "\(socketDirectory)/\(peer)"
-        try FileManager.default.createDirectory(atPath: socketDirectory, withIntermediateDirectories: true)
-        var info = stat()
-        if lstat(path, &info) == 0 {
-            // A socket left by a killed run is replaced; anything else is not ours to delete.
-            guard (info.st_mode & S_IFMT) == S_IFSOCK else { throw RelayError.notASocket(path) }
-            unlink(path)
-        }
         let router = router
-        let maxLine = maxLine
-        let previous = umask(0o117)
-        defer { umask(previous) }
-        let channel = try await ServerBootstrap(group: group)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    let sync = channel.pipeline.syncOperations
-                    try sync.addLineFraming(maximumLength: maxLine)
-                    try sync.addHandler(RelayClientHandler(peer: peer, router: router))
-                }
-            }
-            .bind(unixDomainSocketPath: path)
-            .get()
-        chmod(path, 0o660)
-        return channel
-    }
-}
-
-/// Relay set-up failures.
-public enum RelayError: Error, Sendable, CustomStringConvertible {
-    /// Something other than a socket is where a relay socket belongs.
-    case notASocket(String)
-    public var description: String {
-        switch self {
-        case .notASocket(let path): "\(path) exists and is not a socket; not replacing it"
+        return try await UnixSocketListener.bind(path: "\(socketDirectory)/\(peer)", mode: 0o660, maxLine: maxLine, group: group) {
+            RelayClientHandler(peer: peer, router: router)
         }
     }
 }
