@@ -24,7 +24,19 @@ mkdir -p "$out"
 # generate-manual copies blank lines of a discussion into the page, which mdoc
 # warns about ("Empty input line"): a paragraph break is what they mean.
 sed -i 's/^$/.Pp/' "$out"/*.1
-# Every page must render without a groff warning.
+# A subcommand's page is named "balancerd certs issue" in its NAME section,
+# which whatis/apropos (lexgrog) cannot parse: the NAME section gets the page's
+# name (balancerd.certs.issue), the synopsis and exit status keep the command.
+for page in "$out"/*.1; do
+    name="$(sed -n 's/^\.Nm "\(.* .*\)"$/\1/p' "$page" | head -1)"
+    [ -n "$name" ] || continue
+    sed -i -e "0,/^\.Nm \"$name\"\$/s//.Nm ${name// /.}/" \
+        -e "s/^\.Nm\$/.Nm \"$name\"/" -e "s/^\.Ex -std\$/.Ex -std \"$name\"/" "$page"
+done
+# Every page must render without a groff warning, and whatis must read its NAME.
+for page in "$out"/*.1; do
+    lexgrog "$page" >/dev/null || { echo "make-man: $page: whatis cannot parse its NAME section" >&2; exit 1; }
+done
 for page in "$out"/*.1; do
     if ! warnings="$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -E UTF-8 -l "$page" 2>&1 >/dev/null)" || [ -n "$warnings" ]; then
         echo "make-man: $page: $warnings" >&2
