@@ -49,6 +49,8 @@ for page in "$BUILD_PATH"/man/*.1; do
     chmod 644 "$stage/usr/share/man/man1/$(basename "$page").gz"
 done
 install -m 644 dist/debian/copyright "$doc/copyright"
+install -d -m 755 "$stage/usr/share/lintian/overrides"
+install -m 644 dist/debian/lintian-overrides "$stage/usr/share/lintian/overrides/balancerd"
 gzip -9n < dist/debian/changelog > "$doc/changelog.Debian.gz"
 chmod 644 "$doc/changelog.Debian.gz"
 
