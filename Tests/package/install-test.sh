@@ -29,8 +29,9 @@ fi
 # shellcheck source=../../scripts/apt-packages.sh
 . "$root/scripts/apt-packages.sh"
 # The package's own dependencies are apt's job (step 2); these are the test's tools:
-# curl, ps (procps), setpriv (util-linux), ss (iproute2), man (man-db), systemd-analyze (systemd).
-install_missing curl procps util-linux iproute2 man-db systemd
+# curl, ps (procps), setpriv (util-linux), ss (iproute2), man (man-db), systemd-analyze
+# and systemctl (systemd, which need not be running), lintian.
+install_missing curl procps util-linux iproute2 man-db systemd lintian
 
 started=$SECONDS
 passed=0
@@ -66,11 +67,19 @@ wait_for() {
     pass "$what"
 }
 # Stops the processes this run started, by pid, and any an earlier run left
-# (found by the test folder in their command line).
+# (found by the test folder in their command line), waiting up to 10 s for
+# them to go (userdel refuses a user with processes), then SIGKILL.
 stop_processes() {
-    local pid
-    for pid in $(pgrep -f -- "-c $work/" 2>/dev/null) "${pids[@]}"; do
-        kill -TERM "$pid" 2>/dev/null || true
+    local pid deadline=$((SECONDS + 10)) left
+    # shellcheck disable=SC2207
+    left=($(pgrep -f -- "-c $work/" 2>/dev/null) "${pids[@]}")
+    [ ${#left[@]} -gt 0 ] || return 0
+    for pid in "${left[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "${left[@]}"; do
+        while kill -0 "$pid" 2>/dev/null && [ "$(ps -o stat= -p "$pid")" != Z ] && [ $SECONDS -lt $deadline ]; do
+            sleep 0.1
+        done
+        kill -KILL "$pid" 2>/dev/null || true
     done
 }
 purge_package() {
@@ -105,6 +114,9 @@ deb="$(ls "$root"/balancerd_*_"$(dpkg --print-architecture)".deb | head -1)"
 pass "make deb: $(basename "$deb") ($(du -h "$deb" | cut -f1))"
 grep '^build-deb:' "$work/make-deb.log" | indent
 cp "$deb" "$work/readme/"
+# Kept: initial-upload-closes-no-bugs (there is no Debian ITP bug for balancerd).
+check "lintian: no error, no warning (but initial-upload-closes-no-bugs)" \
+    lintian --fail-on error,warning --suppress-tags initial-upload-closes-no-bugs "$deb"
 
 # ---- 2. the README's "Installing" block, line by line, as written --------------
 say "-- README \"Installing\", in an empty folder ($work/readme)"
@@ -163,6 +175,16 @@ for unit in balancerd.service balancerd-agent.service; do
                  line=\$(systemd-analyze security --offline=true /lib/systemd/system/$unit | tail -1); echo \"\$line\";
                  score=\$(echo \"\$line\" | grep -o '[0-9]*\.[0-9]' | head -1); awk -v s=\"\$score\" 'BEGIN { exit !(s != \"\" && s < 2.0) }'"
 done
+
+say "-- reinstalling over itself keeps the operator's changes"
+echo "# changed by the operator" >> /etc/balancerd/balancerd.yaml
+check "systemctl enable balancerd (systemd need not run for this)" systemctl enable balancerd.service
+uid_before="$(id -u balancerd)"
+check "dpkg -i $(basename "$deb") again" dpkg -i "$deb"
+check "after reinstalling: the changed conffile kept, balancerd still enabled, the same user" \
+    bash -c "tail -1 /etc/balancerd/balancerd.yaml | grep -q '^# changed by the operator' &&
+             [ -L /etc/systemd/system/multi-user.target.wants/balancerd.service ] && [ \"\$(id -u balancerd)\" = '$uid_before' ] &&
+             /usr/bin/balancerd check -c /etc/balancerd/balancerd.yaml"
 
 # ---- 4. an agent and a serve as the balancerd user, from the installed files ---
 say "-- agent t2 and serve t1 as user balancerd, mutual TLS on 127.0.0.1"
@@ -262,9 +284,10 @@ check "dpkg -r balancerd" dpkg -r balancerd
 check "after remove: no /usr/bin/balancerd; /etc/balancerd, /var/lib/balancerd and the user kept" \
     bash -c '[ ! -e /usr/bin/balancerd ] && [ -f /etc/balancerd/balancerd.yaml ] && [ -d /var/lib/balancerd ] && getent passwd balancerd >/dev/null'
 check "dpkg --purge balancerd" dpkg --purge balancerd
-check "after purge: no binary, units, man pages, /etc/balancerd, /var/lib/balancerd, user, group, dpkg record" bash -c '
+check "after purge: no binary, units, enable link, man pages, /etc/balancerd, /var/lib/balancerd, user, group, dpkg record" bash -c '
     left=0
     for f in /usr/bin/balancerd /lib/systemd/system/balancerd.service /lib/systemd/system/balancerd-agent.service \
+             /etc/systemd/system/multi-user.target.wants/balancerd.service /etc/systemd/system/balancerd.service \
              /usr/share/man/man1/balancerd.1.gz /usr/share/doc/balancerd /etc/balancerd /var/lib/balancerd; do
         if [ -e "$f" ]; then echo "left: $f"; left=1; fi
     done
