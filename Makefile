@@ -78,12 +78,14 @@ deb: deps
 man: deps
 	./scripts/make-man.sh
 
-# systemd-analyze verify of both units (when systemd-analyze exists), then, as
-# root, the install test: builds and installs the package, runs it as the
-# balancerd user, purges it (Tests/package/install-test.sh).
+# systemd-analyze verify of both units (when systemd-analyze exists); as root,
+# the install test: builds and installs the package, runs it as the balancerd
+# user, purges it (Tests/package/install-test.sh); then the system calls and
+# socket families balancerd uses, under strace, against the units' filters.
 package-test: build
 	./Tests/package/verify-units.sh $(BIN)
 	./Tests/package/install-test.sh
+	./Tests/package/syscalls.sh
 
 clean:
 	rm -rf .build .build-deb balancerd_*.deb
