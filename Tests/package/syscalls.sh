@@ -8,7 +8,8 @@
 #   - every system call made with the SystemCallFilter= lines of its unit
 #     (dist/balancerd.service for serve, dist/balancerd-agent.service for
 #     the agent; expanded with systemd-analyze syscall-filter), and
-#   - every socket() family with the unit's RestrictAddressFamilies=.
+#   - every socket() family with the unit's RestrictAddressFamilies=, and
+#   - mmap/mprotect with MemoryDenyWriteExecute=.
 # A call or family outside them fails the check unless it is in REFUSED_OK,
 # with the reason balancerd keeps working when it is refused.
 # Run by `make package-test`; skipped with a reason without systemd-analyze.
@@ -149,6 +150,13 @@ check_unit() {
         elif [ -n "${REFUSED_OK[$family]:-}" ]; then pass "socket family $family refused by the unit: ${REFUSED_OK[$family]}"
         else fail "socket family $family is used but RestrictAddressFamilies= refuses it"; fi
     done
+    if grep -q '^MemoryDenyWriteExecute=yes' "$unit"; then
+        if grep -E 'mprotect\(.*PROT_EXEC|mmap\(.*(PROT_WRITE\|PROT_EXEC|PROT_EXEC\|PROT_WRITE)' "$trace" | head -3 | grep .; then
+            fail "MemoryDenyWriteExecute=yes, but memory is made executable after it was writable (above)"
+        else
+            pass "MemoryDenyWriteExecute=yes: no writable and executable memory, no mprotect to PROT_EXEC"
+        fi
+    fi
 }
 check_unit balancerd.service serve.trace
 check_unit balancerd-agent.service agent.trace
