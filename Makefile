@@ -88,4 +88,4 @@ package-test: build
 	./Tests/package/syscalls.sh
 
 clean:
-	rm -rf .build .build-deb balancerd_*.deb
+	rm -rf .build
