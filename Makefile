@@ -4,7 +4,7 @@ SWIFT ?= swift
 BUILD_FLAGS ?=
 BIN = .build/debug/balancerd
 
-.PHONY: all deps test-deps build release test faults soak sanitize demo check clean
+.PHONY: all deps test-deps build release test faults soak sanitize demo check clean deb man package-test
 
 all: build
 
@@ -26,11 +26,14 @@ release: deps
 # Builds the daemon first: end-to-end tests start it as a real process.
 # Tests run one at a time: many start processes and block on sockets, and on two
 # cores parallel tests would starve each other's timers (about 50 s in all).
-# Then the fault suite in its short form (each fault twice, about 2 minutes).
+# Then the fault suite in its short form (each fault twice, about 2 minutes), and
+# the package's (both units verified; as root, the install test: about a minute
+# with the release build done, five more without).
 test: build test-deps
 	$(SWIFT) build --build-tests $(BUILD_FLAGS)
 	$(SWIFT) test --skip-build --no-parallel $(BUILD_FLAGS)
 	$(MAKE) --no-print-directory faults
+	$(MAKE) --no-print-directory package-test
 
 # Network namespaces, cut links, killed and frozen processes, reloads, slow and
 # malformed HTTP clients, all while /login is under load (Tests/faults/faults.py).
@@ -65,6 +68,24 @@ check: build
 	test -f examples/certs/msua1.pem || $(BIN) certs issue msua1 -c examples/balancerd.yaml
 	$(BIN) check -c examples/balancerd.yaml
 	$(BIN) check -c examples/loopback.yaml
+
+# The Debian package balancerd_<version>_amd64.deb, from a release build with the
+# Swift runtime linked in (.build-deb), so it runs where Swift is not installed.
+deb: deps
+	./scripts/build-deb.sh
+
+# The man pages, generated from the command-line definitions into .build-deb/man.
+man: deps
+	./scripts/make-man.sh
+
+# systemd-analyze verify of both units (when systemd-analyze exists); as root,
+# the install test: builds and installs the package, runs it as the balancerd
+# user, purges it (Tests/package/install-test.sh); then the system calls and
+# socket families balancerd uses, under strace, against the units' filters.
+package-test: build
+	./Tests/package/verify-units.sh $(BIN)
+	./Tests/package/install-test.sh
+	./Tests/package/syscalls.sh
 
 clean:
 	rm -rf .build

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Builds balancerd_<version>_<arch>.deb in the repository's top folder
+# (`make deb`), from the static release build (scripts/static-build.sh) and the
+# generated man pages (scripts/make-man.sh), with dpkg-deb --root-owner-group.
+#
+# Version: LoncVersion.string in Sources/Lonc/Version.swift, plus the Debian
+# revision (DEB_REVISION, default 1); the newest entry of dist/debian/changelog
+# must carry that version. Depends: what the binary links against, computed by
+# dpkg-shlibdeps, plus adduser (postinst makes the balancerd user with it).
+# Files' times are the changelog entry's, so two builds give the same tree.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+. scripts/apt-packages.sh
+# dpkg-dev: dpkg-shlibdeps; binutils: strip, readelf; man-db: checks the pages.
+install_missing dpkg-dev binutils man-db gzip
+
+BUILD_PATH="${DEB_BUILD_PATH:-.build-deb}"
+upstream="$(sed -n 's/.*static let string = "\([^"]*\)".*/\1/p' Sources/Lonc/Version.swift)"
+[ -n "$upstream" ] || { echo "build-deb: no version in Sources/Lonc/Version.swift" >&2; exit 1; }
+version="$upstream-${DEB_REVISION:-1}"
+changelog_version="$(dpkg-parsechangelog -l dist/debian/changelog -S Version)"
+if [ "$changelog_version" != "$version" ]; then
+    echo "build-deb: the package is $version but dist/debian/changelog's newest entry is $changelog_version: add an entry" >&2
+    exit 1
+fi
+SOURCE_DATE_EPOCH="$(date -u -d "$(dpkg-parsechangelog -l dist/debian/changelog -S Date)" +%s)"
+export SOURCE_DATE_EPOCH
+arch="$(dpkg --print-architecture)"
+
+./scripts/static-build.sh
+SKIP_STATIC_BUILD=1 ./scripts/make-man.sh
+
+stage="$BUILD_PATH/deb/root"
+rm -rf "$BUILD_PATH/deb"
+mkdir -p "$stage"
+doc="$stage/usr/share/doc/balancerd"
+install -d -m 755 "$stage/usr/bin" "$stage/lib/systemd/system" "$stage/etc/balancerd" \
+    "$stage/usr/share/man/man1" "$doc" "$stage/DEBIAN"
+
+# The binary, stripped as dh_strip does (the symbols are 40 MB of it).
+install -m 755 "$BUILD_PATH/release/balancerd" "$stage/usr/bin/balancerd"
+strip --remove-section=.comment --remove-section=.note --strip-unneeded "$stage/usr/bin/balancerd"
+
+install -m 644 dist/balancerd.service dist/balancerd-agent.service "$stage/lib/systemd/system/"
+install -m 644 dist/etc/balancerd.yaml dist/etc/hosts.tab "$stage/etc/balancerd/"
+for page in "$BUILD_PATH"/man/*.1; do
+    gzip -9n < "$page" > "$stage/usr/share/man/man1/$(basename "$page").gz"
+    chmod 644 "$stage/usr/share/man/man1/$(basename "$page").gz"
+done
+install -m 644 dist/debian/copyright "$doc/copyright"
+install -d -m 755 "$stage/usr/share/lintian/overrides"
+install -m 644 dist/debian/lintian-overrides "$stage/usr/share/lintian/overrides/balancerd"
+gzip -9n < dist/debian/changelog > "$doc/changelog.Debian.gz"
+chmod 644 "$doc/changelog.Debian.gz"
+
+install -m 644 dist/debian/conffiles "$stage/DEBIAN/conffiles"
+install -m 755 dist/debian/postinst dist/debian/prerm dist/debian/postrm "$stage/DEBIAN/"
+
+# Depends: dpkg-shlibdeps wants a debian/control next to the tree it looks at.
+shlibs_dir="$BUILD_PATH/deb/shlibs"
+mkdir -p "$shlibs_dir/debian"
+printf 'Source: balancerd\n\nPackage: balancerd\nArchitecture: any\n' > "$shlibs_dir/debian/control"
+shlibs="$(cd "$shlibs_dir" && dpkg-shlibdeps -O -e"$root/$stage/usr/bin/balancerd" 2>/dev/null | sed -n 's/^shlibs:Depends=//p')"
+[ -n "$shlibs" ] || { echo "build-deb: dpkg-shlibdeps found no dependencies" >&2; exit 1; }
+depends="adduser, $shlibs"
+
+installed_size="$(du -sk --exclude=DEBIAN "$stage" | cut -f1)"
+sed -e "s/@VERSION@/$version/" -e "s/@ARCH@/$arch/" -e "s/@INSTALLED_SIZE@/$installed_size/" \
+    -e "s/@DEPENDS@/$depends/" dist/debian/control > "$stage/DEBIAN/control"
+(cd "$stage" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | LC_ALL=C sort -z | xargs -0 md5sum) > "$stage/DEBIAN/md5sums"
+chmod 644 "$stage/DEBIAN/control" "$stage/DEBIAN/md5sums"
+find "$stage" -exec touch --no-dereference -d "@$SOURCE_DATE_EPOCH" {} +
+
+deb="balancerd_${version}_${arch}.deb"
+dpkg-deb --root-owner-group -Zxz --build "$stage" "$deb"
+echo "build-deb: $deb ($(du -h "$deb" | cut -f1)), Depends: $depends"
