@@ -182,6 +182,7 @@ struct ConfigLoaderTests {
         ("missing cert file", ConfigFixture.valid.replacingOccurrences(of: "cert: msua1.pem", with: "cert: nothere.pem"), "tls.cert", "does not exist"),
         ("no TLS files, not insecure", "host_id: msua1\nhosts_table: hosts.tab", "tls.ca", "mutual TLS needs"),
         ("insecure with a non-loopback peer", "host_id: msua1\nhosts_table: hosts.tab\ntls: {insecure: true}", "tls.insecure", "peer 'msul1' has the non-loopback address 35.8.63.51"),
+        ("unknown socket group", ConfigFixture.valid + "\nsocket_group: no-such-group-here", "socket_group", "there is no group 'no-such-group-here'"),
         ("unknown key with suggestion", ConfigFixture.valid + "\npoll: {intervall: 2s}", "poll.intervall", "did you mean 'poll.interval'"),
         ("list where a value belongs", ConfigFixture.valid + "\nhttp: {threads: [1, 2]}", "http.threads", "expected a single value"),
         ("missing hosts table", "host_id: msua1\nhosts_table: nowhere.tab\ntls: {ca: ca.pem, cert: msua1.pem, key: msua1.key}", nil, "nowhere.tab: cannot read"),

@@ -87,6 +87,24 @@ struct RelayTests {
         #expect(mismatches == 0)
     }
 
+    @Test("socket_group hands the relay sockets and their folder to the web server's group; the control socket stays private")
+    func socketGroup() async throws {
+        let cluster = try ProcessCluster(agents: ["a2"])
+        defer { cluster.stopAll() }
+        // nogroup exists on every Debian system; the daemon runs as root here, so it may chown to it.
+        let group = try #require(getgrnam("nogroup")).pointee.gr_gid
+        let config = cluster.directory + "/balancerd.yaml"
+        try (String(contentsOfFile: config, encoding: .utf8) + "\nsocket_group: nogroup\n").write(toFile: config, atomically: true, encoding: .utf8)
+        try cluster.startServe()
+        let relay = cluster.directory + "/run/a2", control = cluster.directory + "/run/control"
+        _ = try await connectRelay(relay)
+        #expect(await waitFor { FileManager.default.fileExists(atPath: control) } != nil)
+        var info = stat()
+        #expect(lstat(relay, &info) == 0 && info.st_gid == group && info.st_mode & 0o777 == 0o660)
+        #expect(lstat(cluster.directory + "/run", &info) == 0 && info.st_gid == group)
+        #expect(lstat(control, &info) == 0 && info.st_gid != group && info.st_mode & 0o777 == 0o600)
+    }
+
     @Test("while the peer is down: con_lost for plain lines, con_delayed and a file for critical ones, replayed in order when it returns")
     func criticalWhileDown() async throws {
         let cluster = try ProcessCluster(agents: ["a2"])

@@ -64,6 +64,10 @@ public struct ConfigLoader {
         config.hostsTablePath = resolve(reader.string("hosts_table", default: config.hostsTablePath))
         config.stateDirectory = resolve(reader.string("state_dir", default: config.stateDirectory))
         config.socketDirectory = resolve(reader.string("socket_dir", default: config.socketDirectory))
+        if let name = reader.optionalString("socket_group") {
+            config.socketGroup = SocketGroup(named: name)
+            if config.socketGroup == nil { reader.problem("socket_group", "there is no group '\(name)' on this machine (see /etc/group)") }
+        }
 
         config.tls.caPath = resolve(reader.string("tls.ca", default: config.tls.caPath))
         config.tls.certificatePath = resolve(reader.string("tls.cert", default: config.tls.certificatePath))

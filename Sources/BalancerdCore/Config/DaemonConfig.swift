@@ -17,6 +17,9 @@ public struct DaemonConfig: Sendable, Equatable {
     public var hostsTablePath = "/etc/balancerd/hosts.tab"
     public var stateDirectory = "/var/lib/balancerd"
     public var socketDirectory = "/run/balancerd"
+    /// The group the relay sockets (and `socket_dir`) belong to, e.g. `www-data`;
+    /// nil: the daemon's own group. The control socket stays private either way.
+    public var socketGroup: SocketGroup?
     public var tls = TLS()
     public var links = LinkSettings()
     public var poll = PollSettings()

@@ -43,7 +43,7 @@ public final class Daemon: Sendable {
                 }
             })
         supervisorBox.withLock { $0 = supervisor }
-        let relay = LocalRelay(socketDirectory: config.socketDirectory, router: relayRouter, group: group, maxLine: config.links.maxLine, logger: logger)
+        let relay = LocalRelay(socketDirectory: config.socketDirectory, owner: config.socketGroup, router: relayRouter, group: group, maxLine: config.links.maxLine, logger: logger)
 
         let drains = try DrainStore(stateDirectory: config.stateDirectory)
         let routing = RoutingTable(config: config, hosts: loaded.hosts)

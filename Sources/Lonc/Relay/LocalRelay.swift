@@ -12,11 +12,14 @@ public final class LocalRelay: Sendable {
     private let group: any EventLoopGroup
     private let logger: Logger
     private let maxLine: Int
+    private let owner: SocketGroup?
     private let servers = Locked<[String: any Channel]>([:])
 
-    /// Creates the relay; `update(peers:)` opens the sockets.
-    public init(socketDirectory: String, router: RelayRouter, group: any EventLoopGroup, maxLine: Int, logger: Logger) {
+    /// Creates the relay; `update(peers:)` opens the sockets. With `owner`,
+    /// the sockets and their folder belong to that group (`socket_group`).
+    public init(socketDirectory: String, owner: SocketGroup? = nil, router: RelayRouter, group: any EventLoopGroup, maxLine: Int, logger: Logger) {
         self.socketDirectory = socketDirectory
+        self.owner = owner
         self.router = router
         self.group = group
         self.maxLine = maxLine
@@ -56,7 +59,7 @@ public final class LocalRelay: Sendable {
     /// Group members may use it (0660): lonc's clients were the web server's handlers.
     private func open(peer: String) async throws -> any Channel {
         let router = router
-        return try await UnixSocketListener.bind(path: "\(socketDirectory)/\(peer)", mode: 0o660, maxLine: maxLine, group: group) {
+        return try await UnixSocketListener.bind(path: "\(socketDirectory)/\(peer)", mode: 0o660, owner: owner, maxLine: maxLine, group: group) {
             RelayClientHandler(peer: peer, router: router)
         }
     }
