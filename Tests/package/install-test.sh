@@ -275,6 +275,28 @@ stop_and_check() {
     if [ $rc -eq 0 ]; then pass "$name stops on SIGTERM with exit 0"; else fail "$name stops on SIGTERM with exit 0 (exit $rc)"; fi
 }
 stop_and_check serve "$serve_pid"
+
+# socket_group: the relay sockets handed to the web server's group, as the unit's
+# SupplementaryGroups=www-data would let the daemon do; a www-data client talks to t2.
+printf 'socket_group: www-data\n' >> "$etc/t1.yaml"
+setpriv --reuid=balancerd --regid=balancerd --groups=www-data /usr/bin/balancerd serve -c "$etc/t1.yaml" > "$work/serve2.log" 2>&1 &
+pids+=($!)
+serve_pid=$!
+relay_answers_www_data() {
+    [ "$(setpriv --reuid=www-data --regid=www-data --init-groups /usr/bin/python3 -c "
+import socket
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(2)
+s.connect('$work/run/t2')
+s.sendall(b'ping\n')
+print(s.makefile().readline().strip())" 2>/dev/null)" = t2 ]
+}
+wait_for 30 "with socket_group: www-data, user www-data writes 'ping' to the relay socket and t2 answers" relay_answers_www_data || tail -5 "$work/serve2.log" | indent
+check "relay socket and socket_dir in group www-data (660); control socket still balancerd's (600)" \
+    bash -c "stat -c '%U:%G %a %n' '$work/run' '$work/run/t2' '$work/run/control' &&
+             [ \"\$(stat -c '%G %a' '$work/run/t2')\" = 'www-data 660' ] && [ \"\$(stat -c '%G' '$work/run')\" = www-data ] &&
+             [ \"\$(stat -c '%U:%G %a' '$work/run/control')\" = 'balancerd:balancerd 600' ]"
+stop_and_check "serve (socket_group)" "$serve_pid"
 stop_and_check agent "$agent_pid"
 pids=()
 
