@@ -14,30 +14,42 @@
 /// over any run of decisions it takes at most a fraction `s` of them, however
 /// low its load. When no spare at full share is eligible, a held-back spare is
 /// still chosen: slow start shapes the share, it never turns logins away.
+///
+/// Tiers: the slots hold the spares, then the backups. A backup is considered
+/// only when no spare can take the login, and then under the same rules.
+/// Admission: a candidate whose predicted load (its sample plus the logins
+/// booked since) reaches `max_load` waits for its next sample. Ties in
+/// predicted load are taken in turn, from just after the last one chosen.
 public struct BalancerState: Sendable {
     /// The policy in force.
     public private(set) var policy: BalancerPolicy
-    private var slots: [SpareSlot]
-    private var own: LoadReading?
-    private var ownExtra: Double = 0
+    var slots: [SpareSlot]
+    /// Slots `0..<spareCount` are spares, the rest backups.
+    private(set) var spareCount: Int
+    var own: LoadReading?
+    var ownExtra: Double = 0
     private var ownSequence: UInt64?
     private var roundRobinCursor = 0
-    private var generation: UInt64 = 0
+    /// Where the search for the least busy starts, so equal loads are taken in turn.
+    private var tieCursor = 0
+    var generation: UInt64 = 0
     private var slowStarting = 0
     /// Logins sent to this server, and answered with no target.
     public private(set) var localCount = 0
     /// Logins that found no target (503).
     public private(set) var noneCount = 0
-    private var verdictCache: (generation: UInt64, verdicts: [CandidateVerdict])?
-    private var recordsThisGeneration: (generation: UInt64, count: Int) = (0, 0)
+    /// Logins sent to a backup because no spare could take them.
+    public private(set) var backupCount = 0
+    var verdictCache: (generation: UInt64, verdicts: [CandidateVerdict])?
+    var recordsThisGeneration: (generation: UInt64, count: Int) = (0, 0)
     /// At most this many distinct decisions are recorded per snapshot; the rest are counted.
     static let recordsPerSnapshot = 25
-    private var localRecord: LogMark?
-    private var noneRecord: LogMark?
+    var localRecord: LogMark?
+    var noneRecord: LogMark?
     /// The last 100 distinct decisions.
-    public private(set) var log = DecisionLog(capacity: 100)
+    public internal(set) var log = DecisionLog(capacity: 100)
 
-    private struct SpareSlot: Sendable {
+    struct SpareSlot: Sendable {
         var observation: SpareObservation
         var extra: Double = 0
         var lastSequence: UInt64?
@@ -54,14 +66,14 @@ public struct BalancerState: Sendable {
     }
 
     /// What eligibility needs, as plain values (refreshed on every update).
-    private struct FastFacts: Sendable {
+    struct FastFacts: Sendable {
         var usable = false  // link up, answering, not draining, in the right domain
         var effective = Double.nan  // NaN: no sample or unknown
         var takenAt = 0.0
     }
 
     /// Where in the log this target's decision for the current snapshot is.
-    private struct LogMark: Sendable {
+    struct LogMark: Sendable {
         var generation: UInt64
         var sequence: UInt64
     }
@@ -69,7 +81,8 @@ public struct BalancerState: Sendable {
     /// Starts with every spare unknown (link not up, no sample).
     public init(policy: BalancerPolicy) {
         self.policy = policy
-        self.slots = policy.spares.map {
+        self.spareCount = policy.spares.count
+        self.slots = (policy.spares + policy.backups).map {
             SpareSlot(observation: SpareObservation(id: $0, domain: "", linkUp: false, linkState: "connecting", reading: nil))
         }
     }
@@ -78,22 +91,24 @@ public struct BalancerState: Sendable {
     public mutating func reconfigure(_ newPolicy: BalancerPolicy) {
         var byID: [String: SpareSlot] = [:]
         for slot in slots { byID[slot.observation.id] = slot }
-        slots = newPolicy.spares.map {
+        spareCount = newPolicy.spares.count
+        slots = (newPolicy.spares + newPolicy.backups).map {
             byID[$0] ?? SpareSlot(observation: SpareObservation(id: $0, domain: "", linkUp: false, linkState: "connecting", reading: nil))
         }
         policy = newPolicy
         for index in slots.indices { refreshFacts(index) }
         roundRobinCursor = 0
+        tieCursor = 0
         slowStarting = slots.filter { $0.joinedAt != nil }.count
         generation &+= 1
     }
 
-    /// Logins sent to each spare, by id.
+    /// Logins sent to each spare and backup, by id, in configured order (spares first).
     public var redirectsBySpare: [(id: String, count: Int)] { slots.map { ($0.observation.id, $0.redirects) } }
 
     // MARK: - New information
 
-    /// Takes a new snapshot of this server and its spares.
+    /// Takes a new snapshot of this server, its spares and its backups.
     ///
     /// A fresh sample (a new `sequence`) resets that server's predicted-load
     /// ledger and updates its hysteresis latch; a spare that becomes available
@@ -143,10 +158,10 @@ public struct BalancerState: Sendable {
     }
 
     /// The same verdict as `exclusion(_:now:) == nil`, from scalars only: the hot path.
-    private func isEligible(_ index: Int, now: Double) -> Bool {
+    func isEligible(_ index: Int, now: Double) -> Bool {
         let facts = slots[index].fast
         return facts.usable && !facts.effective.isNaN && now - facts.takenAt <= policy.staleAfter
-            && facts.effective < policy.maxLoad && !slots[index].overloaded
+            && facts.effective + slots[index].extra < policy.maxLoad && !slots[index].overloaded
     }
 
     // MARK: - The hot path
@@ -169,7 +184,9 @@ public struct BalancerState: Sendable {
             slots[index].record = logged(slots[index].record, now: now, choice: choice)
             slots[index].extra += policy.loginCost
             slots[index].redirects += 1
-            if policy.mode == .roundRobin { roundRobinCursor = index + 1 }
+            if index >= spareCount { backupCount += 1 }
+            if policy.mode == .roundRobin, index < spareCount { roundRobinCursor = index + 1 }
+            tieCursor = index + 1
         }
         if slowStarting > 0 { accrueCredit(now: now, chosen: choice.spareIndex) }
         switch choice {
@@ -188,7 +205,7 @@ public struct BalancerState: Sendable {
 
     // MARK: - Choosing
 
-    private enum Choice {
+    enum Choice {
         case local(Reason)
         case none(Reason)
         case spare(Int, Reason)
@@ -199,39 +216,51 @@ public struct BalancerState: Sendable {
         }
     }
 
-    private enum Reason {
+    enum Reason {
         case ownUnknown
         case ownWithinLimit(Double)
         case ownOverNoneLess(Double)
         case ownOverSpare(Double)
+        case ownOverBackup(Double)
         case leastBusy
         case noneEligible
         case nextInTurn
+        case backup
     }
 
-    private func choose(now: Double) -> Choice {
+    func choose(now: Double) -> Choice {
+        let spares = 0..<spareCount, backups = spareCount..<slots.count
         switch policy.mode {
         case .overflow:
             guard let load = own?.effective else { return .local(.ownUnknown) }
             let ownLoad = load + ownExtra
             if ownLoad <= 100 { return .local(.ownWithinLimit(ownLoad)) }
-            guard let index = leastBusy(now: now, below: ownLoad) else { return .local(.ownOverNoneLess(ownLoad)) }
-            return .spare(index, .ownOverSpare(ownLoad))
+            if let index = leastBusy(in: spares, now: now, below: ownLoad) { return .spare(index, .ownOverSpare(ownLoad)) }
+            if let index = leastBusy(in: backups, now: now, below: ownLoad) { return .spare(index, .ownOverBackup(ownLoad)) }
+            return .local(.ownOverNoneLess(ownLoad))
         case .always:
-            guard let index = leastBusy(now: now, below: nil) else { return .none(.noneEligible) }
-            return .spare(index, .leastBusy)
+            if let index = leastBusy(in: spares, now: now, below: nil) { return .spare(index, .leastBusy) }
+            if let index = leastBusy(in: backups, now: now, below: nil) { return .spare(index, .backup) }
+            return .none(.noneEligible)
         case .roundRobin:
-            guard let index = nextInTurn(now: now) else { return .none(.noneEligible) }
-            return .spare(index, .nextInTurn)
+            if let index = nextInTurn(now: now) { return .spare(index, .nextInTurn) }
+            if let index = leastBusy(in: backups, now: now, below: nil) { return .spare(index, .backup) }
+            return .none(.noneEligible)
         }
     }
 
-    /// The eligible spare with the lowest predicted load (first in configured
-    /// order on ties), preferring spares at full share over held-back ones.
-    private func leastBusy(now: Double, below limit: Double?) -> Int? {
+    /// The eligible slot in `range` with the lowest predicted load, preferring
+    /// slots at full share over held-back ones. The search starts just after
+    /// the last slot chosen, so among equal loads each takes its turn.
+    private func leastBusy(in range: Range<Int>, now: Double, below limit: Double?) -> Int? {
+        guard !range.isEmpty else { return nil }
         var best = -1, bestLoad = Double.infinity
         var held = -1, heldLoad = Double.infinity
-        for index in slots.indices where isEligible(index, now: now) {
+        let start = range.contains(tieCursor) ? tieCursor : range.lowerBound
+        for step in 0..<range.count {
+            var index = start + step
+            if index >= range.upperBound { index -= range.count }
+            guard isEligible(index, now: now) else { continue }
             let load = predicted(index)
             if let limit, load >= limit { continue }
             if admitted(index, now: now) {
@@ -245,7 +274,7 @@ public struct BalancerState: Sendable {
     }
 
     private func nextInTurn(now: Double) -> Int? {
-        let count = slots.count
+        let count = spareCount
         guard count > 0 else { return nil }
         var held: Int?
         for step in 0..<count {
@@ -257,7 +286,7 @@ public struct BalancerState: Sendable {
         return held
     }
 
-    private func predicted(_ index: Int) -> Double {
+    func predicted(_ index: Int) -> Double {
         let effective = slots[index].fast.effective
         return (effective.isNaN ? 0 : effective) + slots[index].extra
     }
@@ -268,12 +297,12 @@ public struct BalancerState: Sendable {
         return slots[index].credit + share(index, now: now) >= 1
     }
 
-    private func share(_ index: Int, now: Double) -> Double {
+    func share(_ index: Int, now: Double) -> Double {
         guard let joined = slots[index].joinedAt, policy.slowStart > 0 else { return 1 }
         return min(1, max(0, (now - joined) / policy.slowStart))
     }
 
-    private mutating func endFinishedSlowStarts(now: Double) {
+    mutating func endFinishedSlowStarts(now: Double) {
         guard slowStarting > 0 else { return }
         for index in slots.indices where slots[index].joinedAt != nil && share(index, now: now) >= 1 {
             slots[index].joinedAt = nil
@@ -288,100 +317,6 @@ public struct BalancerState: Sendable {
         }
         if let chosen, slots[chosen].joinedAt != nil {
             slots[chosen].credit = max(0, slots[chosen].credit - 1)
-        }
-    }
-
-    /// Why spare `index` cannot be chosen now, or nil when it can.
-    func exclusion(_ index: Int, now: Double) -> Exclusion? {
-        let slot = slots[index]
-        let observation = slot.observation
-        guard observation.linkUp else { return .linkNotUp(state: observation.linkState) }
-        if let drain = observation.drain { return .draining(reason: drain.reason) }
-        if policy.sameDomain, observation.domain != policy.ownDomain {
-            return .otherDomain(domain: observation.domain, own: policy.ownDomain)
-        }
-        if observation.unansweredPolls > 0 { return .notAnswering(polls: observation.unansweredPolls) }
-        guard let reading = observation.reading else { return .noSample }
-        let age = now - reading.takenAt
-        if age > policy.staleAfter { return .stale(age: age, limit: policy.staleAfter) }
-        guard let load = reading.effective else { return .unknownLoad }
-        if load >= policy.maxLoad { return .atMaxLoad(load: load, limit: policy.maxLoad) }
-        if slot.overloaded { return .awaitingReadmit(load: load, readmit: policy.readmitLoad) }
-        return nil
-    }
-
-    // MARK: - Explaining and logging
-
-    /// Counts the login in this target's record for the current snapshot, or
-    /// starts a new record. The candidates' verdicts are built once per
-    /// snapshot and shared by its records (their predicted loads are those of
-    /// the snapshot's first logged decision; the chosen spare's is exact), so
-    /// a new record costs one reason string, not one verdict per spare.
-    private mutating func logged(_ mark: LogMark?, now: Double, choice: Choice) -> LogMark {
-        if let mark, mark.generation == generation {
-            if log.countAgain(sequence: mark.sequence, at: now) { return mark }
-            // Its record has left the ring during this very snapshot: with many spares
-            // sharing a burst, record the spread as a count rather than churn the ring.
-            log.countUnrecorded()
-            return mark
-        }
-        if recordsThisGeneration.generation != generation { recordsThisGeneration = (generation, 0) }
-        guard recordsThisGeneration.count < Self.recordsPerSnapshot else {
-            log.countUnrecorded()
-            return LogMark(generation: generation, sequence: 0)
-        }
-        recordsThisGeneration.count += 1
-        let verdicts: [CandidateVerdict]
-        if let cache = verdictCache, cache.generation == generation {
-            verdicts = cache.verdicts
-        } else {
-            verdicts = self.verdicts(now: now)
-            verdictCache = (generation, verdicts)
-        }
-        let decision = Self.decision(choice, verdicts: verdicts, ownLoad: own?.effective.map { $0 + ownExtra }, chosenPredicted: choice.spareIndex.map(predicted))
-        return LogMark(generation: generation, sequence: log.append(decision, at: now))
-    }
-
-    private func verdicts(now: Double) -> [CandidateVerdict] {
-        slots.indices.map { index in
-            let slot = slots[index]
-            let effective = slot.observation.reading?.effective
-            let exclusion = exclusion(index, now: now)
-            return CandidateVerdict(
-                id: slot.observation.id, effective: effective,
-                predicted: effective.map { $0 + slot.extra }, eligible: exclusion == nil,
-                excludedBecause: exclusion?.description, share: share(index, now: now))
-        }
-    }
-
-    private func explained(now: Double, choice: Choice) -> Decision {
-        Self.decision(choice, verdicts: verdicts(now: now), ownLoad: own?.effective.map { $0 + ownExtra }, chosenPredicted: nil)
-    }
-
-    private static func decision(_ choice: Choice, verdicts: [CandidateVerdict], ownLoad: Double?, chosenPredicted: Double?) -> Decision {
-        let eligibleCount = verdicts.reduce(0) { $0 + ($1.eligible ? 1 : 0) }
-        func spareWords(_ index: Int) -> String {
-            let verdict = verdicts[index]
-            let slowStart = verdict.share < 1 ? ", in slow start at \(Int((verdict.share * 100).rounded())) % share" : ""
-            return "\(verdict.id) at \(Percent.text(verdict.effective ?? 0)) (predicted \(Percent.text(chosenPredicted ?? verdict.predicted ?? 0))\(slowStart))"
-        }
-        let noneWords = verdicts.isEmpty ? "no spares are configured" : "none of the \(verdicts.count) spares is eligible"
-        switch choice {
-        case .local(.ownUnknown):
-            return Decision(target: .local, reason: "this server's own load is unknown: it takes the login", ownLoad: ownLoad, candidates: verdicts)
-        case .local(.ownWithinLimit(let load)):
-            return Decision(target: .local, reason: "own load \(Percent.text(load)) is at most 100 %: this server takes the login", ownLoad: ownLoad, candidates: verdicts)
-        case .local(.ownOverNoneLess(let load)):
-            let why = eligibleCount == 0 ? noneWords : "no eligible spare is less loaded"
-            return Decision(target: .local, reason: "own load \(Percent.text(load)) is above 100 %, but \(why): this server takes the login", ownLoad: ownLoad, candidates: verdicts)
-        case .spare(let index, .ownOverSpare(let load)):
-            return Decision(target: .spare(verdicts[index].id), reason: "own load \(Percent.text(load)) is above 100 %: least busy eligible spare is \(spareWords(index))", ownLoad: ownLoad, candidates: verdicts)
-        case .spare(let index, .nextInTurn):
-            return Decision(target: .spare(verdicts[index].id), reason: "round-robin: \(spareWords(index)) is next in turn among \(eligibleCount) eligible spare\(eligibleCount == 1 ? "" : "s")", ownLoad: ownLoad, candidates: verdicts)
-        case .spare(let index, _):
-            return Decision(target: .spare(verdicts[index].id), reason: "least busy eligible spare is \(spareWords(index))", ownLoad: ownLoad, candidates: verdicts)
-        case .none, .local:
-            return Decision(target: .none, reason: "\(noneWords): no target for logins", ownLoad: ownLoad, candidates: verdicts)
         }
     }
 }

@@ -12,6 +12,8 @@ public struct BalancerSettings: Sendable, Equatable {
 
     public var mode = policyDefaults.mode
     public var spares = policyDefaults.spares
+    /// Used only when no spare can take a login (the seed's library servers).
+    public var backups = policyDefaults.backups
     public var sameDomain = policyDefaults.sameDomain
     public var loginCost = policyDefaults.loginCost
     public var maxLoad = policyDefaults.maxLoad
@@ -27,7 +29,7 @@ public struct BalancerSettings: Sendable, Equatable {
     /// The policy this config describes, for a server in `ownDomain`.
     public func policy(ownDomain: String, staleAfter: Duration) -> BalancerPolicy {
         BalancerPolicy(
-            mode: mode, spares: spares, sameDomain: sameDomain, ownDomain: ownDomain, loginCost: loginCost,
+            mode: mode, spares: spares, backups: backups, sameDomain: sameDomain, ownDomain: ownDomain, loginCost: loginCost,
             maxLoad: maxLoad, readmitLoad: readmitLoad, slowStart: slowStart.secondsValue, staleAfter: staleAfter.secondsValue)
     }
 }

@@ -58,6 +58,7 @@ extension ConfigLoader {
                 "\(balancer.readmitLoad.configText) is above balancer.max_load \(balancer.maxLoad.configText): a spare could never be re-admitted")
         }
         balancer.spares = reader.list("balancer.spares", default: balancer.spares)
+        balancer.backups = reader.list("balancer.backups", default: balancer.backups)
         balancer.sameDomain = reader.bool("balancer.same_domain", default: balancer.sameDomain)
         balancer.loginCost = reader.number("balancer.login_cost", default: balancer.loginCost, in: 0...100)
         balancer.slowStart = reader.duration("balancer.slow_start", default: balancer.slowStart, allowZero: true)

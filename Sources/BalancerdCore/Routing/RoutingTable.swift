@@ -23,7 +23,7 @@ final class RoutingTable: Sendable {
         var balancer = state ?? BalancerState(policy: policy)
         if state != nil { balancer.reconfigure(policy) }
         var bases: [String: String] = [:]
-        for id in config.balancer.spares {
+        for id in config.balancer.spares + config.balancer.backups {
             if let entry = hosts[id] { bases[id] = "\(config.balancer.scheme)://\(entry.hostname)\(config.balancer.loginPath)" }
         }
         return Routing(balancer: balancer, bases: bases, localBase: config.balancer.localLoginURL)
@@ -52,7 +52,8 @@ final class RoutingTable: Sendable {
     func update(snapshot: HealthSnapshot, hosts: HostsTable, drains: [String: String]) {
         let now = MonotonicClock.now()
         routing.withLock { routing in
-            let input = BalancerInput(snapshot: snapshot, spares: routing.balancer.policy.spares, hosts: hosts, drains: drains)
+            let policy = routing.balancer.policy
+            let input = BalancerInput(snapshot: snapshot, spares: policy.spares + policy.backups, hosts: hosts, drains: drains)
             routing.balancer.update(input, now: now)
         }
     }
@@ -69,7 +70,7 @@ final class RoutingTable: Sendable {
             let balancer = routing.balancer
             return RoutingReport(
                 log: balancer.log.entries, unrecorded: balancer.log.unrecorded, redirects: balancer.redirectsBySpare,
-                local: balancer.localCount, none: balancer.noneCount)
+                local: balancer.localCount, none: balancer.noneCount, backup: balancer.backupCount)
         }
     }
 }
@@ -80,12 +81,14 @@ struct RoutingReport: Sendable {
     var log: [DecisionLog.Record]
     /// Decisions that fell out of the log unread.
     var unrecorded: Int
-    /// Logins sent to each spare.
+    /// Logins sent to each spare and backup.
     var redirects: [(id: String, count: Int)]
     /// Logins kept on this server.
     var local: Int
     /// Logins answered 503: no target.
     var none: Int
+    /// Logins sent to a backup (also counted in `redirects`).
+    var backup: Int
 }
 
 extension BalancerInput {

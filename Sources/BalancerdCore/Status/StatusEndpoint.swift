@@ -25,6 +25,6 @@ struct StatusEndpoint: EndpointState {
         let report = routing.report()
         return metrics.render(
             snapshot: poller.snapshot, links: links(),
-            redirects: report.redirects + [("self", report.local)], noTarget: report.none)
+            redirects: report.redirects + [("self", report.local)], backup: report.backup, noTarget: report.none)
     }
 }
