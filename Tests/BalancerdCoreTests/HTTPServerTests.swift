@@ -47,6 +47,28 @@ struct HTTPServerTests {
         #expect(state.counted.withLock { $0 } == Array(repeating: "/login 302", count: 5) + ["/login 503"])
     }
 
+    @Test("a login POST with a body gets 307 to the same target; HEAD gets the GET's headers with the real Content-Length and no body")
+    func postAndHead() throws {
+        let state = FixedEndpointState()
+        let server = try start(state)
+        defer { server.stop() }
+        let form = "uname=student&upass=secret"
+        let post = try rawHTTP(port: server.port, "POST /login HTTP/1.1\r\nHost: a\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: \(form.utf8.count)\r\nConnection: close\r\n\r\n\(form)")
+        #expect(statusCode(of: post) == 307, "\(post)")
+        #expect(header("Location", in: post) == "https://bistromath.lite.msu.edu/login")
+        #expect(header("X-Balancer-Target", in: post) == "msua2")
+        for path in ["/health", "/metrics", "/status", "/login"] {
+            let get = try rawHTTP(port: server.port, "GET \(path) HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+            let head = try rawHTTP(port: server.port, "HEAD \(path) HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+            let getBody = get.components(separatedBy: "\r\n\r\n").dropFirst().joined(separator: "\r\n\r\n")
+            #expect(statusCode(of: head) == statusCode(of: get))
+            #expect(header("Content-Length", in: head) == String(getBody.utf8.count), "HEAD \(path): \(head)")
+            #expect(header("Content-Length", in: get) == String(getBody.utf8.count))
+            #expect(head.hasSuffix("\r\n\r\n"), "HEAD \(path) sent a body: \(head)")
+        }
+        #expect(state.counted.withLock { $0 }.first == "/login 307")
+    }
+
     @Test("an absolute-URI request line cannot choose the host")
     func absoluteURI() throws {
         let server = try start(FixedEndpointState())

@@ -35,14 +35,13 @@ public struct Router: HTTPResponder {
         self.assets = assets
     }
 
+    /// A HEAD request gets the GET's whole response, body included: the server
+    /// sends its headers, with the body's real `Content-Length`, and not the body
+    /// (libmicrohttpd does this for HEAD, and refuses a Content-Length set by hand).
     public func respond(to request: HTTPRequest) -> HTTPResponse {
         let (route, response) = answer(request)
         state.countRequest(route: route, status: response.status)
-        guard request.method == "HEAD" else { return response }
-        var head = response
-        head.headers.append(("Content-Length", String(response.body.count)))
-        head.body = []
-        return head
+        return response
     }
 
     public func plainLogin() -> PlainLoginAnswer? {
@@ -59,15 +58,17 @@ public struct Router: HTTPResponder {
     private func answer(_ request: HTTPRequest) -> (route: Route, HTTPResponse) {
         let route = Route(path: request.path, assets: assets)
         guard route != .other else { return (route, Self.notFound) }
-        guard request.method == "GET" || request.method == "HEAD" else {
-            return (route, HTTPResponse(status: 405, contentType: "text/plain; charset=utf-8", text: "method not allowed\n", headers: [("Allow", "GET, HEAD")]))
+        // The seed's login handler passes the login itself on: a POST to /login goes to the same target.
+        let allowed = route == .login ? ["GET", "HEAD", "POST"] : ["GET", "HEAD"]
+        guard allowed.contains(request.method) else {
+            return (route, HTTPResponse(status: 405, contentType: "text/plain; charset=utf-8", text: "method not allowed\n", headers: [("Allow", allowed.joined(separator: ", "))]))
         }
         guard route.isOpen || allow.allows(request.client) else {
             return (route, HTTPResponse(status: 403, contentType: "text/plain; charset=utf-8", text: "forbidden: \(request.client.map { "\($0)" } ?? "this address") is not in http.status_allow\n"))
         }
         switch route {
         case .login:
-            return (route, login(rest: String(request.path.dropFirst("/login".count)), query: request.query))
+            return (route, login(rest: String(request.path.dropFirst("/login".count)), query: request.query, keepingMethod: request.method == "POST"))
         case .root:
             return (route, HTTPResponse(status: 302, headers: [("Location", "/status"), ("Cache-Control", "no-store")]))
         case .healthLive:
@@ -88,18 +89,20 @@ public struct Router: HTTPResponder {
         }
     }
 
-    private func login(rest: String, query: String?) -> HTTPResponse {
+    /// `keepingMethod`: a POST, answered 307 so the browser sends the same method and body to the target.
+    private func login(rest: String, query: String?, keepingMethod: Bool) -> HTTPResponse {
         switch state.routeLogin() {
         case .redirect(let id, let base):
-            return Self.redirect(id: id, location: LoginLocation.build(base: base, rest: rest, query: query))
+            let location = LoginLocation.build(base: base, rest: rest, query: query)
+            return keepingMethod ? Self.redirect(id: id, location: location, status: 307) : Self.redirect(id: id, location: location)
         case .unavailable:
             return Self.unavailable
         }
     }
 
-    /// The 302 of docs/REFERENCE.md.
-    static func redirect(id: String, location: String) -> HTTPResponse {
-        HTTPResponse(status: 302, headers: [("Location", location), ("Cache-Control", "no-store"), ("X-Balancer-Target", id)])
+    /// The 302 of docs/REFERENCE.md (307 for a POST: method and body kept).
+    static func redirect(id: String, location: String, status: Int = 302) -> HTTPResponse {
+        HTTPResponse(status: status, headers: [("Location", location), ("Cache-Control", "no-store"), ("X-Balancer-Target", id)])
     }
 
     /// No target: 503, and a page saying so.
