@@ -28,6 +28,7 @@ public final class HTTPServer: Sendable {
         guard let address = try? SocketAddress(ipAddress: settings.listen.host, port: settings.listen.port) else {
             throw .badAddress(settings.listen.description)
         }
+        DescriptorLimit.raise(toServe: settings.connectionLimit)
         let opaque = Unmanaged.passUnretained(context).toOpaque()
         let isIPv6 = address.protocol == .inet6
         let daemon = address.withSockAddr { sockaddr, _ in
