@@ -45,6 +45,36 @@ struct EndToEndTests {
         #expect(await waitFor(.seconds(5)) { cluster.login() == "self" } != nil)
     }
 
+    @Test("no blind start: with poll.interval 30s, /login redirects to a spare within a second of the links coming up")
+    func noBlindStart() async throws {
+        let cluster = try ProcessCluster(
+            agents: ["a2", "a3"], poll: "{interval: 30s, timeout: 2s, stale_after: 90s}",
+            balancer: "{mode: always, spares: [a2, a3], slow_start: 0s}")
+        defer { cluster.stopAll() }
+        for id in cluster.agentIDs { try cluster.startAgent(id) }
+        try cluster.startServe()
+        let started = ContinuousClock.now
+        var linksUp: ContinuousClock.Instant?
+        var firstRedirect: ContinuousClock.Instant?
+        while ContinuousClock.now - started < .seconds(20), firstRedirect == nil {
+            if linksUp == nil, let health = cluster.health(), health.peers.allSatisfy({ $0.link.state == .up }) { linksUp = .now }
+            if let response = cluster.get("/login"), statusCode(of: response) == 302,
+                let target = header("X-Balancer-Target", in: response), target != "self"
+            {
+                firstRedirect = .now
+                if linksUp == nil { linksUp = firstRedirect }
+            }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(linksUp != nil, "the links never came up; serve log:\n\(cluster.log("s1"))")
+        #expect(firstRedirect != nil, "no 302 to a spare within 20 s of start; serve log:\n\(cluster.log("s1"))")
+        guard let linksUp, let firstRedirect else { return }
+        let wait = firstRedirect - linksUp
+        print("no blind start: links up \(linksUp - started) after start, first 302 to a spare \(wait) after the links came up")
+        // Without a poll at link-up the first sample comes a quarter to three quarters of an interval (7.5–22.5 s) later.
+        #expect(wait < .seconds(1), "first 302 \(wait) after the links came up")
+    }
+
     @Test("open-redirect attempts never put another host in Location")
     func openRedirect() async throws {
         let cluster = try ProcessCluster(agents: ["a2"])
