@@ -96,6 +96,9 @@ extension BalancerState {
             return Decision(target: .spare(verdicts[index].id), reason: "own load \(Percent.text(load)) is above 100 % and \(noSpareWords): least busy eligible backup is \(spareWords(index))", ownLoad: ownLoad, candidates: verdicts, usedBackup: true)
         case .spare(let index, .backup):
             return Decision(target: .spare(verdicts[index].id), reason: "none of the \(spares) spares is eligible: least busy eligible backup is \(spareWords(index))", ownLoad: ownLoad, candidates: verdicts, usedBackup: true)
+        case .spare(let index, .returning):
+            let kind = verdicts[index].backup ? "backup" : "spare"
+            return Decision(target: .spare(verdicts[index].id), reason: "returning user: the cookie names \(kind) \(spareWords(index)), still eligible: it takes the login back", ownLoad: ownLoad, candidates: verdicts, usedBackup: verdicts[index].backup, returning: true)
         case .spare(let index, .nextInTurn):
             return Decision(target: .spare(verdicts[index].id), reason: "round-robin: \(spareWords(index)) is next in turn among \(eligibleCount) eligible spare\(eligibleCount == 1 ? "" : "s")", ownLoad: ownLoad, candidates: verdicts)
         case .spare(let index, _):

@@ -40,6 +40,8 @@ public struct BalancerState: Sendable {
     public private(set) var noneCount = 0
     /// Logins sent to a backup because no spare could take them.
     public private(set) var backupCount = 0
+    /// Returning logins sent back to the server their cookie names.
+    public private(set) var returningCount = 0
     var verdictCache: (generation: UInt64, verdicts: [CandidateVerdict])?
     var recordsThisGeneration: (generation: UInt64, count: Int) = (0, 0)
     /// At most this many distinct decisions are recorded per snapshot; the rest are counted.
@@ -58,6 +60,8 @@ public struct BalancerState: Sendable {
         var credit: Double = 0
         var redirects = 0
         var record: LogMark?
+        /// This slot's record of returning logins for the current snapshot.
+        var returningRecord: LogMark?
         /// Scalars the hot path reads, so a decision never copies the strings above.
         var fast = FastFacts()
 
@@ -168,9 +172,17 @@ public struct BalancerState: Sendable {
 
     /// Decides where one login goes and books it: the ledger grows by the login
     /// cost, slow-start credit is spent, counters and the log are updated.
-    public mutating func route(now: Double) -> RouteTarget {
+    ///
+    /// `returningTo`: the server a returning user's cookie names. The login goes
+    /// back there while it is an eligible spare (an eligible backup only while
+    /// no spare can take the login); any other value is ignored, so a forged
+    /// cookie can never name a server outside the policy or an excluded one.
+    public mutating func route(now: Double, returningTo returning: String? = nil) -> RouteTarget {
         endFinishedSlowStarts(now: now)
-        let choice = choose(now: now)
+        var choice = choose(now: now)
+        if let returning, let index = returningIndex(returning, now: now, instead: choice) {
+            choice = .spare(index, .returning)
+        }
         // Log with the figures the decision was taken on, before booking it.
         switch choice {
         case .local:
@@ -180,8 +192,13 @@ public struct BalancerState: Sendable {
         case .none:
             noneRecord = logged(noneRecord, now: now, choice: choice)
             noneCount += 1
+        case .spare(let index, .returning):
+            slots[index].returningRecord = logged(slots[index].returningRecord, now: now, choice: choice)
+            returningCount += 1
         case .spare(let index, _):
             slots[index].record = logged(slots[index].record, now: now, choice: choice)
+        }
+        if case .spare(let index, _) = choice {
             slots[index].extra += policy.loginCost
             slots[index].redirects += 1
             if index >= spareCount { backupCount += 1 }
@@ -226,6 +243,7 @@ public struct BalancerState: Sendable {
         case noneEligible
         case nextInTurn
         case backup
+        case returning
     }
 
     func choose(now: Double) -> Choice {
@@ -271,6 +289,15 @@ public struct BalancerState: Sendable {
         }
         if best >= 0 { return best }
         return held >= 0 ? held : nil
+    }
+
+    /// The slot a returning user's cookie names, if it may take this login.
+    private func returningIndex(_ id: String, now: Double, instead choice: Choice) -> Int? {
+        guard let index = slots.firstIndex(where: { $0.observation.id == id }), isEligible(index, now: now) else { return nil }
+        if index < spareCount { return index }
+        // A backup only while the policy itself would use one.
+        guard case .spare(let chosen, _) = choice, chosen >= spareCount else { return nil }
+        return index
     }
 
     private func nextInTurn(now: Double) -> Int? {

@@ -58,13 +58,16 @@ public struct Decision: Sendable, Equatable {
     public var candidates: [CandidateVerdict]
     /// True when the target is a backup: no spare could take the login.
     public var usedBackup: Bool
+    /// True when a returning user's cookie chose the target (the server they used before).
+    public var returning: Bool
 
     /// Creates a decision.
-    public init(target: RouteTarget, reason: String, ownLoad: Double?, candidates: [CandidateVerdict], usedBackup: Bool = false) {
+    public init(target: RouteTarget, reason: String, ownLoad: Double?, candidates: [CandidateVerdict], usedBackup: Bool = false, returning: Bool = false) {
         self.target = target
         self.reason = reason
         self.ownLoad = ownLoad
         self.candidates = candidates
         self.usedBackup = usedBackup
+        self.returning = returning
     }
 }

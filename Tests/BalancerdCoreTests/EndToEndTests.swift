@@ -75,6 +75,40 @@ struct EndToEndTests {
         #expect(wait < .seconds(1), "first 302 \(wait) after the links came up")
     }
 
+    @Test("returning users: the cookie set on the redirect sends a returning login back while that spare is eligible; forged values are ignored")
+    func returningUsers() async throws {
+        let cluster = try ProcessCluster(
+            agents: ["a2", "a3"],
+            balancer: "{mode: always, spares: [a2, a3], slow_start: 0s, login_cost: 0, affinity_cookie: bd_server, affinity_lifetime: 2h}")
+        defer { cluster.stopAll() }
+        cluster.setLoad("a2", percent: 20)
+        cluster.setLoad("a3", percent: 50)
+        for id in cluster.agentIDs { try cluster.startAgent(id) }
+        try cluster.startServe()
+        #expect(await waitFor { ["a2", "a3"].allSatisfy { cluster.peer($0)?.eligible == true } } != nil, "serve log:\n\(cluster.log("s1"))")
+        func login(cookie: String?) -> String? {
+            try? rawHTTP(port: cluster.httpPort, "GET /login HTTP/1.1\r\nHost: x\r\n\(cookie.map { "Cookie: \($0)\r\n" } ?? "")Connection: close\r\n\r\n")
+        }
+        let first = login(cookie: nil)
+        #expect(first.flatMap { header("X-Balancer-Target", in: $0) } == "a2")
+        #expect(first.flatMap { header("Set-Cookie", in: $0) } == "bd_server=a2; Max-Age=7200; Path=/login; HttpOnly; SameSite=Lax")
+        let back = login(cookie: "other=1; bd_server=a3")
+        #expect(back.flatMap { header("X-Balancer-Target", in: $0) } == "a3")
+        #expect(back.flatMap { header("Location", in: $0) } == "https://a3.localhost/login")
+        for forged in ["bd_server=evil.example", "bd_server=s1", "bd_server=\"a3\\r\\nX: 1\"", "bd_server=", "bd_server=a4"] {
+            let response = login(cookie: forged)
+            #expect(response.flatMap { header("X-Balancer-Target", in: $0) } == "a2", "\(forged)")
+            #expect(response.flatMap { header("Location", in: $0) } == "https://a2.localhost/login", "\(forged)")
+        }
+        let metrics = cluster.get("/metrics") ?? ""
+        #expect(metrics.contains("balancerd_returning_logins_total 1\n"), "\(metrics)")
+        let decisions = cluster.get("/decisions") ?? ""
+        #expect(decisions.contains(#""returning":true"#), "\(decisions)")
+        // a3 over max_load: the cookie no longer counts.
+        cluster.setLoad("a3", percent: 120)
+        #expect(await waitFor(.seconds(5)) { login(cookie: "bd_server=a3").flatMap { header("X-Balancer-Target", in: $0) } == "a2" } != nil)
+    }
+
     @Test("open-redirect attempts never put another host in Location")
     func openRedirect() async throws {
         let cluster = try ProcessCluster(agents: ["a2"])

@@ -70,6 +70,16 @@ struct HTTPRouterTests {
         #expect(get("/login", method: "POST").status == 503)
     }
 
+    @Test("the login's Cookie header reaches the balancer; its Set-Cookie goes on the redirect")
+    func returningCookie() {
+        state.login.withLock { $0 = .redirect(id: "msua2", base: "https://bistromath.lite.msu.edu/login", setCookie: "bd=msua2; Max-Age=60; Path=/login; HttpOnly; SameSite=Lax") }
+        let response = router.respond(to: HTTPRequest(method: "GET", target: "/login/x", client: IPAddress("127.0.0.1"), cookies: "a=1; bd=msua3"))
+        #expect(response.header("Set-Cookie") == "bd=msua2; Max-Age=60; Path=/login; HttpOnly; SameSite=Lax")
+        #expect(router.plainLogin(cookies: "bd=msua3") == .redirect(id: "msua2", location: "https://bistromath.lite.msu.edu/login", setCookie: "bd=msua2; Max-Age=60; Path=/login; HttpOnly; SameSite=Lax"))
+        #expect(state.cookies.withLock { $0 } == ["a=1; bd=msua3", "bd=msua3"])
+        #expect(get("/health").header("Set-Cookie") == nil)
+    }
+
     @Test("status routes answer 403 outside http.status_allow", arguments: ["/status", "/health", "/health/ready", "/decisions", "/metrics", "/status/app.js"])
     func forbidden(path: String) {
         #expect(get(path, from: "192.0.2.10").status == 403)

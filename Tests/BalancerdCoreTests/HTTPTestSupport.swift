@@ -6,8 +6,13 @@ import BalancerdCore
 final class FixedEndpointState: EndpointState {
     let login = Locked(LoginRoute.redirect(id: "msua2", base: "https://bistromath.lite.msu.edu/login"))
     let counted = Locked<[String]>([])
+    /// The `Cookie` header of every login decided.
+    let cookies = Locked<[String?]>([])
     var isReady: Bool { login.withLock { $0 != .unavailable } }
-    func routeLogin() -> LoginRoute { login.withLock { $0 } }
+    func routeLogin(cookies: String?) -> LoginRoute {
+        self.cookies.withLock { $0.append(cookies) }
+        return login.withLock { $0 }
+    }
     func healthJSON() -> [UInt8] { Array(#"{"status":"ok"}"#.utf8) }
     func decisionsJSON() -> [UInt8] { Array(#"{"decisions":[]}"#.utf8) }
     func metricsText() -> [UInt8] { Array("# TYPE up gauge\nup 1\n".utf8) }

@@ -19,6 +19,10 @@ public struct BalancerSettings: Sendable, Equatable {
     public var maxLoad = policyDefaults.maxLoad
     public var readmitLoad = policyDefaults.readmitLoad
     public var slowStart = Duration.seconds(policyDefaults.slowStart)
+    /// The returning-user cookie's name; empty: no cookie (the default).
+    public var affinityCookie = ""
+    /// How long a returning user is sent back to the same server.
+    public var affinityLifetime = Duration.seconds(4 * 3600)
     /// Where a login that stays on this server goes (default: `scheme://` its hosts-table hostname `login_path`).
     public var localLoginURL = ""
     public var scheme = "https"

@@ -93,10 +93,11 @@ private final class ServerContext: Sendable {
 
     init(responder: any HTTPResponder) { self.responder = responder }
 
-    func redirect(id: String, location: String) -> PreparedResponse? {
+    func redirect(id: String, location: String, setCookie: String?) -> PreparedResponse? {
         redirects.withLock { cache in
-            if let prepared = cache[id], prepared.location == location { return prepared }
-            guard let prepared = PreparedResponse(Router.redirect(id: id, location: location), location: location) else { return nil }
+            if let prepared = cache[id], prepared.location == location, prepared.setCookie == setCookie { return prepared }
+            let response = Router.redirect(id: id, location: location, setCookie: setCookie)
+            guard let prepared = PreparedResponse(response, location: location, setCookie: setCookie) else { return nil }
             cache[id] = prepared
             return prepared
         }
@@ -109,11 +110,13 @@ private final class ServerContext: Sendable {
 private final class PreparedResponse: @unchecked Sendable {
     let pointer: OpaquePointer
     let location: String
+    let setCookie: String?
 
-    init?(_ response: HTTPResponse, location: String) {
+    init?(_ response: HTTPResponse, location: String, setCookie: String?) {
         guard let pointer = makeResponse(response) else { return nil }
         self.pointer = pointer
         self.location = location
+        self.setCookie = setCookie
     }
 
     deinit { MHD_destroy_response(pointer) }
@@ -179,21 +182,22 @@ private func accessHandler(
         return .YES
     }
     let context = Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue()
+    let cookies = MHD_lookup_connection_value(connection, .HEADER_KIND, "Cookie").map { String(cString: $0) }
     // The fast path: plain `GET /login`, answered with a prepared redirect.
-    if state.target == "/login", let method, strcmp(method, "GET") == 0, let answer = context.responder.plainLogin() {
+    if state.target == "/login", let method, strcmp(method, "GET") == 0, let answer = context.responder.plainLogin(cookies: cookies) {
         switch answer {
-        case .redirect(let id, let location):
-            if let prepared = context.redirect(id: id, location: location) {
+        case .redirect(let id, let location, let setCookie):
+            if let prepared = context.redirect(id: id, location: location, setCookie: setCookie) {
                 return MHD_queue_response(connection, 302, prepared.pointer)
             }
-            return queue(Router.redirect(id: id, location: location), on: connection)
+            return queue(Router.redirect(id: id, location: location, setCookie: setCookie), on: connection)
         case .response(let response):
             return queue(response, on: connection)
         }
     }
     var storage = sockaddr_storage()
     let client = balancerd_mhd_client_address(connection, &storage) > 0 ? IPAddress(storage: storage) : nil
-    let request = HTTPRequest(method: method.map { String(cString: $0) } ?? "GET", target: state.target, client: client)
+    let request = HTTPRequest(method: method.map { String(cString: $0) } ?? "GET", target: state.target, client: client, cookies: cookies)
     return queue(context.responder.respond(to: request), on: connection)
 }
 

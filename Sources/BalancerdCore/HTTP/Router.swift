@@ -1,7 +1,8 @@
 /// Where `/login` goes now, as the balancer decided.
 public enum LoginRoute: Sendable, Equatable {
-    /// Redirect to `base` (scheme, hostname from the hosts table, login path) for target `id` (`self` for local).
-    case redirect(id: String, base: String)
+    /// Redirect to `base` (scheme, hostname from the hosts table, login path) for target `id` (`self` for local),
+    /// setting the returning-user cookie when `setCookie` is given.
+    case redirect(id: String, base: String, setCookie: String? = nil)
     /// No target: 503.
     case unavailable
 }
@@ -9,8 +10,9 @@ public enum LoginRoute: Sendable, Equatable {
 /// What the HTTP routes read. The daemon implements it over its live state;
 /// every call returns at once (a snapshot copy or a tiny lock).
 public protocol EndpointState: Sendable {
-    /// Decides one login (and books it: this is the balancer's hot path).
-    func routeLogin() -> LoginRoute
+    /// Decides one login (and books it: this is the balancer's hot path);
+    /// `cookies` is the request's `Cookie` header, for the returning-user cookie.
+    func routeLogin(cookies: String?) -> LoginRoute
     /// `/health` as JSON.
     func healthJSON() -> [UInt8]
     /// `/decisions` as JSON.
@@ -44,11 +46,11 @@ public struct Router: HTTPResponder {
         return response
     }
 
-    public func plainLogin() -> PlainLoginAnswer? {
-        switch state.routeLogin() {
-        case .redirect(let id, let base):
+    public func plainLogin(cookies: String?) -> PlainLoginAnswer? {
+        switch state.routeLogin(cookies: cookies) {
+        case .redirect(let id, let base, let setCookie):
             state.countRequest(route: .login, status: 302)
-            return .redirect(id: id, location: LoginLocation.build(base: base, rest: "", query: nil))
+            return .redirect(id: id, location: LoginLocation.build(base: base, rest: "", query: nil), setCookie: setCookie)
         case .unavailable:
             state.countRequest(route: .login, status: 503)
             return .response(Self.unavailable)
@@ -68,7 +70,7 @@ public struct Router: HTTPResponder {
         }
         switch route {
         case .login:
-            return (route, login(rest: String(request.path.dropFirst("/login".count)), query: request.query, keepingMethod: request.method == "POST"))
+            return (route, login(rest: String(request.path.dropFirst("/login".count)), query: request.query, cookies: request.cookies, keepingMethod: request.method == "POST"))
         case .root:
             return (route, HTTPResponse(status: 302, headers: [("Location", "/status"), ("Cache-Control", "no-store")]))
         case .healthLive:
@@ -90,19 +92,21 @@ public struct Router: HTTPResponder {
     }
 
     /// `keepingMethod`: a POST, answered 307 so the browser sends the same method and body to the target.
-    private func login(rest: String, query: String?, keepingMethod: Bool) -> HTTPResponse {
-        switch state.routeLogin() {
-        case .redirect(let id, let base):
+    private func login(rest: String, query: String?, cookies: String?, keepingMethod: Bool) -> HTTPResponse {
+        switch state.routeLogin(cookies: cookies) {
+        case .redirect(let id, let base, let setCookie):
             let location = LoginLocation.build(base: base, rest: rest, query: query)
-            return keepingMethod ? Self.redirect(id: id, location: location, status: 307) : Self.redirect(id: id, location: location)
+            return Self.redirect(id: id, location: location, status: keepingMethod ? 307 : 302, setCookie: setCookie)
         case .unavailable:
             return Self.unavailable
         }
     }
 
     /// The 302 of docs/REFERENCE.md (307 for a POST: method and body kept).
-    static func redirect(id: String, location: String, status: Int = 302) -> HTTPResponse {
-        HTTPResponse(status: status, headers: [("Location", location), ("Cache-Control", "no-store"), ("X-Balancer-Target", id)])
+    static func redirect(id: String, location: String, status: Int = 302, setCookie: String? = nil) -> HTTPResponse {
+        var headers = [("Location", location), ("Cache-Control", "no-store"), ("X-Balancer-Target", id)]
+        if let setCookie { headers.append(("Set-Cookie", setCookie)) }
+        return HTTPResponse(status: status, headers: headers)
     }
 
     /// No target: 503, and a page saying so.

@@ -26,6 +26,7 @@ final class BalancerMetrics: Sendable {
         var redirects: [String: Int] = [:]
         var noTarget = 0
         var backup = 0
+        var returning = 0
     }
 
     init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
@@ -40,7 +41,7 @@ final class BalancerMetrics: Sendable {
     }
 
     /// Brings every metric up to date and renders the registry.
-    func render(snapshot: HealthSnapshot, links: [LinkStatus], redirects: [(id: String, count: Int)], backup: Int, noTarget: Int) -> [UInt8] {
+    func render(snapshot: HealthSnapshot, links: [LinkStatus], redirects: [(id: String, count: Int)], backup: Int, returning: Int, noTarget: Int) -> [UInt8] {
         gauge("balancerd_self_load_percent").set(snapshot.own?.loadPercent ?? .nan)
         gauge("balancerd_self_userload_percent").set(snapshot.own?.userLoadPercent ?? .nan)
         let samples = Dictionary(snapshot.peers.map { ($0.id, $0.latest) }, uniquingKeysWith: { a, _ in a })
@@ -82,6 +83,10 @@ final class BalancerMetrics: Sendable {
             let backupCounter = counter("balancerd_backup_redirects_total", [])
             if backupDelta > 0 { backupCounter.increment(by: Int64(backupDelta)) }
             exported.backup = backup
+            let returningDelta = returning - exported.returning
+            let returningCounter = counter("balancerd_returning_logins_total", [])
+            if returningDelta > 0 { returningCounter.increment(by: Int64(returningDelta)) }
+            exported.returning = returning
         }
         var buffer: [UInt8] = []
         registry.emit(into: &buffer)
@@ -112,6 +117,7 @@ final class BalancerMetrics: Sendable {
         "balancerd_http_requests_total": "HTTP requests answered, by route and status code.",
         "balancerd_redirects_total": "Logins redirected, by target (a spare id, or self).",
         "balancerd_backup_redirects_total": "Logins redirected to a backup (balancer.backups) because no spare could take them.",
+        "balancerd_returning_logins_total": "Returning logins sent back to the server their cookie (balancer.affinity_cookie) named.",
         "balancerd_no_target_total": "Logins answered 503 because no server could take them.",
     ]
 }

@@ -24,12 +24,14 @@ public struct DecisionsDocument: StatusDocument, Equatable {
         public var target: String
         /// True when `target` is a backup: no spare could take the login.
         public var backup: Bool
+        /// True when a returning user's cookie chose `target`.
+        public var returning: Bool
         public var reason: String
         @Nullable public var ownLoadPercent: Double?
         public var candidates: [Candidate]
 
         enum CodingKeys: String, CodingKey {
-            case time, count, target, backup, reason, candidates
+            case time, count, target, backup, returning, reason, candidates
             case firstTime = "first_time"
             case ownLoadPercent = "own_load_percent"
         }

@@ -18,7 +18,8 @@ struct DecisionsPresenter: Sendable {
             DecisionsDocument.Entry(
                 time: Date(timeIntervalSince1970: record.lastAt + wallOffset),
                 firstTime: Date(timeIntervalSince1970: record.firstAt + wallOffset),
-                count: record.count, target: record.decision.target.name, backup: record.decision.usedBackup, reason: record.decision.reason,
+                count: record.count, target: record.decision.target.name, backup: record.decision.usedBackup,
+                returning: record.decision.returning, reason: record.decision.reason,
                 ownLoadPercent: rounded(record.decision.ownLoad),
                 candidates: record.decision.candidates.map(Self.candidate))
         }
