@@ -75,6 +75,35 @@ struct EndToEndTests {
         #expect(wait < .seconds(1), "first 302 \(wait) after the links came up")
     }
 
+    @Test("backups: with every spare overloaded a login goes to the library server, and /health, /decisions and /metrics say a backup was used")
+    func backupTier() async throws {
+        let cluster = try ProcessCluster(
+            agents: ["a2", "l3"], balancer: "{mode: always, spares: [a2], backups: [l3], slow_start: 0s, login_cost: 0}")
+        defer { cluster.stopAll() }
+        cluster.setLoad("a2", percent: 30)
+        cluster.setLoad("l3", percent: 5)
+        for id in cluster.agentIDs { try cluster.startAgent(id) }
+        try cluster.startServe()
+        #expect(await waitFor { ["a2", "l3"].allSatisfy { cluster.peer($0)?.eligible == true } } != nil, "serve log:\n\(cluster.log("s1"))")
+        #expect(cluster.login() == "a2")  // a spare can take it: the less busy backup is not used
+        #expect(cluster.health()?.balancer.backup == false)
+        cluster.setLoad("a2", percent: 120)
+        #expect(await waitFor(.seconds(5)) { cluster.health()?.balancer.target == "l3" } != nil)
+        #expect(cluster.login() == "l3")
+        let health = cluster.health()
+        #expect(health?.balancer.backup == true)
+        #expect(health?.balancer.reason.hasPrefix("none of the 1 spares is eligible: least busy eligible backup is l3") == true, "\(health?.balancer.reason ?? "")")
+        #expect(health?.balancer.backupRedirectsTotal == 1)
+        #expect(health?.peers.first { $0.id == "l3" }?.backup == true)
+        #expect(health?.peers.first { $0.id == "a2" }?.backup == false)
+        let body = (cluster.get("/decisions") ?? "").components(separatedBy: "\r\n\r\n").dropFirst().first ?? ""
+        let latest = (try? DecisionsDocument(json: Data(body.utf8)))?.decisions.first
+        #expect(latest?.target == "l3" && latest?.backup == true, "\(body)")
+        #expect(latest?.candidates.map(\.backup) == [false, true])
+        let metrics = cluster.get("/metrics") ?? ""
+        #expect(metrics.contains("balancerd_backup_redirects_total 1\n"), "\(metrics)")
+    }
+
     @Test("returning users: the cookie set on the redirect sends a returning login back while that spare is eligible; forged values are ignored")
     func returningUsers() async throws {
         let cluster = try ProcessCluster(
