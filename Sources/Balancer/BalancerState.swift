@@ -53,7 +53,6 @@ public struct BalancerState: Sendable {
 
     struct SpareSlot: Sendable {
         var observation: SpareObservation
-        var extra: Double = 0
         var lastSequence: UInt64?
         var overloaded = false
         var joinedAt: Double?
@@ -65,15 +64,24 @@ public struct BalancerState: Sendable {
         /// Scalars the hot path reads, so a decision never copies the strings above.
         var fast = FastFacts()
 
+        /// The predicted-load ledger: points booked since the last sample (kept with the hot scalars).
+        var extra: Double {
+            get { fast.extra }
+            set { fast.extra = newValue }
+        }
+
         /// Link up, answering polls, not draining: coming back to this starts slow start.
         var available: Bool { observation.linkUp && observation.unansweredPolls == 0 && observation.drain == nil }
     }
 
-    /// What eligibility needs, as plain values (refreshed on every update).
+    /// What eligibility needs, as plain values side by side (refreshed on every update).
     struct FastFacts: Sendable {
-        var usable = false  // link up, answering, not draining, in the right domain
+        /// Link up, answering, not draining, in the right domain, a numeric sample
+        /// below max_load, not awaiting readmission: all but freshness and the ledger.
+        var admissible = false
         var effective = Double.nan  // NaN: no sample or unknown
         var takenAt = 0.0
+        var extra = 0.0
     }
 
     /// Where in the log this target's decision for the current snapshot is.
@@ -154,18 +162,20 @@ public struct BalancerState: Sendable {
 
     private mutating func refreshFacts(_ index: Int) {
         let observation = slots[index].observation
+        let effective = observation.reading?.effective ?? .nan
         slots[index].fast = FastFacts(
-            usable: observation.linkUp && observation.unansweredPolls == 0 && observation.drain == nil
-                && (!policy.sameDomain || observation.domain == policy.ownDomain),
-            effective: observation.reading?.effective ?? .nan,
-            takenAt: observation.reading?.takenAt ?? 0)
+            admissible: observation.linkUp && observation.unansweredPolls == 0 && observation.drain == nil
+                && (!policy.sameDomain || observation.domain == policy.ownDomain)
+                && !effective.isNaN && effective < policy.maxLoad && !slots[index].overloaded,
+            effective: effective,
+            takenAt: observation.reading?.takenAt ?? 0,
+            extra: slots[index].fast.extra)
     }
 
     /// The same verdict as `exclusion(_:now:) == nil`, from scalars only: the hot path.
     func isEligible(_ index: Int, now: Double) -> Bool {
         let facts = slots[index].fast
-        return facts.usable && !facts.effective.isNaN && now - facts.takenAt <= policy.staleAfter
-            && facts.effective + slots[index].extra < policy.maxLoad && !slots[index].overloaded
+        return facts.admissible && now - facts.takenAt <= policy.staleAfter && facts.effective + facts.extra < policy.maxLoad
     }
 
     // MARK: - The hot path
@@ -272,23 +282,33 @@ public struct BalancerState: Sendable {
     /// the last slot chosen, so among equal loads each takes its turn.
     private func leastBusy(in range: Range<Int>, now: Double, below limit: Double?) -> Int? {
         guard !range.isEmpty else { return nil }
+        var search = Search()
+        // Two plain scans in order (the hot path), from the turn's start to the end and
+        // then from the beginning: with strict comparisons the first in turn wins a tie.
+        let start = range.contains(tieCursor) ? tieCursor : range.lowerBound
+        scan(start..<range.upperBound, now: now, below: limit, into: &search)
+        scan(range.lowerBound..<start, now: now, below: limit, into: &search)
+        if search.best >= 0 { return search.best }
+        return search.held >= 0 ? search.held : nil
+    }
+
+    /// The least busy so far, at full share and held back by slow start.
+    private struct Search {
         var best = -1, bestLoad = Double.infinity
         var held = -1, heldLoad = Double.infinity
-        let start = range.contains(tieCursor) ? tieCursor : range.lowerBound
-        for step in 0..<range.count {
-            var index = start + step
-            if index >= range.upperBound { index -= range.count }
-            guard isEligible(index, now: now) else { continue }
+    }
+
+    @inline(__always)
+    private func scan(_ range: Range<Int>, now: Double, below limit: Double?, into search: inout Search) {
+        for index in range where isEligible(index, now: now) {
             let load = predicted(index)
             if let limit, load >= limit { continue }
             if admitted(index, now: now) {
-                if load < bestLoad { best = index; bestLoad = load }
-            } else if load < heldLoad {
-                held = index; heldLoad = load
+                if load < search.bestLoad { search.best = index; search.bestLoad = load }
+            } else if load < search.heldLoad {
+                search.held = index; search.heldLoad = load
             }
         }
-        if best >= 0 { return best }
-        return held >= 0 ? held : nil
     }
 
     /// The slot a returning user's cookie names, if it may take this login.
@@ -314,8 +334,8 @@ public struct BalancerState: Sendable {
     }
 
     func predicted(_ index: Int) -> Double {
-        let effective = slots[index].fast.effective
-        return (effective.isNaN ? 0 : effective) + slots[index].extra
+        let facts = slots[index].fast
+        return (facts.effective.isNaN ? 0 : facts.effective) + facts.extra
     }
 
     /// Full share, or enough slow-start credit for this decision.
