@@ -67,6 +67,9 @@ struct HTTPServerTests {
             #expect(head.hasSuffix("\r\n\r\n"), "HEAD \(path) sent a body: \(head)")
         }
         #expect(state.counted.withLock { $0 }.first == "/login 307")
+        // A body whose length is given twice is refused, not guessed at.
+        let conflicting = try rawHTTP(port: server.port, "POST /login HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 7\r\n\r\nabcde")
+        #expect(statusCode(of: conflicting) == 400, "\(conflicting)")
     }
 
     @Test("at default settings, 1,000 connections at once from one address (a campus NAT) are all answered")

@@ -124,5 +124,9 @@ public struct Router: HTTPResponder {
         return HTTPResponse(status: 200, headers: [("Content-Type", asset.contentType), ("Cache-Control", "no-cache")], body: asset.bytes)
     }
 
+    /// A request giving its body's length twice: refused, and the connection closed.
+    static let conflictingLengths = HTTPResponse(
+        status: 400, contentType: "text/plain; charset=utf-8", text: "bad request: more than one Content-Length\n", headers: [("Connection", "close")])
+
     static let notFound = HTTPResponse(status: 404, contentType: "text/plain; charset=utf-8", text: "not found\n")
 }
