@@ -29,11 +29,11 @@ public struct BalancerState: Sendable {
     var own: LoadReading?
     var ownExtra: Double = 0
     private var ownSequence: UInt64?
-    private var roundRobinCursor = 0
+    var roundRobinCursor = 0
     /// Where the search for the least busy starts, so equal loads are taken in turn.
-    private var tieCursor = 0
+    var tieCursor = 0
     var generation: UInt64 = 0
-    private var slowStarting = 0
+    var slowStarting = 0
     /// Logins sent to this server, and answered with no target.
     public private(set) var localCount = 0
     /// Logins that found no target (503).
@@ -277,93 +277,8 @@ public struct BalancerState: Sendable {
         }
     }
 
-    /// The eligible slot in `range` with the lowest predicted load, preferring
-    /// slots at full share over held-back ones. The search starts just after
-    /// the last slot chosen, so among equal loads each takes its turn.
-    private func leastBusy(in range: Range<Int>, now: Double, below limit: Double?) -> Int? {
-        guard !range.isEmpty else { return nil }
-        var search = Search()
-        // Two plain scans in order (the hot path), from the turn's start to the end and
-        // then from the beginning: with strict comparisons the first in turn wins a tie.
-        let start = range.contains(tieCursor) ? tieCursor : range.lowerBound
-        scan(start..<range.upperBound, now: now, below: limit, into: &search)
-        scan(range.lowerBound..<start, now: now, below: limit, into: &search)
-        if search.best >= 0 { return search.best }
-        return search.held >= 0 ? search.held : nil
-    }
-
-    /// The least busy so far, at full share and held back by slow start.
-    private struct Search {
-        var best = -1, bestLoad = Double.infinity
-        var held = -1, heldLoad = Double.infinity
-    }
-
-    @inline(__always)
-    private func scan(_ range: Range<Int>, now: Double, below limit: Double?, into search: inout Search) {
-        for index in range where isEligible(index, now: now) {
-            let load = predicted(index)
-            if let limit, load >= limit { continue }
-            if admitted(index, now: now) {
-                if load < search.bestLoad { search.best = index; search.bestLoad = load }
-            } else if load < search.heldLoad {
-                search.held = index; search.heldLoad = load
-            }
-        }
-    }
-
-    /// The slot a returning user's cookie names, if it may take this login.
-    private func returningIndex(_ id: String, now: Double, instead choice: Choice) -> Int? {
-        guard let index = slots.firstIndex(where: { $0.observation.id == id }), isEligible(index, now: now) else { return nil }
-        if index < spareCount { return index }
-        // A backup only while the policy itself would use one.
-        guard case .spare(let chosen, _) = choice, chosen >= spareCount else { return nil }
-        return index
-    }
-
-    private func nextInTurn(now: Double) -> Int? {
-        let count = spareCount
-        guard count > 0 else { return nil }
-        var held: Int?
-        for step in 0..<count {
-            let index = (roundRobinCursor + step) % count
-            guard isEligible(index, now: now) else { continue }
-            if admitted(index, now: now) { return index }
-            if held == nil { held = index }
-        }
-        return held
-    }
-
     func predicted(_ index: Int) -> Double {
         let facts = slots[index].fast
         return (facts.effective.isNaN ? 0 : facts.effective) + facts.extra
-    }
-
-    /// Full share, or enough slow-start credit for this decision.
-    private func admitted(_ index: Int, now: Double) -> Bool {
-        guard slots[index].joinedAt != nil else { return true }
-        return slots[index].credit + share(index, now: now) >= 1
-    }
-
-    func share(_ index: Int, now: Double) -> Double {
-        guard let joined = slots[index].joinedAt, policy.slowStart > 0 else { return 1 }
-        return min(1, max(0, (now - joined) / policy.slowStart))
-    }
-
-    mutating func endFinishedSlowStarts(now: Double) {
-        guard slowStarting > 0 else { return }
-        for index in slots.indices where slots[index].joinedAt != nil && share(index, now: now) >= 1 {
-            slots[index].joinedAt = nil
-            slots[index].credit = 0
-            slowStarting -= 1
-        }
-    }
-
-    private mutating func accrueCredit(now: Double, chosen: Int?) {
-        for index in slots.indices where slots[index].joinedAt != nil && isEligible(index, now: now) {
-            slots[index].credit = min(2, slots[index].credit + share(index, now: now))
-        }
-        if let chosen, slots[chosen].joinedAt != nil {
-            slots[chosen].credit = max(0, slots[chosen].credit - 1)
-        }
     }
 }
