@@ -65,11 +65,11 @@ function peerRow(peer) {
   const loadCell = el("td", { "data-label": "load" }, bar(load.load_percent),
     el("div", { class: "muted small" }, load.sampled_at ? `sampled ${ago(load.sampled_at)}${load.stale ? " · stale" : ""}` : "no sample yet"));
   let verdict;
-  if (!peer.spare) verdict = el("span", { class: "muted" }, "not a spare");
+  if (!peer.spare && !peer.backup) verdict = el("span", { class: "muted" }, "not a spare");
   else if (peer.eligible) verdict = el("span", { class: "eligible" }, `eligible · predicted ${pct(load.predicted_percent)}`);
   else verdict = el("span", { class: "excluded" }, peer.excluded_because || "not eligible");
   return el("tr", { "data-peer-id": peer.id },
-    el("td", { "data-label": "peer" }, el("div", { class: "id" }, peer.id), el("div", { class: "muted small" }, `${peer.hostname} · ${peer.domain}/${peer.role}`)),
+    el("td", { "data-label": "peer" }, el("div", { class: "id" }, peer.id), el("div", { class: "muted small" }, `${peer.hostname} · ${peer.domain}/${peer.role}${peer.backup ? " · backup" : ""}`)),
     linkCell,
     loadCell,
     el("td", { "data-label": "sessions" }, bar(load.userload_percent)),
@@ -88,14 +88,14 @@ function render(health) {
   fillBar($("self-userload"), health.self.userload_percent);
   spark(health.self.history, $("self-spark"));
   $("target").textContent = health.balancer.target === "self" ? `${health.host} (this server)` : health.balancer.target === "none" ? "nowhere (503)" : health.balancer.target;
-  $("reason").textContent = health.balancer.reason;
-  $("counters").textContent = `${health.balancer.redirects_total} logins routed · ${health.balancer.no_target_total} without a target`;
+  $("reason").textContent = (health.balancer.backup ? "backup in use: " : "") + health.balancer.reason;
+  $("counters").textContent = `${health.balancer.redirects_total} logins routed${health.balancer.backup_redirects_total ? ` (${health.balancer.backup_redirects_total} to backups)` : ""} · ${health.balancer.no_target_total} without a target`;
   $("peers").tBodies[0].replaceChildren(...health.peers.map(peerRow));
 }
 
 function renderDecisions(doc) {
   $("decisions").replaceChildren(...doc.decisions.slice(0, 12).map((d) =>
-    el("li", {}, el("span", { class: "when" }, new Date(d.time).toLocaleTimeString()), ` → ${d.target}${d.count > 1 ? ` (×${d.count})` : ""}: `, d.reason)));
+    el("li", {}, el("span", { class: "when" }, new Date(d.time).toLocaleTimeString()), ` → ${d.target}${d.backup ? " (backup)" : ""}${d.returning ? " (returning)" : ""}${d.count > 1 ? ` (×${d.count})` : ""}: `, d.reason)));
 }
 
 async function refresh() {

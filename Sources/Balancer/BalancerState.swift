@@ -14,54 +14,78 @@
 /// over any run of decisions it takes at most a fraction `s` of them, however
 /// low its load. When no spare at full share is eligible, a held-back spare is
 /// still chosen: slow start shapes the share, it never turns logins away.
+///
+/// Tiers: the slots hold the spares, then the backups. A backup is considered
+/// only when no spare can take the login, and then under the same rules.
+/// Admission: a candidate whose predicted load (its sample plus the logins
+/// booked since) reaches `max_load` waits for its next sample. Ties in
+/// predicted load are taken in turn, from just after the last one chosen.
 public struct BalancerState: Sendable {
     /// The policy in force.
     public private(set) var policy: BalancerPolicy
-    private var slots: [SpareSlot]
-    private var own: LoadReading?
-    private var ownExtra: Double = 0
+    var slots: [SpareSlot]
+    /// Slots `0..<spareCount` are spares, the rest backups.
+    private(set) var spareCount: Int
+    var own: LoadReading?
+    var ownExtra: Double = 0
     private var ownSequence: UInt64?
-    private var roundRobinCursor = 0
-    private var generation: UInt64 = 0
-    private var slowStarting = 0
+    var roundRobinCursor = 0
+    /// Where the search for the least busy starts, so equal loads are taken in turn.
+    var tieCursor = 0
+    var generation: UInt64 = 0
+    var slowStarting = 0
     /// Logins sent to this server, and answered with no target.
     public private(set) var localCount = 0
     /// Logins that found no target (503).
     public private(set) var noneCount = 0
-    private var verdictCache: (generation: UInt64, verdicts: [CandidateVerdict])?
-    private var recordsThisGeneration: (generation: UInt64, count: Int) = (0, 0)
+    /// Logins sent to a backup because no spare could take them.
+    public private(set) var backupCount = 0
+    /// Returning logins sent back to the server their cookie names.
+    public private(set) var returningCount = 0
+    var verdictCache: (generation: UInt64, verdicts: [CandidateVerdict])?
+    var recordsThisGeneration: (generation: UInt64, count: Int) = (0, 0)
     /// At most this many distinct decisions are recorded per snapshot; the rest are counted.
     static let recordsPerSnapshot = 25
-    private var localRecord: LogMark?
-    private var noneRecord: LogMark?
+    var localRecord: LogMark?
+    var noneRecord: LogMark?
     /// The last 100 distinct decisions.
-    public private(set) var log = DecisionLog(capacity: 100)
+    public internal(set) var log = DecisionLog(capacity: 100)
 
-    private struct SpareSlot: Sendable {
+    struct SpareSlot: Sendable {
         var observation: SpareObservation
-        var extra: Double = 0
         var lastSequence: UInt64?
         var overloaded = false
         var joinedAt: Double?
         var credit: Double = 0
         var redirects = 0
         var record: LogMark?
+        /// This slot's record of returning logins for the current snapshot.
+        var returningRecord: LogMark?
         /// Scalars the hot path reads, so a decision never copies the strings above.
         var fast = FastFacts()
+
+        /// The predicted-load ledger: points booked since the last sample (kept with the hot scalars).
+        var extra: Double {
+            get { fast.extra }
+            set { fast.extra = newValue }
+        }
 
         /// Link up, answering polls, not draining: coming back to this starts slow start.
         var available: Bool { observation.linkUp && observation.unansweredPolls == 0 && observation.drain == nil }
     }
 
-    /// What eligibility needs, as plain values (refreshed on every update).
-    private struct FastFacts: Sendable {
-        var usable = false  // link up, answering, not draining, in the right domain
+    /// What eligibility needs, as plain values side by side (refreshed on every update).
+    struct FastFacts: Sendable {
+        /// Link up, answering, not draining, in the right domain, a numeric sample
+        /// below max_load, not awaiting readmission: all but freshness and the ledger.
+        var admissible = false
         var effective = Double.nan  // NaN: no sample or unknown
         var takenAt = 0.0
+        var extra = 0.0
     }
 
     /// Where in the log this target's decision for the current snapshot is.
-    private struct LogMark: Sendable {
+    struct LogMark: Sendable {
         var generation: UInt64
         var sequence: UInt64
     }
@@ -69,7 +93,8 @@ public struct BalancerState: Sendable {
     /// Starts with every spare unknown (link not up, no sample).
     public init(policy: BalancerPolicy) {
         self.policy = policy
-        self.slots = policy.spares.map {
+        self.spareCount = policy.spares.count
+        self.slots = (policy.spares + policy.backups).map {
             SpareSlot(observation: SpareObservation(id: $0, domain: "", linkUp: false, linkState: "connecting", reading: nil))
         }
     }
@@ -78,22 +103,24 @@ public struct BalancerState: Sendable {
     public mutating func reconfigure(_ newPolicy: BalancerPolicy) {
         var byID: [String: SpareSlot] = [:]
         for slot in slots { byID[slot.observation.id] = slot }
-        slots = newPolicy.spares.map {
+        spareCount = newPolicy.spares.count
+        slots = (newPolicy.spares + newPolicy.backups).map {
             byID[$0] ?? SpareSlot(observation: SpareObservation(id: $0, domain: "", linkUp: false, linkState: "connecting", reading: nil))
         }
         policy = newPolicy
         for index in slots.indices { refreshFacts(index) }
         roundRobinCursor = 0
+        tieCursor = 0
         slowStarting = slots.filter { $0.joinedAt != nil }.count
         generation &+= 1
     }
 
-    /// Logins sent to each spare, by id.
+    /// Logins sent to each spare and backup, by id, in configured order (spares first).
     public var redirectsBySpare: [(id: String, count: Int)] { slots.map { ($0.observation.id, $0.redirects) } }
 
     // MARK: - New information
 
-    /// Takes a new snapshot of this server and its spares.
+    /// Takes a new snapshot of this server, its spares and its backups.
     ///
     /// A fresh sample (a new `sequence`) resets that server's predicted-load
     /// ledger and updates its hysteresis latch; a spare that becomes available
@@ -135,27 +162,37 @@ public struct BalancerState: Sendable {
 
     private mutating func refreshFacts(_ index: Int) {
         let observation = slots[index].observation
+        let effective = observation.reading?.effective ?? .nan
         slots[index].fast = FastFacts(
-            usable: observation.linkUp && observation.unansweredPolls == 0 && observation.drain == nil
-                && (!policy.sameDomain || observation.domain == policy.ownDomain),
-            effective: observation.reading?.effective ?? .nan,
-            takenAt: observation.reading?.takenAt ?? 0)
+            admissible: observation.linkUp && observation.unansweredPolls == 0 && observation.drain == nil
+                && (!policy.sameDomain || observation.domain == policy.ownDomain)
+                && !effective.isNaN && effective < policy.maxLoad && !slots[index].overloaded,
+            effective: effective,
+            takenAt: observation.reading?.takenAt ?? 0,
+            extra: slots[index].fast.extra)
     }
 
     /// The same verdict as `exclusion(_:now:) == nil`, from scalars only: the hot path.
-    private func isEligible(_ index: Int, now: Double) -> Bool {
+    func isEligible(_ index: Int, now: Double) -> Bool {
         let facts = slots[index].fast
-        return facts.usable && !facts.effective.isNaN && now - facts.takenAt <= policy.staleAfter
-            && facts.effective < policy.maxLoad && !slots[index].overloaded
+        return facts.admissible && now - facts.takenAt <= policy.staleAfter && facts.effective + facts.extra < policy.maxLoad
     }
 
     // MARK: - The hot path
 
     /// Decides where one login goes and books it: the ledger grows by the login
     /// cost, slow-start credit is spent, counters and the log are updated.
-    public mutating func route(now: Double) -> RouteTarget {
+    ///
+    /// `returningTo`: the server a returning user's cookie names. The login goes
+    /// back there while it is an eligible spare (an eligible backup only while
+    /// no spare can take the login); any other value is ignored, so a forged
+    /// cookie can never name a server outside the policy or an excluded one.
+    public mutating func route(now: Double, returningTo returning: String? = nil) -> RouteTarget {
         endFinishedSlowStarts(now: now)
-        let choice = choose(now: now)
+        var choice = choose(now: now)
+        if let returning, let index = returningIndex(returning, now: now, instead: choice) {
+            choice = .spare(index, .returning)
+        }
         // Log with the figures the decision was taken on, before booking it.
         switch choice {
         case .local:
@@ -165,11 +202,18 @@ public struct BalancerState: Sendable {
         case .none:
             noneRecord = logged(noneRecord, now: now, choice: choice)
             noneCount += 1
+        case .spare(let index, .returning):
+            slots[index].returningRecord = logged(slots[index].returningRecord, now: now, choice: choice)
+            returningCount += 1
         case .spare(let index, _):
             slots[index].record = logged(slots[index].record, now: now, choice: choice)
+        }
+        if case .spare(let index, _) = choice {
             slots[index].extra += policy.loginCost
             slots[index].redirects += 1
-            if policy.mode == .roundRobin { roundRobinCursor = index + 1 }
+            if index >= spareCount { backupCount += 1 }
+            if policy.mode == .roundRobin, index < spareCount { roundRobinCursor = index + 1 }
+            tieCursor = index + 1
         }
         if slowStarting > 0 { accrueCredit(now: now, chosen: choice.spareIndex) }
         switch choice {
@@ -188,7 +232,7 @@ public struct BalancerState: Sendable {
 
     // MARK: - Choosing
 
-    private enum Choice {
+    enum Choice {
         case local(Reason)
         case none(Reason)
         case spare(Int, Reason)
@@ -199,189 +243,42 @@ public struct BalancerState: Sendable {
         }
     }
 
-    private enum Reason {
+    enum Reason {
         case ownUnknown
         case ownWithinLimit(Double)
         case ownOverNoneLess(Double)
         case ownOverSpare(Double)
+        case ownOverBackup(Double)
         case leastBusy
         case noneEligible
         case nextInTurn
+        case backup
+        case returning
     }
 
-    private func choose(now: Double) -> Choice {
+    func choose(now: Double) -> Choice {
+        let spares = 0..<spareCount, backups = spareCount..<slots.count
         switch policy.mode {
         case .overflow:
             guard let load = own?.effective else { return .local(.ownUnknown) }
             let ownLoad = load + ownExtra
             if ownLoad <= 100 { return .local(.ownWithinLimit(ownLoad)) }
-            guard let index = leastBusy(now: now, below: ownLoad) else { return .local(.ownOverNoneLess(ownLoad)) }
-            return .spare(index, .ownOverSpare(ownLoad))
+            if let index = leastBusy(in: spares, now: now, below: ownLoad) { return .spare(index, .ownOverSpare(ownLoad)) }
+            if let index = leastBusy(in: backups, now: now, below: ownLoad) { return .spare(index, .ownOverBackup(ownLoad)) }
+            return .local(.ownOverNoneLess(ownLoad))
         case .always:
-            guard let index = leastBusy(now: now, below: nil) else { return .none(.noneEligible) }
-            return .spare(index, .leastBusy)
+            if let index = leastBusy(in: spares, now: now, below: nil) { return .spare(index, .leastBusy) }
+            if let index = leastBusy(in: backups, now: now, below: nil) { return .spare(index, .backup) }
+            return .none(.noneEligible)
         case .roundRobin:
-            guard let index = nextInTurn(now: now) else { return .none(.noneEligible) }
-            return .spare(index, .nextInTurn)
+            if let index = nextInTurn(now: now) { return .spare(index, .nextInTurn) }
+            if let index = leastBusy(in: backups, now: now, below: nil) { return .spare(index, .backup) }
+            return .none(.noneEligible)
         }
     }
 
-    /// The eligible spare with the lowest predicted load (first in configured
-    /// order on ties), preferring spares at full share over held-back ones.
-    private func leastBusy(now: Double, below limit: Double?) -> Int? {
-        var best = -1, bestLoad = Double.infinity
-        var held = -1, heldLoad = Double.infinity
-        for index in slots.indices where isEligible(index, now: now) {
-            let load = predicted(index)
-            if let limit, load >= limit { continue }
-            if admitted(index, now: now) {
-                if load < bestLoad { best = index; bestLoad = load }
-            } else if load < heldLoad {
-                held = index; heldLoad = load
-            }
-        }
-        if best >= 0 { return best }
-        return held >= 0 ? held : nil
-    }
-
-    private func nextInTurn(now: Double) -> Int? {
-        let count = slots.count
-        guard count > 0 else { return nil }
-        var held: Int?
-        for step in 0..<count {
-            let index = (roundRobinCursor + step) % count
-            guard isEligible(index, now: now) else { continue }
-            if admitted(index, now: now) { return index }
-            if held == nil { held = index }
-        }
-        return held
-    }
-
-    private func predicted(_ index: Int) -> Double {
-        let effective = slots[index].fast.effective
-        return (effective.isNaN ? 0 : effective) + slots[index].extra
-    }
-
-    /// Full share, or enough slow-start credit for this decision.
-    private func admitted(_ index: Int, now: Double) -> Bool {
-        guard slots[index].joinedAt != nil else { return true }
-        return slots[index].credit + share(index, now: now) >= 1
-    }
-
-    private func share(_ index: Int, now: Double) -> Double {
-        guard let joined = slots[index].joinedAt, policy.slowStart > 0 else { return 1 }
-        return min(1, max(0, (now - joined) / policy.slowStart))
-    }
-
-    private mutating func endFinishedSlowStarts(now: Double) {
-        guard slowStarting > 0 else { return }
-        for index in slots.indices where slots[index].joinedAt != nil && share(index, now: now) >= 1 {
-            slots[index].joinedAt = nil
-            slots[index].credit = 0
-            slowStarting -= 1
-        }
-    }
-
-    private mutating func accrueCredit(now: Double, chosen: Int?) {
-        for index in slots.indices where slots[index].joinedAt != nil && isEligible(index, now: now) {
-            slots[index].credit = min(2, slots[index].credit + share(index, now: now))
-        }
-        if let chosen, slots[chosen].joinedAt != nil {
-            slots[chosen].credit = max(0, slots[chosen].credit - 1)
-        }
-    }
-
-    /// Why spare `index` cannot be chosen now, or nil when it can.
-    func exclusion(_ index: Int, now: Double) -> Exclusion? {
-        let slot = slots[index]
-        let observation = slot.observation
-        guard observation.linkUp else { return .linkNotUp(state: observation.linkState) }
-        if let drain = observation.drain { return .draining(reason: drain.reason) }
-        if policy.sameDomain, observation.domain != policy.ownDomain {
-            return .otherDomain(domain: observation.domain, own: policy.ownDomain)
-        }
-        if observation.unansweredPolls > 0 { return .notAnswering(polls: observation.unansweredPolls) }
-        guard let reading = observation.reading else { return .noSample }
-        let age = now - reading.takenAt
-        if age > policy.staleAfter { return .stale(age: age, limit: policy.staleAfter) }
-        guard let load = reading.effective else { return .unknownLoad }
-        if load >= policy.maxLoad { return .atMaxLoad(load: load, limit: policy.maxLoad) }
-        if slot.overloaded { return .awaitingReadmit(load: load, readmit: policy.readmitLoad) }
-        return nil
-    }
-
-    // MARK: - Explaining and logging
-
-    /// Counts the login in this target's record for the current snapshot, or
-    /// starts a new record. The candidates' verdicts are built once per
-    /// snapshot and shared by its records (their predicted loads are those of
-    /// the snapshot's first logged decision; the chosen spare's is exact), so
-    /// a new record costs one reason string, not one verdict per spare.
-    private mutating func logged(_ mark: LogMark?, now: Double, choice: Choice) -> LogMark {
-        if let mark, mark.generation == generation {
-            if log.countAgain(sequence: mark.sequence, at: now) { return mark }
-            // Its record has left the ring during this very snapshot: with many spares
-            // sharing a burst, record the spread as a count rather than churn the ring.
-            log.countUnrecorded()
-            return mark
-        }
-        if recordsThisGeneration.generation != generation { recordsThisGeneration = (generation, 0) }
-        guard recordsThisGeneration.count < Self.recordsPerSnapshot else {
-            log.countUnrecorded()
-            return LogMark(generation: generation, sequence: 0)
-        }
-        recordsThisGeneration.count += 1
-        let verdicts: [CandidateVerdict]
-        if let cache = verdictCache, cache.generation == generation {
-            verdicts = cache.verdicts
-        } else {
-            verdicts = self.verdicts(now: now)
-            verdictCache = (generation, verdicts)
-        }
-        let decision = Self.decision(choice, verdicts: verdicts, ownLoad: own?.effective.map { $0 + ownExtra }, chosenPredicted: choice.spareIndex.map(predicted))
-        return LogMark(generation: generation, sequence: log.append(decision, at: now))
-    }
-
-    private func verdicts(now: Double) -> [CandidateVerdict] {
-        slots.indices.map { index in
-            let slot = slots[index]
-            let effective = slot.observation.reading?.effective
-            let exclusion = exclusion(index, now: now)
-            return CandidateVerdict(
-                id: slot.observation.id, effective: effective,
-                predicted: effective.map { $0 + slot.extra }, eligible: exclusion == nil,
-                excludedBecause: exclusion?.description, share: share(index, now: now))
-        }
-    }
-
-    private func explained(now: Double, choice: Choice) -> Decision {
-        Self.decision(choice, verdicts: verdicts(now: now), ownLoad: own?.effective.map { $0 + ownExtra }, chosenPredicted: nil)
-    }
-
-    private static func decision(_ choice: Choice, verdicts: [CandidateVerdict], ownLoad: Double?, chosenPredicted: Double?) -> Decision {
-        let eligibleCount = verdicts.reduce(0) { $0 + ($1.eligible ? 1 : 0) }
-        func spareWords(_ index: Int) -> String {
-            let verdict = verdicts[index]
-            let slowStart = verdict.share < 1 ? ", in slow start at \(Int((verdict.share * 100).rounded())) % share" : ""
-            return "\(verdict.id) at \(Percent.text(verdict.effective ?? 0)) (predicted \(Percent.text(chosenPredicted ?? verdict.predicted ?? 0))\(slowStart))"
-        }
-        let noneWords = verdicts.isEmpty ? "no spares are configured" : "none of the \(verdicts.count) spares is eligible"
-        switch choice {
-        case .local(.ownUnknown):
-            return Decision(target: .local, reason: "this server's own load is unknown: it takes the login", ownLoad: ownLoad, candidates: verdicts)
-        case .local(.ownWithinLimit(let load)):
-            return Decision(target: .local, reason: "own load \(Percent.text(load)) is at most 100 %: this server takes the login", ownLoad: ownLoad, candidates: verdicts)
-        case .local(.ownOverNoneLess(let load)):
-            let why = eligibleCount == 0 ? noneWords : "no eligible spare is less loaded"
-            return Decision(target: .local, reason: "own load \(Percent.text(load)) is above 100 %, but \(why): this server takes the login", ownLoad: ownLoad, candidates: verdicts)
-        case .spare(let index, .ownOverSpare(let load)):
-            return Decision(target: .spare(verdicts[index].id), reason: "own load \(Percent.text(load)) is above 100 %: least busy eligible spare is \(spareWords(index))", ownLoad: ownLoad, candidates: verdicts)
-        case .spare(let index, .nextInTurn):
-            return Decision(target: .spare(verdicts[index].id), reason: "round-robin: \(spareWords(index)) is next in turn among \(eligibleCount) eligible spare\(eligibleCount == 1 ? "" : "s")", ownLoad: ownLoad, candidates: verdicts)
-        case .spare(let index, _):
-            return Decision(target: .spare(verdicts[index].id), reason: "least busy eligible spare is \(spareWords(index))", ownLoad: ownLoad, candidates: verdicts)
-        case .none, .local:
-            return Decision(target: .none, reason: "\(noneWords): no target for logins", ownLoad: ownLoad, candidates: verdicts)
-        }
+    func predicted(_ index: Int) -> Double {
+        let facts = slots[index].fast
+        return (facts.effective.isNaN ? 0 : facts.effective) + facts.extra
     }
 }

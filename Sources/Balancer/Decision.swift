@@ -31,15 +31,18 @@ public struct CandidateVerdict: Sendable, Equatable {
     public var excludedBecause: String?
     /// The spare's share under slow start (0…1); 1 when at full share.
     public var share: Double
+    /// True for a backup (`balancer.backups`), considered only when no spare can take the login.
+    public var backup: Bool
 
     /// Creates a verdict.
-    public init(id: String, effective: Double?, predicted: Double?, eligible: Bool, excludedBecause: String?, share: Double = 1) {
+    public init(id: String, effective: Double?, predicted: Double?, eligible: Bool, excludedBecause: String?, share: Double = 1, backup: Bool = false) {
         self.id = id
         self.effective = effective
         self.predicted = predicted
         self.eligible = eligible
         self.excludedBecause = excludedBecause
         self.share = share
+        self.backup = backup
     }
 }
 
@@ -51,14 +54,20 @@ public struct Decision: Sendable, Equatable {
     public var reason: String
     /// This server's own effective load (predicted), if known.
     public var ownLoad: Double?
-    /// Every configured spare, in configured order.
+    /// Every configured spare, then every backup, in configured order.
     public var candidates: [CandidateVerdict]
+    /// True when the target is a backup: no spare could take the login.
+    public var usedBackup: Bool
+    /// True when a returning user's cookie chose the target (the server they used before).
+    public var returning: Bool
 
     /// Creates a decision.
-    public init(target: RouteTarget, reason: String, ownLoad: Double?, candidates: [CandidateVerdict]) {
+    public init(target: RouteTarget, reason: String, ownLoad: Double?, candidates: [CandidateVerdict], usedBackup: Bool = false, returning: Bool = false) {
         self.target = target
         self.reason = reason
         self.ownLoad = ownLoad
         self.candidates = candidates
+        self.usedBackup = usedBackup
+        self.returning = returning
     }
 }

@@ -5,8 +5,12 @@ import NIOCore
 /// Asks every peer for `load` and `userload` every interval, over its link,
 /// and publishes a `HealthSnapshot` after every change.
 ///
-/// First polls are spread over one interval with jitter, then each peer keeps
-/// its own schedule, so a restart never sends every poll at once. A reply that
+/// A link is polled as soon as it comes up (at start, after a reload adds it,
+/// after a reconnect), so the balancer never goes blind for an interval after
+/// a restart: those first polls go out as the links come up, which TLS
+/// handshakes spread already. The polls after that are spread over one
+/// interval with jitter, then each peer keeps its own schedule, so a restart
+/// never sends every periodic poll at once. A reply that
 /// is not a number, `con_lost`, or no reply within `timeout` leaves that figure
 /// unknown; the link itself is not touched (it has its own request timeout):
 /// the timeout is the link's `request(_:timeout:)`, timed on its event loop.
@@ -21,6 +25,9 @@ public final class LoadPoller: Sendable {
     private let state: Locked<State>
     private let published = Locked(HealthSnapshot.empty)
     private let listeners = Locked<[@Sendable (HealthSnapshot) -> Void]>([])
+    /// Nudged when a link comes up, so its first poll goes out at once.
+    private let linksCameUp: AsyncStream<Void>
+    private let linksCameUpSignal: AsyncStream<Void>.Continuation
 
     private struct State: Sendable {
         var peers: [String: PeerEntry] = [:]
@@ -40,6 +47,10 @@ public final class LoadPoller: Sendable {
         var history = CircularBuffer<LoadSample>()
         var unansweredPolls = 0
         var nextDue: NIODeadline
+        /// The link was up when last looked at: an up it was not, is a link coming up.
+        var wasUp = false
+        /// Polled once out of turn as soon as possible (the link just came up).
+        var pollNow = false
     }
 
     /// Creates a poller. `local` also polls this server's own load (nil: only peers).
@@ -49,6 +60,7 @@ public final class LoadPoller: Sendable {
         self.logger = logger
         self.publishDelay = publishDelay
         self.state = Locked(State())
+        (linksCameUp, linksCameUpSignal) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
     /// The latest snapshot (a copy; never blocks on a poll).
@@ -60,7 +72,8 @@ public final class LoadPoller: Sendable {
     }
 
     /// Replaces the set of peers (start, reload). Peers that stay keep their
-    /// samples and schedule; new ones get first polls spread over one interval.
+    /// samples and schedule; new ones are polled as soon as their link is up,
+    /// and their periodic polls are spread over one interval.
     public func setPeers(_ links: [any PeerRequesting]) {
         let interval = settings.interval.secondsValue
         let now = NIODeadline.now()
@@ -87,6 +100,7 @@ public final class LoadPoller: Sendable {
             state.membership &+= 1
             state.dirty = true
         }
+        linkChanged()
     }
 
     /// The recent samples of one peer (or of this server, with `nil`), oldest first.
@@ -99,8 +113,24 @@ public final class LoadPoller: Sendable {
 
     /// A link changed state: publishes a snapshot at once, so the balancer stops
     /// choosing a peer the moment its link drops, not at the next poll.
+    /// A link that came up is polled at once.
     public func linkChanged() {
-        state.withLock { $0.dirty = true }
+        let cameUp = state.withLock { state in
+            state.dirty = true
+            var cameUp = false
+            for id in state.order {
+                guard var entry = state.peers[id] else { continue }
+                let isUp = entry.link.status.state == .up
+                if isUp, !entry.wasUp {
+                    entry.pollNow = true
+                    cameUp = true
+                }
+                entry.wasUp = isUp
+                state.peers[id] = entry
+            }
+            return cameUp
+        }
+        if cameUp { linksCameUpSignal.yield() }
         publishIfDirty()
     }
 
@@ -109,6 +139,7 @@ public final class LoadPoller: Sendable {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.publishLoop() }
             group.addTask { await self.scheduleLoop() }
+            group.addTask { await self.firstPollLoop() }
             await group.waitForAll()
         }
     }
@@ -147,6 +178,25 @@ public final class LoadPoller: Sendable {
                 try? await Task.sleep(for: Duration(untilNext) + .milliseconds(1))
             }
             polls.cancelAll()
+        }
+    }
+
+    /// Polls each link that just came up, out of turn; its periodic schedule is untouched.
+    private func firstPollLoop() async {
+        await withDiscardingTaskGroup { polls in
+            for await _ in linksCameUp {
+                let links: [any PeerRequesting] = state.withLock { state in
+                    var links: [any PeerRequesting] = []
+                    for id in state.order where state.peers[id]?.pollNow == true {
+                        state.peers[id]?.pollNow = false
+                        if let link = state.peers[id]?.link { links.append(link) }
+                    }
+                    return links
+                }
+                for link in links {
+                    polls.addTask { await self.poll(link) }
+                }
+            }
         }
     }
 

@@ -64,11 +64,32 @@ struct BalancerPropertyTests {
         }
     }
 
+    @Test("no login sends a spare past max_load by predicted load while another is below it", arguments: [BalancerMode.overflow, .always, .roundRobin])
+    func predictedLoadBounded(mode: BalancerMode) {
+        var generator = SeededGenerator(state: 7)
+        for _ in 0..<1_000 {
+            var scene = Self.randomScene(mode: mode, generator: &generator)
+            var policy = scene.state.policy
+            policy.loginCost = Double.random(in: 0...20, using: &generator).rounded()
+            scene.state.reconfigure(policy)
+            for _ in 0..<Int.random(in: 1...60, using: &generator) {
+                let before = scene.explain()
+                guard case .spare(let id) = scene.route() else { continue }
+                let chosen = before.candidates.first { $0.id == id }
+                #expect((chosen?.predicted ?? .infinity) < policy.maxLoad, "\(id) chosen at predicted \(chosen?.predicted ?? .nan)")
+            }
+        }
+    }
+
     @Test("round-robin visits every eligible spare equally, within one, per cycle")
     func roundRobinFair() {
         var generator = SeededGenerator(state: 7)
         for _ in 0..<500 {
             var scene = Self.randomScene(mode: .roundRobin, generator: &generator)
+            // Logins cost nothing here, so none reaches max_load by predicted load (that has its own property).
+            var policy = scene.state.policy
+            policy.loginCost = 0
+            scene.state.reconfigure(policy)
             let eligible = scene.explain().candidates.filter(\.eligible).map(\.id)
             guard !eligible.isEmpty else { continue }
             let rounds = Int.random(in: 1...5, using: &generator)

@@ -45,6 +45,99 @@ struct EndToEndTests {
         #expect(await waitFor(.seconds(5)) { cluster.login() == "self" } != nil)
     }
 
+    @Test("no blind start: with poll.interval 30s, /login redirects to a spare within a second of the links coming up")
+    func noBlindStart() async throws {
+        let cluster = try ProcessCluster(
+            agents: ["a2", "a3"], poll: "{interval: 30s, timeout: 2s, stale_after: 90s}",
+            balancer: "{mode: always, spares: [a2, a3], slow_start: 0s}")
+        defer { cluster.stopAll() }
+        for id in cluster.agentIDs { try cluster.startAgent(id) }
+        try cluster.startServe()
+        let started = ContinuousClock.now
+        var linksUp: ContinuousClock.Instant?
+        var firstRedirect: ContinuousClock.Instant?
+        while ContinuousClock.now - started < .seconds(20), firstRedirect == nil {
+            if linksUp == nil, let health = cluster.health(), health.peers.allSatisfy({ $0.link.state == .up }) { linksUp = .now }
+            if let response = cluster.get("/login"), statusCode(of: response) == 302,
+                let target = header("X-Balancer-Target", in: response), target != "self"
+            {
+                firstRedirect = .now
+                if linksUp == nil { linksUp = firstRedirect }
+            }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(linksUp != nil, "the links never came up; serve log:\n\(cluster.log("s1"))")
+        #expect(firstRedirect != nil, "no 302 to a spare within 20 s of start; serve log:\n\(cluster.log("s1"))")
+        guard let linksUp, let firstRedirect else { return }
+        let wait = firstRedirect - linksUp
+        print("no blind start: links up \(linksUp - started) after start, first 302 to a spare \(wait) after the links came up")
+        // Without a poll at link-up the first sample comes a quarter to three quarters of an interval (7.5–22.5 s) later.
+        #expect(wait < .seconds(1), "first 302 \(wait) after the links came up")
+    }
+
+    @Test("backups: with every spare overloaded a login goes to the library server, and /health, /decisions and /metrics say a backup was used")
+    func backupTier() async throws {
+        let cluster = try ProcessCluster(
+            agents: ["a2", "l3"], balancer: "{mode: always, spares: [a2], backups: [l3], slow_start: 0s, login_cost: 0}")
+        defer { cluster.stopAll() }
+        cluster.setLoad("a2", percent: 30)
+        cluster.setLoad("l3", percent: 5)
+        for id in cluster.agentIDs { try cluster.startAgent(id) }
+        try cluster.startServe()
+        #expect(await waitFor { ["a2", "l3"].allSatisfy { cluster.peer($0)?.eligible == true } } != nil, "serve log:\n\(cluster.log("s1"))")
+        #expect(cluster.login() == "a2")  // a spare can take it: the less busy backup is not used
+        #expect(cluster.health()?.balancer.backup == false)
+        cluster.setLoad("a2", percent: 120)
+        #expect(await waitFor(.seconds(5)) { cluster.health()?.balancer.target == "l3" } != nil)
+        #expect(cluster.login() == "l3")
+        let health = cluster.health()
+        #expect(health?.balancer.backup == true)
+        #expect(health?.balancer.reason.hasPrefix("none of the 1 spares is eligible: least busy eligible backup is l3") == true, "\(health?.balancer.reason ?? "")")
+        #expect(health?.balancer.backupRedirectsTotal == 1)
+        #expect(health?.peers.first { $0.id == "l3" }?.backup == true)
+        #expect(health?.peers.first { $0.id == "a2" }?.backup == false)
+        let body = (cluster.get("/decisions") ?? "").components(separatedBy: "\r\n\r\n").dropFirst().first ?? ""
+        let latest = (try? DecisionsDocument(json: Data(body.utf8)))?.decisions.first
+        #expect(latest?.target == "l3" && latest?.backup == true, "\(body)")
+        #expect(latest?.candidates.map(\.backup) == [false, true])
+        let metrics = cluster.get("/metrics") ?? ""
+        #expect(metrics.contains("balancerd_backup_redirects_total 1\n"), "\(metrics)")
+    }
+
+    @Test("returning users: the cookie set on the redirect sends a returning login back while that spare is eligible; forged values are ignored")
+    func returningUsers() async throws {
+        let cluster = try ProcessCluster(
+            agents: ["a2", "a3"],
+            balancer: "{mode: always, spares: [a2, a3], slow_start: 0s, login_cost: 0, affinity_cookie: bd_server, affinity_lifetime: 2h}")
+        defer { cluster.stopAll() }
+        cluster.setLoad("a2", percent: 20)
+        cluster.setLoad("a3", percent: 50)
+        for id in cluster.agentIDs { try cluster.startAgent(id) }
+        try cluster.startServe()
+        #expect(await waitFor { ["a2", "a3"].allSatisfy { cluster.peer($0)?.eligible == true } } != nil, "serve log:\n\(cluster.log("s1"))")
+        func login(cookie: String?) -> String? {
+            try? rawHTTP(port: cluster.httpPort, "GET /login HTTP/1.1\r\nHost: x\r\n\(cookie.map { "Cookie: \($0)\r\n" } ?? "")Connection: close\r\n\r\n")
+        }
+        let first = login(cookie: nil)
+        #expect(first.flatMap { header("X-Balancer-Target", in: $0) } == "a2")
+        #expect(first.flatMap { header("Set-Cookie", in: $0) } == "bd_server=a2; Max-Age=7200; Path=/login; HttpOnly; SameSite=Lax")
+        let back = login(cookie: "other=1; bd_server=a3")
+        #expect(back.flatMap { header("X-Balancer-Target", in: $0) } == "a3")
+        #expect(back.flatMap { header("Location", in: $0) } == "https://a3.localhost/login")
+        for forged in ["bd_server=evil.example", "bd_server=s1", "bd_server=\"a3\\r\\nX: 1\"", "bd_server=", "bd_server=a4"] {
+            let response = login(cookie: forged)
+            #expect(response.flatMap { header("X-Balancer-Target", in: $0) } == "a2", "\(forged)")
+            #expect(response.flatMap { header("Location", in: $0) } == "https://a2.localhost/login", "\(forged)")
+        }
+        let metrics = cluster.get("/metrics") ?? ""
+        #expect(metrics.contains("balancerd_returning_logins_total 1\n"), "\(metrics)")
+        let decisions = cluster.get("/decisions") ?? ""
+        #expect(decisions.contains(#""returning":true"#), "\(decisions)")
+        // a3 over max_load: the cookie no longer counts.
+        cluster.setLoad("a3", percent: 120)
+        #expect(await waitFor(.seconds(5)) { login(cookie: "bd_server=a3").flatMap { header("X-Balancer-Target", in: $0) } == "a2" } != nil)
+    }
+
     @Test("open-redirect attempts never put another host in Location")
     func openRedirect() async throws {
         let cluster = try ProcessCluster(agents: ["a2"])

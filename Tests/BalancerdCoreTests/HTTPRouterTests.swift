@@ -36,7 +36,7 @@ struct HTTPRouterTests {
         #expect(get("/health/ready").status == 503)
     }
 
-    @Test("every route answers, HEAD has no body, others 404/405")
+    @Test("every route answers, others 404/405")
     func routes() {
         #expect(get("/").status == 302)
         #expect(get("/").header("Location") == "/status")
@@ -50,13 +50,34 @@ struct HTTPRouterTests {
         #expect(get("/status/app.js").status == 200)
         #expect(get("/status/../../etc/passwd").status == 404)
         #expect(get("/nothing").status == 404)
-        let head = get("/login", method: "HEAD")
-        #expect(head.status == 302 && head.body.isEmpty && head.header("Location") != nil)
-        #expect(get("/health", method: "HEAD").body.isEmpty)
-        let post = get("/login", method: "POST")
-        #expect(post.status == 405)
-        #expect(post.header("Allow") == "GET, HEAD")
         #expect(get("/health", method: "DELETE").status == 405)
+        #expect(get("/health", method: "POST").header("Allow") == "GET, HEAD")
+        #expect(get("/login", method: "PUT").header("Allow") == "GET, HEAD, POST")
+    }
+
+    @Test("a login POST goes to the same target with 307; HEAD gets the GET's answer for the server to send without its body")
+    func loginPostAndHead() {
+        let post = get("/login/course/101?x=1", method: "POST")
+        #expect(post.status == 307)
+        #expect(post.header("Location") == "https://bistromath.lite.msu.edu/login/course/101?x=1")
+        #expect(post.header("X-Balancer-Target") == "msua2")
+        #expect(post.header("Cache-Control") == "no-store")
+        for path in ["/login", "/health", "/decisions", "/metrics", "/status", "/health/ready"] {
+            let head = get(path, method: "HEAD"), full = get(path)
+            #expect(head == full, "HEAD \(path)")
+        }
+        state.login.withLock { $0 = .unavailable }
+        #expect(get("/login", method: "POST").status == 503)
+    }
+
+    @Test("the login's Cookie header reaches the balancer; its Set-Cookie goes on the redirect")
+    func returningCookie() {
+        state.login.withLock { $0 = .redirect(id: "msua2", base: "https://bistromath.lite.msu.edu/login", setCookie: "bd=msua2; Max-Age=60; Path=/login; HttpOnly; SameSite=Lax") }
+        let response = router.respond(to: HTTPRequest(method: "GET", target: "/login/x", client: IPAddress("127.0.0.1"), cookies: "a=1; bd=msua3"))
+        #expect(response.header("Set-Cookie") == "bd=msua2; Max-Age=60; Path=/login; HttpOnly; SameSite=Lax")
+        #expect(router.plainLogin(cookies: "bd=msua3") == .redirect(id: "msua2", location: "https://bistromath.lite.msu.edu/login", setCookie: "bd=msua2; Max-Age=60; Path=/login; HttpOnly; SameSite=Lax"))
+        #expect(state.cookies.withLock { $0 } == ["a=1; bd=msua3", "bd=msua3"])
+        #expect(get("/health").header("Set-Cookie") == nil)
     }
 
     @Test("status routes answer 403 outside http.status_allow", arguments: ["/status", "/health", "/health/ready", "/decisions", "/metrics", "/status/app.js"])

@@ -47,6 +47,57 @@ struct HTTPServerTests {
         #expect(state.counted.withLock { $0 } == Array(repeating: "/login 302", count: 5) + ["/login 503"])
     }
 
+    @Test("a login POST with a body gets 307 to the same target; HEAD gets the GET's headers with the real Content-Length and no body")
+    func postAndHead() throws {
+        let state = FixedEndpointState()
+        let server = try start(state)
+        defer { server.stop() }
+        let form = "uname=student&upass=secret"
+        let post = try rawHTTP(port: server.port, "POST /login HTTP/1.1\r\nHost: a\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: \(form.utf8.count)\r\nConnection: close\r\n\r\n\(form)")
+        #expect(statusCode(of: post) == 307, "\(post)")
+        #expect(header("Location", in: post) == "https://bistromath.lite.msu.edu/login")
+        #expect(header("X-Balancer-Target", in: post) == "msua2")
+        for path in ["/health", "/metrics", "/status", "/login"] {
+            let get = try rawHTTP(port: server.port, "GET \(path) HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+            let head = try rawHTTP(port: server.port, "HEAD \(path) HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+            let getBody = get.components(separatedBy: "\r\n\r\n").dropFirst().joined(separator: "\r\n\r\n")
+            #expect(statusCode(of: head) == statusCode(of: get))
+            #expect(header("Content-Length", in: head) == String(getBody.utf8.count), "HEAD \(path): \(head)")
+            #expect(header("Content-Length", in: get) == String(getBody.utf8.count))
+            #expect(head.hasSuffix("\r\n\r\n"), "HEAD \(path) sent a body: \(head)")
+        }
+        #expect(state.counted.withLock { $0 }.first == "/login 307")
+        // A body whose length is given twice is refused, not guessed at.
+        let conflicting = try rawHTTP(port: server.port, "POST /login HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 7\r\n\r\nabcde")
+        #expect(statusCode(of: conflicting) == 400, "\(conflicting)")
+    }
+
+    @Test("at default settings, 1,000 connections at once from one address (a campus NAT) are all answered")
+    func campusBehindOneAddress() throws {
+        var settings = HTTPSettings()
+        settings.listen = ListenAddress(host: "127.0.0.1", port: 0)
+        let server = try HTTPServer(settings: settings, responder: Router(state: FixedEndpointState(), allow: try AddressAllowList(parsing: ["127.0.0.0/8"]), assets: WebAssets()))
+        defer { server.stop() }
+        // All 1,000 are open, each with its request sent, before any answer is read.
+        var sockets: [Int32] = []
+        defer { for socket in sockets { close(socket) } }
+        for _ in 0..<1_000 {
+            let socket = try connectedSocket(port: server.port)
+            sockets.append(socket)
+            let request = Array("GET /login HTTP/1.1\r\nHost: a\r\n\r\n".utf8)
+            _ = request.withUnsafeBytes { send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        }
+        var answered = 0
+        var failures: [String] = []
+        for socket in sockets {
+            var chunk = [UInt8](repeating: 0, count: 4096)
+            let count = chunk.withUnsafeMutableBytes { recv(socket, $0.baseAddress, $0.count, 0) }
+            let text = count > 0 ? String(decoding: chunk[..<count], as: UTF8.self) : ""
+            if statusCode(of: text) == 302 { answered += 1 } else if failures.count < 3 { failures.append(count > 0 ? text : "closed (\(String(cString: strerror(errno))))") }
+        }
+        #expect(answered == 1_000, "only \(answered) of 1,000 answered 302; e.g. \(failures)")
+    }
+
     @Test("an absolute-URI request line cannot choose the host")
     func absoluteURI() throws {
         let server = try start(FixedEndpointState())

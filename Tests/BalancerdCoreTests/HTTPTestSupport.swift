@@ -6,18 +6,23 @@ import BalancerdCore
 final class FixedEndpointState: EndpointState {
     let login = Locked(LoginRoute.redirect(id: "msua2", base: "https://bistromath.lite.msu.edu/login"))
     let counted = Locked<[String]>([])
+    /// The `Cookie` header of every login decided.
+    let cookies = Locked<[String?]>([])
     var isReady: Bool { login.withLock { $0 != .unavailable } }
-    func routeLogin() -> LoginRoute { login.withLock { $0 } }
+    func routeLogin(cookies: String?) -> LoginRoute {
+        self.cookies.withLock { $0.append(cookies) }
+        return login.withLock { $0 }
+    }
     func healthJSON() -> [UInt8] { Array(#"{"status":"ok"}"#.utf8) }
     func decisionsJSON() -> [UInt8] { Array(#"{"decisions":[]}"#.utf8) }
     func metricsText() -> [UInt8] { Array("# TYPE up gauge\nup 1\n".utf8) }
     func countRequest(route: Route, status: Int) { counted.withLock { $0.append("\(route.rawValue) \(status)") } }
 }
 
-/// Sends raw bytes to 127.0.0.1:port and returns the whole response (the request asks the server to close).
-func rawHTTP(port: Int, _ request: String) throws -> String {
+/// A blocking TCP socket connected to 127.0.0.1:port, with a 5 s receive timeout.
+func connectedSocket(port: Int) throws -> Int32 {
     let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(descriptor) }
+    guard descriptor >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EMFILE) }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -25,7 +30,17 @@ func rawHTTP(port: Int, _ request: String) throws -> String {
     var timeout = timeval(tv_sec: 5, tv_usec: 0)
     setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     let connected = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-    guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
+    guard connected == 0 else {
+        close(descriptor)
+        throw POSIXError(.ECONNREFUSED)
+    }
+    return descriptor
+}
+
+/// Sends raw bytes to 127.0.0.1:port and returns the whole response (the request asks the server to close).
+func rawHTTP(port: Int, _ request: String) throws -> String {
+    let descriptor = try connectedSocket(port: port)
+    defer { close(descriptor) }
     let bytes = Array(request.utf8)
     _ = bytes.withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
     var response: [UInt8] = []

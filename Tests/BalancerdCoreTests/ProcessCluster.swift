@@ -17,7 +17,11 @@ final class ProcessCluster: @unchecked Sendable {
         URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("balancerd").path
     }
 
-    init(agents: [String], maxAttempts: Int = 1000) throws {
+    /// `poll` and `balancer` are the config's flow mappings for those sections.
+    init(
+        agents: [String], maxAttempts: Int = 1000, poll: String = "{interval: 200ms, timeout: 150ms, stale_after: 1s}",
+        balancer: String? = nil
+    ) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("balancerd-e2e-\(UUID().uuidString)").path
         agentIDs = agents
         try FileManager.default.createDirectory(atPath: directory + "/sessions", withIntermediateDirectories: true)
@@ -39,8 +43,8 @@ final class ProcessCluster: @unchecked Sendable {
             socket_dir: run
             tls: {ca: ca.pem, cert: s1.pem, key: s1.key}
             links: {connect_timeout: 1s, request_timeout: 2s, keepalive: 1s, backoff_initial: 100ms, backoff_max: 500ms, max_attempts: \(maxAttempts)}
-            poll: {interval: 200ms, timeout: 150ms, stale_after: 1s}
-            balancer: {mode: overflow, spares: [\(agents.joined(separator: ", "))], slow_start: 0s, login_cost: 0}
+            poll: \(poll)
+            balancer: \(balancer ?? "{mode: overflow, spares: [\(agents.joined(separator: ", "))], slow_start: 0s, login_cost: 0}")
             http: {listen: "127.0.0.1:\(httpPort)"}
             agent: {load_file: load-s1, sessions_dir: sessions, load_limit: 1}
             """

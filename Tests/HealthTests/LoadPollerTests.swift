@@ -19,10 +19,14 @@ final class ScriptedPeer: PeerRequesting {
 
     func set(load: Answer, userload: Answer) { answers.withLock { $0 = ["load": load, "userload": userload] } }
 
-    var status: LinkStatus { LinkStatus(peerID: peerID, state: .up) }
+    /// The link's state; while it is not up, every request gets `con_lost`, as on a real link.
+    let linkState = Locked(LinkState.up)
+
+    var status: LinkStatus { LinkStatus(peerID: peerID, state: linkState.withLock { $0 }) }
 
     func request(_ line: String) async -> String {
         asked.withLock { $0 += 1 }
+        guard linkState.withLock({ $0 }) == .up else { return "con_lost" }
         switch answers.withLock({ $0[line] }) ?? .reply("unknown_cmd") {
         case .reply(let text): return text
         case .never:
@@ -46,6 +50,41 @@ func waitForSnapshot(_ poller: LoadPoller, timeout: Duration = .seconds(10), _ p
 @Suite("the load poller")
 struct LoadPollerTests {
     static let fast = PollSettings(interval: .milliseconds(100), timeout: .milliseconds(50), staleAfter: .milliseconds(300), history: 5)
+
+    /// An hour: a periodic first poll lands at least a quarter interval (15 minutes)
+    /// after start, so any sample seen within the test's deadline came from a link-up poll.
+    static let hourly = PollSettings(interval: .seconds(3600), timeout: .seconds(5), staleAfter: .seconds(7200), history: 5)
+
+    @Test("no blind start: a link up at start is polled at once, not up to an interval later")
+    func pollsAtOnceAtStart() async {
+        let poller = LoadPoller(settings: Self.hourly, local: nil, logger: Logger(label: "test"))
+        let peers = (1...5).map { ScriptedPeer("p\($0)", load: .reply("20.00"), userload: .reply("10.00")) }
+        poller.setPeers(peers)
+        let task = Task { await poller.run() }
+        defer { task.cancel() }
+        let snapshot = await waitForSnapshot(poller) { snapshot in peers.allSatisfy { snapshot.peer($0.peerID)?.latest != nil } }
+        #expect(snapshot != nil, "not every peer was polled as its link came up: \(poller.snapshot.peers.map { "\($0.id): \($0.latest == nil ? "no sample" : "sampled")" })")
+    }
+
+    @Test("a link that comes up later, or that a reload adds, is polled as soon as it is up")
+    func pollsWhenLinkComesUp() async {
+        let poller = LoadPoller(settings: Self.hourly, local: nil, logger: Logger(label: "test"))
+        let late = ScriptedPeer("late", load: .reply("30.00"), userload: .reply("10.00"))
+        late.linkState.withLock { $0 = .connecting }
+        poller.setPeers([late])
+        let task = Task { await poller.run() }
+        defer { task.cancel() }
+        poller.publishIfDirty()
+        #expect(late.asked.withLock { $0 } == 0)  // nothing to poll while the link is connecting
+        late.linkState.withLock { $0 = .up }
+        poller.linkChanged()
+        #expect(await waitForSnapshot(poller) { $0.peer("late")?.latest?.effectivePercent == 30 } != nil)
+
+        let added = ScriptedPeer("added", load: .reply("40.00"), userload: .reply("10.00"))
+        poller.setPeers([late, added])
+        #expect(await waitForSnapshot(poller) { $0.peer("added")?.latest?.effectivePercent == 40 } != nil)
+        #expect(late.asked.withLock { $0 } == 2)  // the reload polled only the new link: late's one load + userload
+    }
 
     @Test("numbers, garbage, con_lost and silence each give the right sample")
     func replies() async {

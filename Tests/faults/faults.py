@@ -442,7 +442,7 @@ class Suite:
                 self.failures.append(f"{name}: {failed} /login requests failed")
             self.record(name, "slowhttptest " + mode, "—", "—", f"{failed} of {ok + failed} logins failed",
                         f"/login p50 {ms(percentile(latencies, 0.5))}, p99 {ms(percentile(latencies, 0.99))}; "
-                        f"attacker connections the daemon held at 18 s: {held} (per_address_limit 256)")
+                        f"attacker connections the daemon held at 18 s: {held} (per_address_limit 2048)")
 
     def connection_flood(self):
         """10,000 connections at once, from one address and then from 40, holding them idle."""

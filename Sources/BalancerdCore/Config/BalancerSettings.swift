@@ -12,11 +12,17 @@ public struct BalancerSettings: Sendable, Equatable {
 
     public var mode = policyDefaults.mode
     public var spares = policyDefaults.spares
+    /// Used only when no spare can take a login (the seed's library servers).
+    public var backups = policyDefaults.backups
     public var sameDomain = policyDefaults.sameDomain
     public var loginCost = policyDefaults.loginCost
     public var maxLoad = policyDefaults.maxLoad
     public var readmitLoad = policyDefaults.readmitLoad
     public var slowStart = Duration.seconds(policyDefaults.slowStart)
+    /// The returning-user cookie's name; empty: no cookie (the default).
+    public var affinityCookie = ""
+    /// How long a returning user is sent back to the same server.
+    public var affinityLifetime = Duration.seconds(4 * 3600)
     /// Where a login that stays on this server goes (default: `scheme://` its hosts-table hostname `login_path`).
     public var localLoginURL = ""
     public var scheme = "https"
@@ -27,7 +33,7 @@ public struct BalancerSettings: Sendable, Equatable {
     /// The policy this config describes, for a server in `ownDomain`.
     public func policy(ownDomain: String, staleAfter: Duration) -> BalancerPolicy {
         BalancerPolicy(
-            mode: mode, spares: spares, sameDomain: sameDomain, ownDomain: ownDomain, loginCost: loginCost,
+            mode: mode, spares: spares, backups: backups, sameDomain: sameDomain, ownDomain: ownDomain, loginCost: loginCost,
             maxLoad: maxLoad, readmitLoad: readmitLoad, slowStart: slowStart.secondsValue, staleAfter: staleAfter.secondsValue)
     }
 }

@@ -58,6 +58,12 @@ extension ConfigLoader {
                 "\(balancer.readmitLoad.configText) is above balancer.max_load \(balancer.maxLoad.configText): a spare could never be re-admitted")
         }
         balancer.spares = reader.list("balancer.spares", default: balancer.spares)
+        balancer.backups = reader.list("balancer.backups", default: balancer.backups)
+        balancer.affinityCookie = reader.string("balancer.affinity_cookie", default: balancer.affinityCookie)
+        if !balancer.affinityCookie.isEmpty, !AffinityCookie.isValidName(balancer.affinityCookie) {
+            reader.problem("balancer.affinity_cookie", "'\(balancer.affinityCookie)' is not a cookie name: use letters, digits, '-' and '_'")
+        }
+        balancer.affinityLifetime = reader.duration("balancer.affinity_lifetime", default: balancer.affinityLifetime)
         balancer.sameDomain = reader.bool("balancer.same_domain", default: balancer.sameDomain)
         balancer.loginCost = reader.number("balancer.login_cost", default: balancer.loginCost, in: 0...100)
         balancer.slowStart = reader.duration("balancer.slow_start", default: balancer.slowStart, allowZero: true)

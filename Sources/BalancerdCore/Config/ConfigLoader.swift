@@ -99,22 +99,25 @@ public struct ConfigLoader {
         }
         if hostsLoaded {
             var seen = Set<String>()
-            for spare in config.balancer.spares {
-                if !seen.insert(spare).inserted {
-                    problems.append(source.problem("balancer.spares", "'\(spare)' is listed twice"))
-                } else if spare == hostID {
-                    // One config shared by every server (host_id from the environment) lists them all.
-                    var warning = source.problem("balancer.spares", "'\(spare)' is this server itself (host_id); it is skipped")
-                    warning.isWarning = true
-                    problems.append(warning)
-                } else if let entry = hosts[spare] {
-                    if config.balancer.sameDomain, let own, entry.domain != own.domain {
-                        var warning = source.problem("balancer.spares", "'\(spare)' is in domain \(entry.domain), not \(own.domain): with same_domain it is never chosen")
+            for (key, ids) in [("balancer.spares", config.balancer.spares), ("balancer.backups", config.balancer.backups)] {
+                for spare in ids {
+                    if !seen.insert(spare).inserted {
+                        let note = config.balancer.spares.contains(spare) && key == "balancer.backups" ? " (it is already in balancer.spares)" : ""
+                        problems.append(source.problem(key, "'\(spare)' is listed twice\(note)"))
+                    } else if spare == hostID {
+                        // One config shared by every server (host_id from the environment) lists them all.
+                        var warning = source.problem(key, "'\(spare)' is this server itself (host_id); it is skipped")
                         warning.isWarning = true
                         problems.append(warning)
+                    } else if let entry = hosts[spare] {
+                        if config.balancer.sameDomain, let own, entry.domain != own.domain {
+                            var warning = source.problem(key, "'\(spare)' is in domain \(entry.domain), not \(own.domain): with same_domain it is never chosen")
+                            warning.isWarning = true
+                            problems.append(warning)
+                        }
+                    } else {
+                        problems.append(source.problem(key, "'\(spare)' is not in the hosts table \(hostsTablePath)"))
                     }
-                } else {
-                    problems.append(source.problem("balancer.spares", "'\(spare)' is not in the hosts table \(hostsTablePath)"))
                 }
             }
             if tls.insecure {
@@ -139,6 +142,7 @@ public struct ConfigLoader {
             }
         }
         config.balancer.spares.removeAll { $0 == hostID }
+        config.balancer.backups.removeAll { $0 == hostID }
         if config.balancer.localLoginURL.isEmpty, let own {
             config.balancer.localLoginURL = "\(config.balancer.scheme)://\(own.hostname)\(config.balancer.loginPath)"
         }

@@ -9,9 +9,11 @@ public struct HTTPRequest: Sendable, Equatable {
     public var query: String?
     /// The client's address.
     public var client: IPAddress?
+    /// The `Cookie` header, read only for the returning-user cookie.
+    public var cookies: String?
 
     /// Splits a request target (`/login/x?y=1`) into path and query.
-    public init(method: String, target: String, client: IPAddress?) {
+    public init(method: String, target: String, client: IPAddress?, cookies: String? = nil) {
         self.method = method
         if let question = target.firstIndex(of: "?") {
             path = String(target[..<question])
@@ -21,6 +23,7 @@ public struct HTTPRequest: Sendable, Equatable {
             query = nil
         }
         self.client = client
+        self.cookies = cookies
     }
 }
 
@@ -56,18 +59,20 @@ public protocol HTTPResponder: Sendable {
     func respond(to request: HTTPRequest) -> HTTPResponse
     /// The answer to `GET /login` with nothing after it, the request nearly every
     /// user sends, decided and counted; nil when this responder has no fast path.
-    func plainLogin() -> PlainLoginAnswer?
+    /// `cookies` is the request's `Cookie` header.
+    func plainLogin(cookies: String?) -> PlainLoginAnswer?
 }
 
 extension HTTPResponder {
-    public func plainLogin() -> PlainLoginAnswer? { nil }
+    public func plainLogin(cookies: String?) -> PlainLoginAnswer? { nil }
 }
 
 /// How a plain `GET /login` is answered.
 public enum PlainLoginAnswer: Sendable, Equatable {
-    /// 302 to `location` for target `id`: the same answer for every such
-    /// request until the target or its URL changes, so the server prepares it once.
-    case redirect(id: String, location: String)
+    /// 302 to `location` for target `id` (setting the returning-user cookie
+    /// when `setCookie` is given): the same answer for every such request until
+    /// the target or its URL changes, so the server prepares it once.
+    case redirect(id: String, location: String, setCookie: String?)
     /// Any other answer (503 when there is no target).
     case response(HTTPResponse)
 }

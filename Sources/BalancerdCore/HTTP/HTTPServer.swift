@@ -28,6 +28,7 @@ public final class HTTPServer: Sendable {
         guard let address = try? SocketAddress(ipAddress: settings.listen.host, port: settings.listen.port) else {
             throw .badAddress(settings.listen.description)
         }
+        DescriptorLimit.raise(toServe: settings.connectionLimit)
         let opaque = Unmanaged.passUnretained(context).toOpaque()
         let isIPv6 = address.protocol == .inet6
         let daemon = address.withSockAddr { sockaddr, _ in
@@ -92,10 +93,11 @@ private final class ServerContext: Sendable {
 
     init(responder: any HTTPResponder) { self.responder = responder }
 
-    func redirect(id: String, location: String) -> PreparedResponse? {
+    func redirect(id: String, location: String, setCookie: String?) -> PreparedResponse? {
         redirects.withLock { cache in
-            if let prepared = cache[id], prepared.location == location { return prepared }
-            guard let prepared = PreparedResponse(Router.redirect(id: id, location: location), location: location) else { return nil }
+            if let prepared = cache[id], prepared.location == location, prepared.setCookie == setCookie { return prepared }
+            let response = Router.redirect(id: id, location: location, setCookie: setCookie)
+            guard let prepared = PreparedResponse(response, location: location, setCookie: setCookie) else { return nil }
             cache[id] = prepared
             return prepared
         }
@@ -108,11 +110,13 @@ private final class ServerContext: Sendable {
 private final class PreparedResponse: @unchecked Sendable {
     let pointer: OpaquePointer
     let location: String
+    let setCookie: String?
 
-    init?(_ response: HTTPResponse, location: String) {
+    init?(_ response: HTTPResponse, location: String, setCookie: String?) {
         guard let pointer = makeResponse(response) else { return nil }
         self.pointer = pointer
         self.location = location
+        self.setCookie = setCookie
     }
 
     deinit { MHD_destroy_response(pointer) }
@@ -170,6 +174,11 @@ private func accessHandler(
     }
     if !state.seen {
         state.seen = true
+        // A body whose length is given twice is refused before it is read (RFC 9112 § 6.3):
+        // libmicrohttpd would take one of them, and a proxy in front might take the other.
+        if let method, strcmp(method, "GET") != 0, contentLengthHeaders(connection) > 1 {
+            return queue(Router.conflictingLengths, on: connection)
+        }
         return .YES
     }
     // A request body is never wanted: read and drop it.
@@ -178,22 +187,39 @@ private func accessHandler(
         return .YES
     }
     let context = Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue()
+    let cookies = MHD_lookup_connection_value(connection, .HEADER_KIND, "Cookie").map { String(cString: $0) }
     // The fast path: plain `GET /login`, answered with a prepared redirect.
-    if state.target == "/login", let method, strcmp(method, "GET") == 0, let answer = context.responder.plainLogin() {
+    if state.target == "/login", let method, strcmp(method, "GET") == 0, let answer = context.responder.plainLogin(cookies: cookies) {
         switch answer {
-        case .redirect(let id, let location):
-            if let prepared = context.redirect(id: id, location: location) {
+        case .redirect(let id, let location, let setCookie):
+            if let prepared = context.redirect(id: id, location: location, setCookie: setCookie) {
                 return MHD_queue_response(connection, 302, prepared.pointer)
             }
-            return queue(Router.redirect(id: id, location: location), on: connection)
+            return queue(Router.redirect(id: id, location: location, setCookie: setCookie), on: connection)
         case .response(let response):
             return queue(response, on: connection)
         }
     }
     var storage = sockaddr_storage()
     let client = balancerd_mhd_client_address(connection, &storage) > 0 ? IPAddress(storage: storage) : nil
-    let request = HTTPRequest(method: method.map { String(cString: $0) } ?? "GET", target: state.target, client: client)
+    let request = HTTPRequest(method: method.map { String(cString: $0) } ?? "GET", target: state.target, client: client, cookies: cookies)
     return queue(context.responder.respond(to: request), on: connection)
+}
+
+/// How many `Content-Length` headers the request has.
+private func contentLengthHeaders(_ connection: OpaquePointer) -> Int {
+    var count = 0
+    _ = withUnsafeMutablePointer(to: &count) { pointer in
+        MHD_get_connection_values(connection, .HEADER_KIND, countContentLength, pointer)
+    }
+    return count
+}
+
+private func countContentLength(
+    _ cls: UnsafeMutableRawPointer?, _ kind: MHD_ValueKind, _ key: UnsafePointer<CChar>?, _ value: UnsafePointer<CChar>?
+) -> MHD_Result {
+    if let cls, let key, strcasecmp(key, "Content-Length") == 0 { cls.assumingMemoryBound(to: Int.self).pointee += 1 }
+    return .YES
 }
 
 /// Queues a one-off response (libmicrohttpd keeps its own reference until it is sent).

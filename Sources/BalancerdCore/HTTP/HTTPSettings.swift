@@ -5,17 +5,22 @@ public struct HTTPSettings: Sendable, Equatable {
     public var listen: ListenAddress
     /// libmicrohttpd's epoll thread pool.
     public var threads: Int
+    /// Connections at once, from everyone: four times `perAddressLimit`, so one
+    /// address (a campus NAT, or an attacker) can take at most a quarter of them.
     public var connectionLimit: Int
+    /// An idle or slow connection is closed after this; slowloris and slow-body
+    /// clients hold their connections no longer, and no more than `perAddressLimit` of them.
     public var connectionTimeout: Duration
     /// Connections from one address at once (0: no limit), so one greedy client
-    /// cannot take them all; campus NATs put many users behind one address.
+    /// cannot take them all. Campus NATs and proxies put thousands of users
+    /// behind one address: 2,048 serves such a campus in one login rush.
     public var perAddressLimit: Int
     /// Who may see /status, /health, /decisions and /metrics (addresses or CIDR blocks).
     public var statusAllow: [String]
 
     public init(
-        listen: ListenAddress = ListenAddress(host: "0.0.0.0", port: 8080), threads: Int = 2, connectionLimit: Int = 1024,
-        connectionTimeout: Duration = .seconds(15), perAddressLimit: Int = 256, statusAllow: [String] = ["127.0.0.0/8", "::1/128"]
+        listen: ListenAddress = ListenAddress(host: "0.0.0.0", port: 8080), threads: Int = 2, connectionLimit: Int = 8192,
+        connectionTimeout: Duration = .seconds(15), perAddressLimit: Int = 2048, statusAllow: [String] = ["127.0.0.0/8", "::1/128"]
     ) {
         self.listen = listen
         self.threads = threads

@@ -1,7 +1,8 @@
 /// Where `/login` goes now, as the balancer decided.
 public enum LoginRoute: Sendable, Equatable {
-    /// Redirect to `base` (scheme, hostname from the hosts table, login path) for target `id` (`self` for local).
-    case redirect(id: String, base: String)
+    /// Redirect to `base` (scheme, hostname from the hosts table, login path) for target `id` (`self` for local),
+    /// setting the returning-user cookie when `setCookie` is given.
+    case redirect(id: String, base: String, setCookie: String? = nil)
     /// No target: 503.
     case unavailable
 }
@@ -9,8 +10,9 @@ public enum LoginRoute: Sendable, Equatable {
 /// What the HTTP routes read. The daemon implements it over its live state;
 /// every call returns at once (a snapshot copy or a tiny lock).
 public protocol EndpointState: Sendable {
-    /// Decides one login (and books it: this is the balancer's hot path).
-    func routeLogin() -> LoginRoute
+    /// Decides one login (and books it: this is the balancer's hot path);
+    /// `cookies` is the request's `Cookie` header, for the returning-user cookie.
+    func routeLogin(cookies: String?) -> LoginRoute
     /// `/health` as JSON.
     func healthJSON() -> [UInt8]
     /// `/decisions` as JSON.
@@ -35,21 +37,20 @@ public struct Router: HTTPResponder {
         self.assets = assets
     }
 
+    /// A HEAD request gets the GET's whole response, body included: the server
+    /// sends its headers, with the body's real `Content-Length`, and not the body
+    /// (libmicrohttpd does this for HEAD, and refuses a Content-Length set by hand).
     public func respond(to request: HTTPRequest) -> HTTPResponse {
         let (route, response) = answer(request)
         state.countRequest(route: route, status: response.status)
-        guard request.method == "HEAD" else { return response }
-        var head = response
-        head.headers.append(("Content-Length", String(response.body.count)))
-        head.body = []
-        return head
+        return response
     }
 
-    public func plainLogin() -> PlainLoginAnswer? {
-        switch state.routeLogin() {
-        case .redirect(let id, let base):
+    public func plainLogin(cookies: String?) -> PlainLoginAnswer? {
+        switch state.routeLogin(cookies: cookies) {
+        case .redirect(let id, let base, let setCookie):
             state.countRequest(route: .login, status: 302)
-            return .redirect(id: id, location: LoginLocation.build(base: base, rest: "", query: nil))
+            return .redirect(id: id, location: LoginLocation.build(base: base, rest: "", query: nil), setCookie: setCookie)
         case .unavailable:
             state.countRequest(route: .login, status: 503)
             return .response(Self.unavailable)
@@ -59,15 +60,17 @@ public struct Router: HTTPResponder {
     private func answer(_ request: HTTPRequest) -> (route: Route, HTTPResponse) {
         let route = Route(path: request.path, assets: assets)
         guard route != .other else { return (route, Self.notFound) }
-        guard request.method == "GET" || request.method == "HEAD" else {
-            return (route, HTTPResponse(status: 405, contentType: "text/plain; charset=utf-8", text: "method not allowed\n", headers: [("Allow", "GET, HEAD")]))
+        // The seed's login handler passes the login itself on: a POST to /login goes to the same target.
+        let allowed = route == .login ? ["GET", "HEAD", "POST"] : ["GET", "HEAD"]
+        guard allowed.contains(request.method) else {
+            return (route, HTTPResponse(status: 405, contentType: "text/plain; charset=utf-8", text: "method not allowed\n", headers: [("Allow", allowed.joined(separator: ", "))]))
         }
         guard route.isOpen || allow.allows(request.client) else {
             return (route, HTTPResponse(status: 403, contentType: "text/plain; charset=utf-8", text: "forbidden: \(request.client.map { "\($0)" } ?? "this address") is not in http.status_allow\n"))
         }
         switch route {
         case .login:
-            return (route, login(rest: String(request.path.dropFirst("/login".count)), query: request.query))
+            return (route, login(rest: String(request.path.dropFirst("/login".count)), query: request.query, cookies: request.cookies, keepingMethod: request.method == "POST"))
         case .root:
             return (route, HTTPResponse(status: 302, headers: [("Location", "/status"), ("Cache-Control", "no-store")]))
         case .healthLive:
@@ -88,18 +91,22 @@ public struct Router: HTTPResponder {
         }
     }
 
-    private func login(rest: String, query: String?) -> HTTPResponse {
-        switch state.routeLogin() {
-        case .redirect(let id, let base):
-            return Self.redirect(id: id, location: LoginLocation.build(base: base, rest: rest, query: query))
+    /// `keepingMethod`: a POST, answered 307 so the browser sends the same method and body to the target.
+    private func login(rest: String, query: String?, cookies: String?, keepingMethod: Bool) -> HTTPResponse {
+        switch state.routeLogin(cookies: cookies) {
+        case .redirect(let id, let base, let setCookie):
+            let location = LoginLocation.build(base: base, rest: rest, query: query)
+            return Self.redirect(id: id, location: location, status: keepingMethod ? 307 : 302, setCookie: setCookie)
         case .unavailable:
             return Self.unavailable
         }
     }
 
-    /// The 302 of docs/REFERENCE.md.
-    static func redirect(id: String, location: String) -> HTTPResponse {
-        HTTPResponse(status: 302, headers: [("Location", location), ("Cache-Control", "no-store"), ("X-Balancer-Target", id)])
+    /// The 302 of docs/REFERENCE.md (307 for a POST: method and body kept).
+    static func redirect(id: String, location: String, status: Int = 302, setCookie: String? = nil) -> HTTPResponse {
+        var headers = [("Location", location), ("Cache-Control", "no-store"), ("X-Balancer-Target", id)]
+        if let setCookie { headers.append(("Set-Cookie", setCookie)) }
+        return HTTPResponse(status: status, headers: headers)
     }
 
     /// No target: 503, and a page saying so.
@@ -116,6 +123,10 @@ public struct Router: HTTPResponder {
         guard let asset = assets.asset(named: name) else { return Self.notFound }
         return HTTPResponse(status: 200, headers: [("Content-Type", asset.contentType), ("Cache-Control", "no-cache")], body: asset.bytes)
     }
+
+    /// A request giving its body's length twice: refused, and the connection closed.
+    static let conflictingLengths = HTTPResponse(
+        status: 400, contentType: "text/plain; charset=utf-8", text: "bad request: more than one Content-Length\n", headers: [("Connection", "close")])
 
     static let notFound = HTTPResponse(status: 404, contentType: "text/plain; charset=utf-8", text: "not found\n")
 }

@@ -10,6 +10,8 @@ final class RoutingTable: Sendable {
         /// Spare id → `scheme://hostname + login_path`, from the hosts table only.
         var bases: [String: String]
         var localBase: String
+        /// The returning-user cookie, when `balancer.affinity_cookie` is set.
+        var affinity: AffinityCookie?
     }
 
     private let routing: Locked<Routing>
@@ -23,10 +25,12 @@ final class RoutingTable: Sendable {
         var balancer = state ?? BalancerState(policy: policy)
         if state != nil { balancer.reconfigure(policy) }
         var bases: [String: String] = [:]
-        for id in config.balancer.spares {
+        for id in config.balancer.spares + config.balancer.backups {
             if let entry = hosts[id] { bases[id] = "\(config.balancer.scheme)://\(entry.hostname)\(config.balancer.loginPath)" }
         }
-        return Routing(balancer: balancer, bases: bases, localBase: config.balancer.localLoginURL)
+        let affinity = config.balancer.affinityCookie.isEmpty
+            ? nil : AffinityCookie(name: config.balancer.affinityCookie, maxAge: Int(config.balancer.affinityLifetime.components.seconds))
+        return Routing(balancer: balancer, bases: bases, localBase: config.balancer.localLoginURL, affinity: affinity)
     }
 
     /// Takes a reloaded config, keeping what the balancer knows of spares that stay.
@@ -34,16 +38,18 @@ final class RoutingTable: Sendable {
         routing.withLock { $0 = Self.routing(config: config, hosts: hosts, keeping: $0.balancer) }
     }
 
-    /// Decides one login: the hot path.
-    func route() -> LoginRoute {
+    /// Decides one login: the hot path. `cookies`: the request's `Cookie`
+    /// header, read only for the returning-user cookie.
+    func route(cookies: String? = nil) -> LoginRoute {
         let now = MonotonicClock.now()
         return routing.withLock { routing in
-            switch routing.balancer.route(now: now) {
+            let returning = routing.affinity?.value(in: cookies)
+            switch routing.balancer.route(now: now, returningTo: returning) {
             case .local: return .redirect(id: "self", base: routing.localBase)
             case .none: return .unavailable
             case .spare(let id):
                 guard let base = routing.bases[id] else { return .unavailable }
-                return .redirect(id: id, base: base)
+                return .redirect(id: id, base: base, setCookie: routing.affinity?.setCookie(naming: id))
             }
         }
     }
@@ -52,7 +58,8 @@ final class RoutingTable: Sendable {
     func update(snapshot: HealthSnapshot, hosts: HostsTable, drains: [String: String]) {
         let now = MonotonicClock.now()
         routing.withLock { routing in
-            let input = BalancerInput(snapshot: snapshot, spares: routing.balancer.policy.spares, hosts: hosts, drains: drains)
+            let policy = routing.balancer.policy
+            let input = BalancerInput(snapshot: snapshot, spares: policy.spares + policy.backups, hosts: hosts, drains: drains)
             routing.balancer.update(input, now: now)
         }
     }
@@ -69,7 +76,8 @@ final class RoutingTable: Sendable {
             let balancer = routing.balancer
             return RoutingReport(
                 log: balancer.log.entries, unrecorded: balancer.log.unrecorded, redirects: balancer.redirectsBySpare,
-                local: balancer.localCount, none: balancer.noneCount)
+                local: balancer.localCount, none: balancer.noneCount, backup: balancer.backupCount,
+                returning: balancer.returningCount)
         }
     }
 }
@@ -80,12 +88,16 @@ struct RoutingReport: Sendable {
     var log: [DecisionLog.Record]
     /// Decisions that fell out of the log unread.
     var unrecorded: Int
-    /// Logins sent to each spare.
+    /// Logins sent to each spare and backup.
     var redirects: [(id: String, count: Int)]
     /// Logins kept on this server.
     var local: Int
     /// Logins answered 503: no target.
     var none: Int
+    /// Logins sent to a backup (also counted in `redirects`).
+    var backup: Int
+    /// Returning logins sent back to the server their cookie named (also counted in `redirects`).
+    var returning: Int
 }
 
 extension BalancerInput {

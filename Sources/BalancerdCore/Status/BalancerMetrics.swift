@@ -12,7 +12,7 @@ final class BalancerMetrics: Sendable {
     /// Requests by (route, status) in a flat table: no hashing or allocation per request.
     private let requestCounts = Locked<[Int]>(Array(repeating: 0, count: routes.count * statuses.count))
     private static let routes = Route.allCases
-    private static let statuses = [200, 302, 403, 404, 405, 503, 500]
+    private static let statuses = [200, 302, 307, 403, 404, 405, 503, 500]
     private let exported = Locked<Exported>(Exported())
 
     private struct RequestKey: Hashable, Sendable {
@@ -25,6 +25,8 @@ final class BalancerMetrics: Sendable {
         var requests: [RequestKey: Int] = [:]
         var redirects: [String: Int] = [:]
         var noTarget = 0
+        var backup = 0
+        var returning = 0
     }
 
     init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
@@ -39,7 +41,7 @@ final class BalancerMetrics: Sendable {
     }
 
     /// Brings every metric up to date and renders the registry.
-    func render(snapshot: HealthSnapshot, links: [LinkStatus], redirects: [(id: String, count: Int)], noTarget: Int) -> [UInt8] {
+    func render(snapshot: HealthSnapshot, links: [LinkStatus], redirects: [(id: String, count: Int)], backup: Int, returning: Int, noTarget: Int) -> [UInt8] {
         gauge("balancerd_self_load_percent").set(snapshot.own?.loadPercent ?? .nan)
         gauge("balancerd_self_userload_percent").set(snapshot.own?.userLoadPercent ?? .nan)
         let samples = Dictionary(snapshot.peers.map { ($0.id, $0.latest) }, uniquingKeysWith: { a, _ in a })
@@ -77,6 +79,14 @@ final class BalancerMetrics: Sendable {
             let noTargetCounter = counter("balancerd_no_target_total", [])
             if delta > 0 { noTargetCounter.increment(by: Int64(delta)) }
             exported.noTarget = noTarget
+            let backupDelta = backup - exported.backup
+            let backupCounter = counter("balancerd_backup_redirects_total", [])
+            if backupDelta > 0 { backupCounter.increment(by: Int64(backupDelta)) }
+            exported.backup = backup
+            let returningDelta = returning - exported.returning
+            let returningCounter = counter("balancerd_returning_logins_total", [])
+            if returningDelta > 0 { returningCounter.increment(by: Int64(returningDelta)) }
+            exported.returning = returning
         }
         var buffer: [UInt8] = []
         registry.emit(into: &buffer)
@@ -106,6 +116,8 @@ final class BalancerMetrics: Sendable {
         "balancerd_peer_userload_percent": "The peer's latest userload reply, in percent (NaN when unknown).",
         "balancerd_http_requests_total": "HTTP requests answered, by route and status code.",
         "balancerd_redirects_total": "Logins redirected, by target (a spare id, or self).",
+        "balancerd_backup_redirects_total": "Logins redirected to a backup (balancer.backups) because no spare could take them.",
+        "balancerd_returning_logins_total": "Returning logins sent back to the server their cookie (balancer.affinity_cookie) named.",
         "balancerd_no_target_total": "Logins answered 503 because no server could take them.",
     ]
 }

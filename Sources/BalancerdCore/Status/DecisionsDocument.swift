@@ -22,12 +22,16 @@ public struct DecisionsDocument: StatusDocument, Equatable {
         public var firstTime: Date
         public var count: Int
         public var target: String
+        /// True when `target` is a backup: no spare could take the login.
+        public var backup: Bool
+        /// True when a returning user's cookie chose `target`.
+        public var returning: Bool
         public var reason: String
         @Nullable public var ownLoadPercent: Double?
         public var candidates: [Candidate]
 
         enum CodingKeys: String, CodingKey {
-            case time, count, target, reason, candidates
+            case time, count, target, backup, returning, reason, candidates
             case firstTime = "first_time"
             case ownLoadPercent = "own_load_percent"
         }
@@ -40,9 +44,11 @@ public struct DecisionsDocument: StatusDocument, Equatable {
         public var eligible: Bool
         @Nullable public var excludedBecause: String?
         public var share: Double
+        /// True for a backup (`balancer.backups`).
+        public var backup: Bool
 
         enum CodingKeys: String, CodingKey {
-            case id, eligible, share
+            case id, eligible, share, backup
             case effectivePercent = "effective_percent"
             case predictedPercent = "predicted_percent"
             case excludedBecause = "excluded_because"

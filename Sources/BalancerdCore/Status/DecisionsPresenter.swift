@@ -18,7 +18,8 @@ struct DecisionsPresenter: Sendable {
             DecisionsDocument.Entry(
                 time: Date(timeIntervalSince1970: record.lastAt + wallOffset),
                 firstTime: Date(timeIntervalSince1970: record.firstAt + wallOffset),
-                count: record.count, target: record.decision.target.name, reason: record.decision.reason,
+                count: record.count, target: record.decision.target.name, backup: record.decision.usedBackup,
+                returning: record.decision.returning, reason: record.decision.reason,
                 ownLoadPercent: rounded(record.decision.ownLoad),
                 candidates: record.decision.candidates.map(Self.candidate))
         }
@@ -29,6 +30,7 @@ struct DecisionsPresenter: Sendable {
     private static func candidate(_ verdict: CandidateVerdict) -> DecisionsDocument.Candidate {
         DecisionsDocument.Candidate(
             id: verdict.id, effectivePercent: rounded(verdict.effective), predictedPercent: rounded(verdict.predicted),
-            eligible: verdict.eligible, excludedBecause: verdict.excludedBecause, share: rounded(verdict.share) ?? 0)
+            eligible: verdict.eligible, excludedBecause: verdict.excludedBecause, share: rounded(verdict.share) ?? 0,
+            backup: verdict.backup)
     }
 }

@@ -51,12 +51,17 @@ public struct HealthDocument: StatusDocument, Equatable {
         /// A spare id, `self`, or `none`.
         public var target: String
         public var reason: String
+        /// True when `target` is a backup (`balancer.backups`): no spare can take a login now.
+        public var backup: Bool
         public var redirectsTotal: Int
+        /// Of `redirectsTotal`, the logins sent to a backup.
+        public var backupRedirectsTotal: Int
         public var noTargetTotal: Int
 
         enum CodingKeys: String, CodingKey {
-            case mode, target, reason
+            case mode, target, reason, backup
             case redirectsTotal = "redirects_total"
+            case backupRedirectsTotal = "backup_redirects_total"
             case noTargetTotal = "no_target_total"
         }
     }
@@ -67,6 +72,8 @@ public struct HealthDocument: StatusDocument, Equatable {
         public var role: String
         public var hostname: String
         public var spare: Bool
+        /// In `balancer.backups`: takes logins only when no spare can.
+        public var backup: Bool
         public var draining: Bool
         @Nullable public var drainReason: String?
         public var eligible: Bool
@@ -79,7 +86,7 @@ public struct HealthDocument: StatusDocument, Equatable {
         public var history: [[Double?]]
 
         enum CodingKeys: String, CodingKey {
-            case id, domain, role, hostname, spare, draining, eligible, link, load, delayed, history
+            case id, domain, role, hostname, spare, backup, draining, eligible, link, load, delayed, history
             case drainReason = "drain_reason"
             case excludedBecause = "excluded_because"
         }

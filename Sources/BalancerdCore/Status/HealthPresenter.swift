@@ -31,6 +31,7 @@ struct HealthPresenter: Sendable {
         let now = MonotonicClock.now()
         let staleAfter = config.poll.staleAfter.secondsValue
         let spares = Set(config.balancer.spares)
+        let backups = Set(config.balancer.backups)
         let others = hosts.entries.filter { $0.id != config.hostID }
 
         let peers = others.map { entry -> HealthDocument.Peer in
@@ -40,9 +41,10 @@ struct HealthPresenter: Sendable {
             let age = sample.map { max(0, now - $0.monotonicAt) }
             return HealthDocument.Peer(
                 id: entry.id, domain: entry.domain, role: entry.role, hostname: entry.hostname,
-                spare: spares.contains(entry.id), draining: drains[entry.id] != nil, drainReason: drains[entry.id],
+                spare: spares.contains(entry.id), backup: backups.contains(entry.id), draining: drains[entry.id] != nil, drainReason: drains[entry.id],
                 eligible: verdict?.eligible ?? false,
-                excludedBecause: spares.contains(entry.id) ? verdict?.excludedBecause : "not a spare (not in balancer.spares)",
+                excludedBecause: spares.contains(entry.id) || backups.contains(entry.id)
+                    ? verdict?.excludedBecause : "not a spare (not in balancer.spares or balancer.backups)",
                 link: HealthDocument.Link(
                     state: link.state, since: link.since, attempts: link.attempts, lastError: link.lastError,
                     rttMilliseconds: rounded(link.rttMilliseconds), peerVersion: link.peerVersion, tls: link.tlsVersion,
@@ -65,8 +67,9 @@ struct HealthPresenter: Sendable {
                 effectivePercent: rounded(own?.effectivePercent), predictedPercent: rounded(decision.ownLoad),
                 history: history(of: nil)),
             balancer: HealthDocument.BalancerSummary(
-                mode: config.balancer.mode.rawValue, target: decision.target.name, reason: decision.reason,
-                redirectsTotal: report.redirects.reduce(report.local) { $0 + $1.count }, noTargetTotal: report.none),
+                mode: config.balancer.mode.rawValue, target: decision.target.name, reason: decision.reason, backup: decision.usedBackup,
+                redirectsTotal: report.redirects.reduce(report.local) { $0 + $1.count }, backupRedirectsTotal: report.backup,
+                noTargetTotal: report.none),
             peers: peers)
     }
 

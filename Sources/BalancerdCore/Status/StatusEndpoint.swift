@@ -11,7 +11,7 @@ struct StatusEndpoint: EndpointState {
     let health: HealthPresenter
     let decisions: DecisionsPresenter
 
-    func routeLogin() -> LoginRoute { routing.route() }
+    func routeLogin(cookies: String?) -> LoginRoute { routing.route(cookies: cookies) }
 
     var isReady: Bool { routing.explain().target != .none }
 
@@ -25,6 +25,6 @@ struct StatusEndpoint: EndpointState {
         let report = routing.report()
         return metrics.render(
             snapshot: poller.snapshot, links: links(),
-            redirects: report.redirects + [("self", report.local)], noTarget: report.none)
+            redirects: report.redirects + [("self", report.local)], backup: report.backup, returning: report.returning, noTarget: report.none)
     }
 }

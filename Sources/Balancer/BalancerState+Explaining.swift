@@ -1,0 +1,110 @@
+/// How `BalancerState` explains itself: why a candidate is excluded, the
+/// decision log's records, and the reasons in words (/status, /decisions).
+extension BalancerState {
+    /// Why spare or backup `index` cannot be chosen now, or nil when it can.
+    func exclusion(_ index: Int, now: Double) -> Exclusion? {
+        let slot = slots[index]
+        let observation = slot.observation
+        guard observation.linkUp else { return .linkNotUp(state: observation.linkState) }
+        if let drain = observation.drain { return .draining(reason: drain.reason) }
+        if policy.sameDomain, observation.domain != policy.ownDomain {
+            return .otherDomain(domain: observation.domain, own: policy.ownDomain)
+        }
+        if observation.unansweredPolls > 0 { return .notAnswering(polls: observation.unansweredPolls) }
+        guard let reading = observation.reading else { return .noSample }
+        let age = now - reading.takenAt
+        if age > policy.staleAfter { return .stale(age: age, limit: policy.staleAfter) }
+        guard let load = reading.effective else { return .unknownLoad }
+        if load >= policy.maxLoad { return .atMaxLoad(load: load, limit: policy.maxLoad) }
+        if slot.overloaded { return .awaitingReadmit(load: load, readmit: policy.readmitLoad) }
+        if load + slot.extra >= policy.maxLoad { return .predictedAtMaxLoad(predicted: load + slot.extra, limit: policy.maxLoad) }
+        return nil
+    }
+
+    // MARK: - Explaining and logging
+
+    /// Counts the login in this target's record for the current snapshot, or
+    /// starts a new record. The candidates' verdicts are built once per
+    /// snapshot and shared by its records (their predicted loads are those of
+    /// the snapshot's first logged decision; the chosen spare's is exact), so
+    /// a new record costs one reason string, not one verdict per spare.
+    mutating func logged(_ mark: LogMark?, now: Double, choice: Choice) -> LogMark {
+        if let mark, mark.generation == generation {
+            if log.countAgain(sequence: mark.sequence, at: now) { return mark }
+            // Its record has left the ring during this very snapshot: with many spares
+            // sharing a burst, record the spread as a count rather than churn the ring.
+            log.countUnrecorded()
+            return mark
+        }
+        if recordsThisGeneration.generation != generation { recordsThisGeneration = (generation, 0) }
+        guard recordsThisGeneration.count < Self.recordsPerSnapshot else {
+            log.countUnrecorded()
+            return LogMark(generation: generation, sequence: 0)
+        }
+        recordsThisGeneration.count += 1
+        let verdicts: [CandidateVerdict]
+        if let cache = verdictCache, cache.generation == generation {
+            verdicts = cache.verdicts
+        } else {
+            verdicts = self.verdicts(now: now)
+            verdictCache = (generation, verdicts)
+        }
+        let decision = Self.decision(choice, verdicts: verdicts, ownLoad: own?.effective.map { $0 + ownExtra }, chosenPredicted: choice.spareIndex.map(predicted))
+        return LogMark(generation: generation, sequence: log.append(decision, at: now))
+    }
+
+    private func verdicts(now: Double) -> [CandidateVerdict] {
+        slots.indices.map { index in
+            let slot = slots[index]
+            let effective = slot.observation.reading?.effective
+            let exclusion = exclusion(index, now: now)
+            return CandidateVerdict(
+                id: slot.observation.id, effective: effective,
+                predicted: effective.map { $0 + slot.extra }, eligible: exclusion == nil,
+                excludedBecause: exclusion?.description, share: share(index, now: now), backup: index >= spareCount)
+        }
+    }
+
+    func explained(now: Double, choice: Choice) -> Decision {
+        Self.decision(choice, verdicts: verdicts(now: now), ownLoad: own?.effective.map { $0 + ownExtra }, chosenPredicted: nil)
+    }
+
+    private static func decision(_ choice: Choice, verdicts: [CandidateVerdict], ownLoad: Double?, chosenPredicted: Double?) -> Decision {
+        let eligibleCount = verdicts.reduce(0) { $0 + ($1.eligible && !$1.backup ? 1 : 0) }
+        func spareWords(_ index: Int) -> String {
+            let verdict = verdicts[index]
+            let slowStart = verdict.share < 1 ? ", in slow start at \(Int((verdict.share * 100).rounded())) % share" : ""
+            return "\(verdict.id) at \(Percent.text(verdict.effective ?? 0)) (predicted \(Percent.text(chosenPredicted ?? verdict.predicted ?? 0))\(slowStart))"
+        }
+        let backups = verdicts.reduce(0) { $0 + ($1.backup ? 1 : 0) }
+        let spares = verdicts.count - backups
+        let eligibleSpares = verdicts.reduce(0) { $0 + ($1.eligible && !$1.backup ? 1 : 0) }
+        let backupWords = backups == 0 ? "" : " or \(backups) backup\(backups == 1 ? "" : "s")"
+        let noneWords = verdicts.isEmpty ? "no spares are configured" : "none of the \(spares) spares\(backupWords) is eligible"
+        let noSpareWords = eligibleSpares == 0 ? "none of the \(spares) spares is eligible" : "no eligible spare is less loaded"
+        switch choice {
+        case .local(.ownUnknown):
+            return Decision(target: .local, reason: "this server's own load is unknown: it takes the login", ownLoad: ownLoad, candidates: verdicts)
+        case .local(.ownWithinLimit(let load)):
+            return Decision(target: .local, reason: "own load \(Percent.text(load)) is at most 100 %: this server takes the login", ownLoad: ownLoad, candidates: verdicts)
+        case .local(.ownOverNoneLess(let load)):
+            let why = eligibleCount == 0 ? noneWords : "no eligible spare\(backupWords.isEmpty ? "" : " or backup") is less loaded"
+            return Decision(target: .local, reason: "own load \(Percent.text(load)) is above 100 %, but \(why): this server takes the login", ownLoad: ownLoad, candidates: verdicts)
+        case .spare(let index, .ownOverSpare(let load)):
+            return Decision(target: .spare(verdicts[index].id), reason: "own load \(Percent.text(load)) is above 100 %: least busy eligible spare is \(spareWords(index))", ownLoad: ownLoad, candidates: verdicts)
+        case .spare(let index, .ownOverBackup(let load)):
+            return Decision(target: .spare(verdicts[index].id), reason: "own load \(Percent.text(load)) is above 100 % and \(noSpareWords): least busy eligible backup is \(spareWords(index))", ownLoad: ownLoad, candidates: verdicts, usedBackup: true)
+        case .spare(let index, .backup):
+            return Decision(target: .spare(verdicts[index].id), reason: "none of the \(spares) spares is eligible: least busy eligible backup is \(spareWords(index))", ownLoad: ownLoad, candidates: verdicts, usedBackup: true)
+        case .spare(let index, .returning):
+            let kind = verdicts[index].backup ? "backup" : "spare"
+            return Decision(target: .spare(verdicts[index].id), reason: "returning user: the cookie names \(kind) \(spareWords(index)), still eligible: it takes the login back", ownLoad: ownLoad, candidates: verdicts, usedBackup: verdicts[index].backup, returning: true)
+        case .spare(let index, .nextInTurn):
+            return Decision(target: .spare(verdicts[index].id), reason: "round-robin: \(spareWords(index)) is next in turn among \(eligibleCount) eligible spare\(eligibleCount == 1 ? "" : "s")", ownLoad: ownLoad, candidates: verdicts)
+        case .spare(let index, _):
+            return Decision(target: .spare(verdicts[index].id), reason: "least busy eligible spare is \(spareWords(index))", ownLoad: ownLoad, candidates: verdicts)
+        case .none, .local:
+            return Decision(target: .none, reason: "\(noneWords): no target for logins", ownLoad: ownLoad, candidates: verdicts)
+        }
+    }
+}
