@@ -32,13 +32,22 @@ public final class LoadPoller: Sendable {
     private struct State: Sendable {
         var peers: [String: PeerEntry] = [:]
         var order: [String] = []
+        var queue = PollQueue()
         var own: LoadSample?
         var ownHistory = CircularBuffer<LoadSample>()
         var sequence: UInt64 = 0
         var generation: UInt64 = 0
         var dirty = true
-        /// Bumps when the peer set changes, so the scheduler re-reads it.
-        var membership: UInt64 = 0
+
+        /// Records whether `id`'s link is up; true when it has just come up
+        /// (it is then marked for a poll out of turn).
+        mutating func note(_ id: String, isUp: Bool) -> Bool {
+            guard let wasUp = peers[id]?.wasUp else { return false }
+            peers[id]?.wasUp = isUp
+            guard isUp, !wasUp else { return false }
+            peers[id]?.pollNow = true
+            return true
+        }
     }
 
     private struct PeerEntry: Sendable {
@@ -46,7 +55,6 @@ public final class LoadPoller: Sendable {
         var latest: LoadSample?
         var history = CircularBuffer<LoadSample>()
         var unansweredPolls = 0
-        var nextDue: NIODeadline
         /// The link was up when last looked at: an up it was not, is a link coming up.
         var wasUp = false
         /// Polled once out of turn as soon as possible (the link just came up).
@@ -91,13 +99,13 @@ public final class LoadPoller: Sendable {
                     existing.link = link
                     peers[link.peerID] = existing
                 } else {
-                    peers[link.peerID] = PeerEntry(
-                        link: link, latest: nil, nextDue: now + (offsetByID[link.peerID] ?? .zero))
+                    peers[link.peerID] = PeerEntry(link: link, latest: nil)
+                    state.queue.schedule(link.peerID, at: now + (offsetByID[link.peerID] ?? .zero))
                 }
             }
+            for id in state.peers.keys where peers[id] == nil { state.queue.remove(id) }
             state.peers = peers
             state.order = links.map(\.peerID)
-            state.membership &+= 1
             state.dirty = true
         }
         linkChanged()
@@ -111,22 +119,26 @@ public final class LoadPoller: Sendable {
         }
     }
 
-    /// A link changed state: publishes a snapshot at once, so the balancer stops
-    /// choosing a peer the moment its link drops, not at the next poll.
-    /// A link that came up is polled at once.
+    /// One link changed state: publishes a snapshot at once, so the balancer
+    /// stops choosing a peer the moment its link drops, not at the next poll.
+    /// A link that came up is polled at once. Looks at that peer only.
+    public func linkChanged(_ status: LinkStatus) {
+        let cameUp = state.withLock { state in
+            state.dirty = true
+            return state.note(status.peerID, isUp: status.state == .up)
+        }
+        if cameUp { linksCameUpSignal.yield() }
+        publishIfDirty()
+    }
+
+    /// Any link may have changed (start, reload): looks at every peer's link.
     public func linkChanged() {
         let cameUp = state.withLock { state in
             state.dirty = true
             var cameUp = false
             for id in state.order {
-                guard var entry = state.peers[id] else { continue }
-                let isUp = entry.link.status.state == .up
-                if isUp, !entry.wasUp {
-                    entry.pollNow = true
-                    cameUp = true
-                }
-                entry.wasUp = isUp
-                state.peers[id] = entry
+                guard let link = state.peers[id]?.link else { continue }
+                if state.note(id, isUp: link.status.state == .up) { cameUp = true }
             }
             return cameUp
         }
@@ -156,23 +168,12 @@ public final class LoadPoller: Sendable {
                     nextOwn = now + interval
                     polls.addTask { self.pollOwn() }
                 }
-                let due: [any PeerRequesting] = state.withLock { state in
-                    var due: [any PeerRequesting] = []
-                    for id in state.order {
-                        guard var entry = state.peers[id], entry.nextDue <= now else { continue }
-                        // Keep the peer's phase: the next poll is one interval after this one was due.
-                        entry.nextDue = entry.nextDue + interval
-                        if entry.nextDue <= now { entry.nextDue = now + interval }
-                        state.peers[id] = entry
-                        due.append(entry.link)
-                    }
-                    return due
+                let (due, wake): ([any PeerRequesting], NIODeadline) = state.withLock { state in
+                    let due = state.queue.takeDue(now: now, interval: interval).compactMap { state.peers[$0]?.link }
+                    return (due, state.queue.nextDue() ?? now + interval)
                 }
                 for link in due {
                     polls.addTask { await self.poll(link) }
-                }
-                let wake: NIODeadline = state.withLock { state in
-                    state.peers.values.map(\.nextDue).min() ?? now + interval
                 }
                 let untilNext = min(max(min(wake, local == nil ? wake : nextOwn) - .now(), .milliseconds(1)), interval)
                 try? await Task.sleep(for: Duration(untilNext) + .milliseconds(1))
@@ -212,9 +213,8 @@ public final class LoadPoller: Sendable {
     }
 
     private func poll(_ link: any PeerRequesting) async {
-        async let load = link.request(WireProtocol.load, timeout: settings.timeout)
-        async let userLoad = link.request(WireProtocol.userload, timeout: settings.timeout)
-        let (loadReply, userReply) = await (load, userLoad)
+        let replies = await link.request([WireProtocol.load, WireProtocol.userload], timeout: settings.timeout)
+        let (loadReply, userReply) = (replies.first ?? nil, replies.dropFirst().first ?? nil)
         let loadPercent = loadReply.flatMap(WireNumber.parse)
         let userPercent = userReply.flatMap(WireNumber.parse)
         // Silence or con_lost on both is no answer: the peer is excluded now, not when its sample goes stale.

@@ -37,7 +37,7 @@ public final class Daemon: Sendable {
             ownID: config.hostID, settings: config.links, transport: transport, group: group, logger: logger,
             onNewLink: { link in
                 link.observe { status in
-                    poller.linkChanged()
+                    poller.linkChanged(status)
                     // On every link-up, that peer's delayed messages go out first, in order.
                     if status.state == .up { Task { await relayRouter.replay(peer: status.peerID) } }
                 }

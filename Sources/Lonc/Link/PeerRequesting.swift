@@ -12,6 +12,10 @@ public protocol PeerRequesting: Sendable {
     /// Giving up does not reset the link: the request keeps its place, and its
     /// late reply is consumed by it.
     func request(_ line: String, timeout: Duration) async -> String?
+    /// Sends `lines` pipelined and waits up to `timeout` for all their replies,
+    /// in order; a reply that did not come in time is nil. One timer for the
+    /// batch (a poll's `load` and `userload`), not one per line.
+    func request(_ lines: [String], timeout: Duration) async -> [String?]
     /// The link's current status.
     var status: LinkStatus { get }
 }
@@ -31,6 +35,18 @@ extension PeerRequesting {
             let first = await group.next() ?? nil
             group.cancelAll()
             return first
+        }
+    }
+
+    /// Each line through `request(_:timeout:)`, concurrently.
+    public func request(_ lines: [String], timeout: Duration) async -> [String?] {
+        await withTaskGroup(of: (Int, String?).self) { group in
+            for (index, line) in lines.enumerated() {
+                group.addTask { (index, await self.request(line, timeout: timeout)) }
+            }
+            var replies = [String?](repeating: nil, count: lines.count)
+            for await (index, reply) in group { replies[index] = reply }
+            return replies
         }
     }
 }
