@@ -53,11 +53,17 @@ public struct HealthDocument: StatusDocument, Equatable {
         public var reason: String
         public var redirectsTotal: Int
         public var noTargetTotal: Int
+        /// `balancer.max_load`: a server at or above it takes no new logins (percent).
+        public var maxLoadPercent: Double
+        /// `balancer.readmit_load`: an excluded server takes logins again below it (percent).
+        public var readmitLoadPercent: Double
 
         enum CodingKeys: String, CodingKey {
             case mode, target, reason
             case redirectsTotal = "redirects_total"
             case noTargetTotal = "no_target_total"
+            case maxLoadPercent = "max_load_percent"
+            case readmitLoadPercent = "readmit_load_percent"
         }
     }
 
@@ -69,7 +75,12 @@ public struct HealthDocument: StatusDocument, Equatable {
         public var spare: Bool
         public var draining: Bool
         @Nullable public var drainReason: String?
+        /// When the drain began (null when not draining).
+        @Nullable public var drainSince: Date?
         public var eligible: Bool
+        /// The part of its fair share of logins slow start lets the spare take
+        /// now (0…1; 1 once slow start is over), null when it is not a candidate.
+        @Nullable public var slowStartShare: Double?
         @Nullable public var excludedBecause: String?
         public var link: Link
         public var load: Load
@@ -81,6 +92,8 @@ public struct HealthDocument: StatusDocument, Equatable {
         enum CodingKeys: String, CodingKey {
             case id, domain, role, hostname, spare, draining, eligible, link, load, delayed, history
             case drainReason = "drain_reason"
+            case drainSince = "drain_since"
+            case slowStartShare = "slow_start_share"
             case excludedBecause = "excluded_because"
         }
     }

@@ -27,7 +27,7 @@ struct HealthPresenter: Sendable {
         let statuses = Dictionary(links().map { ($0.peerID, $0) }, uniquingKeysWith: { a, _ in a })
         let verdicts = Dictionary(decision.candidates.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         let samples = Dictionary(snapshot.peers.map { ($0.id, $0.latest) }, uniquingKeysWith: { a, _ in a })
-        let drains = drains.reasons
+        let drains = drains.all
         let now = MonotonicClock.now()
         let staleAfter = config.poll.staleAfter.secondsValue
         let spares = Set(config.balancer.spares)
@@ -40,8 +40,9 @@ struct HealthPresenter: Sendable {
             let age = sample.map { max(0, now - $0.monotonicAt) }
             return HealthDocument.Peer(
                 id: entry.id, domain: entry.domain, role: entry.role, hostname: entry.hostname,
-                spare: spares.contains(entry.id), draining: drains[entry.id] != nil, drainReason: drains[entry.id],
-                eligible: verdict?.eligible ?? false,
+                spare: spares.contains(entry.id), draining: drains[entry.id] != nil, drainReason: drains[entry.id]?.reason,
+                drainSince: drains[entry.id]?.since, eligible: verdict?.eligible ?? false,
+                slowStartShare: spares.contains(entry.id) ? rounded(verdict?.share) : nil,
                 excludedBecause: spares.contains(entry.id) ? verdict?.excludedBecause : "not a spare (not in balancer.spares)",
                 link: HealthDocument.Link(
                     state: link.state, since: link.since, attempts: link.attempts, lastError: link.lastError,
@@ -66,7 +67,8 @@ struct HealthPresenter: Sendable {
                 history: history(of: nil)),
             balancer: HealthDocument.BalancerSummary(
                 mode: config.balancer.mode.rawValue, target: decision.target.name, reason: decision.reason,
-                redirectsTotal: report.redirects.reduce(report.local) { $0 + $1.count }, noTargetTotal: report.none),
+                redirectsTotal: report.redirects.reduce(report.local) { $0 + $1.count }, noTargetTotal: report.none,
+                maxLoadPercent: config.balancer.maxLoad, readmitLoadPercent: config.balancer.readmitLoad),
             peers: peers)
     }
 
