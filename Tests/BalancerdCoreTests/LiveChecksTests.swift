@@ -49,6 +49,15 @@ struct LiveChecksTests {
         #expect(metrics.contains("balancerd_peer_up{peer=\"a3\"} 0"))
         #expect(metrics.contains("balancerd_redirects_total{target=\"a2\"} 5"))
         #expect(metrics.contains("balancerd_http_requests_total"))
+        // What dist/prometheus/balancerd.rules.yml reads.
+        #expect(metrics.contains("balancerd_login_target_available 1.0"))
+        #expect(metrics.contains("balancerd_peer_sample_stale{peer=\"a2\"} 0.0"))
+        #expect(metrics.contains("balancerd_peer_sample_stale{peer=\"a3\"} 1.0"))
+        #expect(metrics.contains("balancerd_peer_sample_age_seconds{peer=\"a3\"} nan"))
+        #expect(metrics.contains("balancerd_delayed_bad_messages 0.0"))
+        let started = metrics.split(separator: "\n").first { $0.hasPrefix("balancerd_start_time_seconds ") }
+        let startTime = try #require(started.flatMap { Double($0.split(separator: " ")[1]) }, "\(metrics)")
+        #expect(abs(startTime - Date().timeIntervalSince1970) < 600)
         let result = try run("/usr/bin/promtool", ["check", "metrics"], input: Data(metrics.utf8))
         #expect(result.status == 0, "\(result.output)\n\(metrics)")
         #expect(result.output.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "\(result.output)")
