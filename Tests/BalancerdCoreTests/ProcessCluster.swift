@@ -53,8 +53,8 @@ final class ProcessCluster: @unchecked Sendable {
         try? String(format: "%.2f %.2f %.2f 1/1 1\n", average, average, average).write(toFile: "\(directory)/load-\(id)", atomically: true, encoding: .utf8)
     }
 
-    func startServe() throws {
-        try start("s1", arguments: ["serve", "-c", directory + "/balancerd.yaml"], environment: [:])
+    func startServe(environment: [String: String] = [:]) throws {
+        try start("s1", arguments: ["serve", "-c", directory + "/balancerd.yaml"], environment: environment)
     }
 
     func startAgent(_ id: String) throws {
