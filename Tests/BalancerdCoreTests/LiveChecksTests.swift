@@ -2,11 +2,12 @@ import Foundation
 import Testing
 import BalancerdCore
 
-/// Runs a tool and returns its exit status and combined output.
-func run(_ executable: String, _ arguments: [String], input: Data? = nil) throws -> (status: Int32, output: String) {
+/// Runs a tool and returns its exit status and combined output; `environment` adds to this process's.
+func run(_ executable: String, _ arguments: [String], input: Data? = nil, environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
     let output = Pipe()
     process.standardOutput = output
     process.standardError = output
