@@ -1,7 +1,7 @@
 import Foundation
 import Lonc
 import Testing
-@testable import BalancerdCore
+@testable import BalancerdCore  // the documents' memberwise initializers are internal
 
 /// The server-rendered `/status` page from documents written here: what an
 /// operator must be able to read in it, with scripts off.

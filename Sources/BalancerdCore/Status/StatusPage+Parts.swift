@@ -92,16 +92,16 @@ extension StatusPage {
 /// Decisions that differ only in their figures (`a2 at 41.2 %` then `a2 at
 /// 41.9 %`), folded into one line with a count: twelve near-identical lines
 /// hide the one decision that changed.
-struct DecisionGroup: Sendable, Equatable {
-    var time: Date
-    var firstTime: Date
-    var count: Int
-    var target: String
+public struct DecisionGroup: Sendable, Equatable {
+    public var time: Date
+    public var firstTime: Date
+    public var count: Int
+    public var target: String
     /// The newest reason of the group.
-    var reason: String
+    public var reason: String
 
     /// Folds adjacent entries (newest first) with the same target and the same reason but for numbers.
-    static func fold(_ entries: [DecisionsDocument.Entry]) -> [DecisionGroup] {
+    public static func fold(_ entries: [DecisionsDocument.Entry]) -> [DecisionGroup] {
         var groups: [(shape: String, group: DecisionGroup)] = []
         for entry in entries {
             let shape = entry.target + "\u{0}" + reasonShape(entry.reason)
