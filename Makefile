@@ -4,7 +4,7 @@ SWIFT ?= swift
 BUILD_FLAGS ?=
 BIN = .build/debug/balancerd
 
-.PHONY: all deps test-deps build release test faults soak sanitize demo check clean deb man package-test
+.PHONY: all deps test-deps build release test rules faults soak sanitize demo check clean deb man package-test
 
 all: build
 
@@ -32,8 +32,14 @@ release: deps
 test: build test-deps
 	$(SWIFT) build --build-tests $(BUILD_FLAGS)
 	$(SWIFT) test --skip-build --no-parallel $(BUILD_FLAGS)
+	$(MAKE) --no-print-directory rules
 	$(MAKE) --no-print-directory faults
 	$(MAKE) --no-print-directory package-test
+
+# The shipped Prometheus alerting rules: their syntax, then a unit test of every alert.
+rules: test-deps
+	promtool check rules dist/prometheus/balancerd.rules.yml
+	cd dist/prometheus && promtool test rules balancerd.rules.test.yml
 
 # Network namespaces, cut links, killed and frozen processes, reloads, slow and
 # malformed HTTP clients, all while /login is under load (Tests/faults/faults.py).

@@ -75,7 +75,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
             resources: [
-                .embedInCode("Web/index.html"), .embedInCode("Web/style.css"), .embedInCode("Web/app.js"),
+                .embedInCode("Web/style.css"), .embedInCode("Web/app.js"),
                 .embedInCode("Web/openapi.yaml"),
             ],
             swiftSettings: swiftSettings),

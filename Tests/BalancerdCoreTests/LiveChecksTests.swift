@@ -2,11 +2,12 @@ import Foundation
 import Testing
 import BalancerdCore
 
-/// Runs a tool and returns its exit status and combined output.
-func run(_ executable: String, _ arguments: [String], input: Data? = nil) throws -> (status: Int32, output: String) {
+/// Runs a tool and returns its exit status and combined output; `environment` adds to this process's.
+func run(_ executable: String, _ arguments: [String], input: Data? = nil, environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
     let output = Pipe()
     process.standardOutput = output
     process.standardError = output
@@ -49,6 +50,15 @@ struct LiveChecksTests {
         #expect(metrics.contains("balancerd_peer_up{peer=\"a3\"} 0"))
         #expect(metrics.contains("balancerd_redirects_total{target=\"a2\"} 5"))
         #expect(metrics.contains("balancerd_http_requests_total"))
+        // What dist/prometheus/balancerd.rules.yml reads.
+        #expect(metrics.contains("balancerd_login_target_available 1.0"))
+        #expect(metrics.contains("balancerd_peer_sample_stale{peer=\"a2\"} 0.0"))
+        #expect(metrics.contains("balancerd_peer_sample_stale{peer=\"a3\"} 1.0"))
+        #expect(metrics.contains("balancerd_peer_sample_age_seconds{peer=\"a3\"} nan"))
+        #expect(metrics.contains("balancerd_delayed_bad_messages 0.0"))
+        let started = metrics.split(separator: "\n").first { $0.hasPrefix("balancerd_start_time_seconds ") }
+        let startTime = try #require(started.flatMap { Double($0.split(separator: " ")[1]) }, "\(metrics)")
+        #expect(abs(startTime - Date().timeIntervalSince1970) < 600)
         let result = try run("/usr/bin/promtool", ["check", "metrics"], input: Data(metrics.utf8))
         #expect(result.status == 0, "\(result.output)\n\(metrics)")
         #expect(result.output.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "\(result.output)")
@@ -97,5 +107,44 @@ struct LiveChecksTests {
         #expect(result.output.contains("data-peer-id=\"a3\""))
         #expect(result.output.contains("class=\"state up\""))
         #expect(result.output.contains("eligible"))
+    }
+
+    @Test("w3m -dump of /status (no JavaScript) shows every peer's link, load and verdict, and the next login's target")
+    func statusPageInW3m() async throws {
+        let cluster = try await cluster()
+        defer { cluster.stopAll() }
+        let result = try run("/usr/bin/w3m", ["-dump", "-no-proxy", "-cols", "140", "http://127.0.0.1:\(cluster.httpPort)/status"])
+        let dump = result.output
+        #expect(result.status == 0, "\(dump)")
+        #expect(dump.contains("Next login goes to"), "\(dump)")
+        #expect(dump.contains("this server at 150.0 %, max_load 100.0 %"), "\(dump)")
+        let lines = dump.split(separator: "\n").map(String.init)
+        // The eligible spare's row: its id, its link up, its load, its verdict.
+        #expect(lines.contains { $0.contains("a2") && $0.contains("up") && $0.contains("10.0 %") && $0.contains("eligible") }, "\(dump)")
+        // The spare whose agent never started: no load (unknown, not 0), excluded with the reason.
+        #expect(lines.contains { $0.contains("a3") && $0.contains("unknown") && $0.contains("excluded") }, "\(dump)")
+        #expect(!dump.contains("JavaScript is required"))
+        try? FileManager.default.createDirectory(atPath: repositoryRoot + "/.build/status-page", withIntermediateDirectories: true)
+        try? dump.write(toFile: repositoryRoot + "/.build/status-page/w3m-dump.txt", atomically: true, encoding: .utf8)
+    }
+
+    @Test("headless Chromium screenshots of /status at a desktop and a phone width", arguments: [("desktop", 1280, 900), ("phone", 390, 1400)])
+    func statusPageScreenshots(name: String, width: Int, height: Int) async throws {
+        let cluster = try await cluster()
+        defer { cluster.stopAll() }
+        let folder = repositoryRoot + "/.build/status-page"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let file = "\(folder)/status-\(name).png"
+        try? FileManager.default.removeItem(atPath: file)
+        let result = try run("/usr/bin/chromium", [
+            "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--virtual-time-budget=3000",
+            "--screenshot=\(file)", "--window-size=\(width),\(height)", "http://127.0.0.1:\(cluster.httpPort)/status",
+        ])
+        let png = try #require(FileManager.default.contents(atPath: file), "\(result.output)")
+        // A PNG's IHDR holds the width and height (big-endian) at bytes 16 and 20.
+        let bytes = Array(png)
+        #expect(bytes.count > 24 && bytes[1...3] == [0x50, 0x4E, 0x47])
+        let shotWidth = bytes[16...19].reduce(0) { $0 << 8 | Int($1) }
+        #expect(shotWidth == width)
     }
 }

@@ -57,15 +57,16 @@ final class ProcessCluster: @unchecked Sendable {
         try? String(format: "%.2f %.2f %.2f 1/1 1\n", average, average, average).write(toFile: "\(directory)/load-\(id)", atomically: true, encoding: .utf8)
     }
 
-    func startServe() throws {
-        try start("s1", arguments: ["serve", "-c", directory + "/balancerd.yaml"], environment: [:])
+    func startServe(environment: [String: String] = [:]) throws {
+        try start("s1", arguments: ["serve", "-c", directory + "/balancerd.yaml"], environment: environment)
     }
 
-    func startAgent(_ id: String) throws {
+    /// Starts `balancerd agent` as `id`; `environment` adds to (or overrides) its own settings.
+    func startAgent(_ id: String, environment: [String: String] = [:]) throws {
         try start(id, arguments: ["agent", "-c", directory + "/balancerd.yaml"], environment: [
             "BALANCERD_HOST_ID": id, "BALANCERD_TLS_CERT": "\(directory)/\(id).pem", "BALANCERD_TLS_KEY": "\(directory)/\(id).key",
             "BALANCERD_AGENT_LISTEN": "127.0.0.1:\(ports[id] ?? 0)", "BALANCERD_AGENT_LOAD_FILE": "\(directory)/load-\(id)",
-        ])
+        ].merging(environment) { _, new in new })
     }
 
     private func start(_ id: String, arguments: [String], environment: [String: String]) throws {

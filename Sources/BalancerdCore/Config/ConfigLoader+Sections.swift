@@ -96,6 +96,10 @@ extension ConfigLoader {
             agent.listen = ListenAddress(parsing: listenText)
             if agent.listen == nil { reader.problem("agent.listen", "'\(listenText)' is not host:port, [ipv6]:port or :port") }
         }
+        if let listenText = reader.optionalString("agent.haproxy_listen") {
+            agent.haproxyListen = ListenAddress(parsing: listenText)
+            if agent.haproxyListen == nil { reader.problem("agent.haproxy_listen", "'\(listenText)' is not host:port, [ipv6]:port or :port") }
+        }
         agent.loadLimit = reader.number("agent.load_limit", default: agent.loadLimit, in: 0.01...100_000)
         agent.userLoadLimit = reader.number("agent.user_load_limit", default: agent.userLoadLimit, in: 1...100_000_000)
         agent.sessionsDirectory = resolve(reader.string("agent.sessions_dir", default: agent.sessionsDirectory))

@@ -43,6 +43,9 @@ public struct DaemonConfig: Sendable, Equatable {
     public struct Agent: Sendable, Equatable {
         /// Nil: `serve` does not answer as an agent (`balancerd agent` then listens on `links.port`).
         public var listen: ListenAddress?
+        /// Nil: no HAProxy agent-check port. Set: `balancerd agent` answers HAProxy's
+        /// `agent-check` there with a weight or `drain` (`HAProxyAgentAnswer`).
+        public var haproxyListen: ListenAddress?
         public var loadLimit = 2.0
         public var userLoadLimit = 500.0
         public var sessionsDirectory = "/var/lib/sessions"

@@ -17,6 +17,8 @@ public protocol EndpointState: Sendable {
     func healthJSON() -> [UInt8]
     /// `/decisions` as JSON.
     func decisionsJSON() -> [UInt8]
+    /// `/status`: the operator page as HTML, rendered on the server.
+    func statusPageHTML() -> [UInt8]
     /// `/metrics` in Prometheus text format.
     func metricsText() -> [UInt8]
     /// True when `/login` has a target.
@@ -85,7 +87,10 @@ public struct Router: HTTPResponder {
         case .metrics:
             return (route, HTTPResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8"), ("Cache-Control", "no-store")], body: state.metricsText()))
         case .status:
-            return (route, asset(request.path == "/status" ? "index.html" : String(request.path.dropFirst("/status/".count))))
+            guard request.path != "/status" else {
+                return (route, HTTPResponse(status: 200, headers: [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store")], body: state.statusPageHTML()))
+            }
+            return (route, asset(String(request.path.dropFirst("/status/".count))))
         case .other:
             return (route, Self.notFound)
         }

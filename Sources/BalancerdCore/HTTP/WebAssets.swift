@@ -1,6 +1,6 @@
 import Foundation
 
-/// The status page's files: embedded in the binary at build time (`Web/`),
+/// The status page's static files (the page itself is rendered by `StatusPage`): embedded in the binary at build time (`Web/`),
 /// or read from a folder on every request with `--web-root` (for development).
 public struct WebAssets: Sendable {
     struct Asset: Sendable {
@@ -15,7 +15,6 @@ public struct WebAssets: Sendable {
     public init(root: String? = nil) {
         self.root = root
         self.embedded = [
-            "index.html": PackageResources.index_html,
             "style.css": PackageResources.style_css,
             "app.js": PackageResources.app_js,
             "openapi.yaml": PackageResources.openapi_yaml,

@@ -40,10 +40,29 @@ final class BalancerMetrics: Sendable {
         requestCounts.withLock { $0[row * Self.statuses.count + column] += 1 }
     }
 
+    /// What the alerting rules (dist/prometheus/balancerd.rules.yml) read besides the counters.
+    struct Liveness: Sendable {
+        /// Unix time the daemon started: a restart loop shows as `changes()` of it.
+        var startedAt: Double
+        /// True when `/login` has a target now.
+        var hasTarget: Bool
+        /// Samples older than this are stale (`poll.stale_after`, seconds).
+        var staleAfter: Double
+        /// Files in `<state_dir>/delayed/bad/`: delayed messages given up on; nil when unreadable.
+        var badDelayed: Int?
+    }
+
     /// Brings every metric up to date and renders the registry.
-    func render(snapshot: HealthSnapshot, links: [LinkStatus], redirects: [(id: String, count: Int)], backup: Int, returning: Int, noTarget: Int) -> [UInt8] {
+    func render(
+        snapshot: HealthSnapshot, links: [LinkStatus], redirects: [(id: String, count: Int)], backup: Int, returning: Int,
+        noTarget: Int, liveness: Liveness
+    ) -> [UInt8] {
+        gauge("balancerd_start_time_seconds").set(liveness.startedAt)
+        gauge("balancerd_login_target_available").set(liveness.hasTarget ? 1.0 : 0.0)
+        gauge("balancerd_delayed_bad_messages").set(liveness.badDelayed.map(Double.init) ?? .nan)
         gauge("balancerd_self_load_percent").set(snapshot.own?.loadPercent ?? .nan)
         gauge("balancerd_self_userload_percent").set(snapshot.own?.userLoadPercent ?? .nan)
+        let now = MonotonicClock.now()
         let samples = Dictionary(snapshot.peers.map { ($0.id, $0.latest) }, uniquingKeysWith: { a, _ in a })
         for link in links {
             let peer = [("peer", link.peerID)]
@@ -54,6 +73,9 @@ final class BalancerMetrics: Sendable {
             let sample = samples[link.peerID] ?? nil
             gauge("balancerd_peer_load_percent", peer).set(sample?.loadPercent ?? .nan)
             gauge("balancerd_peer_userload_percent", peer).set(sample?.userLoadPercent ?? .nan)
+            let age = sample.map { max(0, now - $0.monotonicAt) }
+            gauge("balancerd_peer_sample_age_seconds", peer).set(age ?? .nan)
+            gauge("balancerd_peer_sample_stale", peer).set(age.map { $0 > liveness.staleAfter } ?? true ? 1.0 : 0.0)
         }
         let table = requestCounts.withLock { $0 }
         var requests: [RequestKey: Int] = [:]
@@ -106,6 +128,11 @@ final class BalancerMetrics: Sendable {
     }
 
     private static let help: [String: String] = [
+        "balancerd_start_time_seconds": "When this daemon started, in seconds since the Unix epoch.",
+        "balancerd_login_target_available": "1 when /login has a target now, 0 when logins get 503.",
+        "balancerd_delayed_bad_messages": "Delayed messages given up on (files in <state_dir>/delayed/bad/).",
+        "balancerd_peer_sample_age_seconds": "Age of the peer's latest load sample, in seconds (NaN when none).",
+        "balancerd_peer_sample_stale": "1 when the peer has no load sample younger than poll.stale_after, else 0.",
         "balancerd_self_load_percent": "This server's load: 100 x loadavg(1 min) / agent.load_limit.",
         "balancerd_self_userload_percent": "This server's active sessions over agent.user_load_limit, in percent.",
         "balancerd_peer_up": "1 when the link to the peer is up, else 0.",

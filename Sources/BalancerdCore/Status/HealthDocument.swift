@@ -57,12 +57,18 @@ public struct HealthDocument: StatusDocument, Equatable {
         /// Of `redirectsTotal`, the logins sent to a backup.
         public var backupRedirectsTotal: Int
         public var noTargetTotal: Int
+        /// `balancer.max_load`: a server at or above it takes no new logins (percent).
+        public var maxLoadPercent: Double
+        /// `balancer.readmit_load`: an excluded server takes logins again below it (percent).
+        public var readmitLoadPercent: Double
 
         enum CodingKeys: String, CodingKey {
             case mode, target, reason, backup
             case redirectsTotal = "redirects_total"
             case backupRedirectsTotal = "backup_redirects_total"
             case noTargetTotal = "no_target_total"
+            case maxLoadPercent = "max_load_percent"
+            case readmitLoadPercent = "readmit_load_percent"
         }
     }
 
@@ -76,7 +82,12 @@ public struct HealthDocument: StatusDocument, Equatable {
         public var backup: Bool
         public var draining: Bool
         @Nullable public var drainReason: String?
+        /// When the drain began (null when not draining).
+        @Nullable public var drainSince: Date?
         public var eligible: Bool
+        /// The part of its fair share of logins slow start lets the spare take
+        /// now (0…1; 1 once slow start is over), null when it is not a candidate.
+        @Nullable public var slowStartShare: Double?
         @Nullable public var excludedBecause: String?
         public var link: Link
         public var load: Load
@@ -88,6 +99,8 @@ public struct HealthDocument: StatusDocument, Equatable {
         enum CodingKeys: String, CodingKey {
             case id, domain, role, hostname, spare, backup, draining, eligible, link, load, delayed, history
             case drainReason = "drain_reason"
+            case drainSince = "drain_since"
+            case slowStartShare = "slow_start_share"
             case excludedBecause = "excluded_because"
         }
     }

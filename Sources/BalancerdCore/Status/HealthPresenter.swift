@@ -27,7 +27,7 @@ struct HealthPresenter: Sendable {
         let statuses = Dictionary(links().map { ($0.peerID, $0) }, uniquingKeysWith: { a, _ in a })
         let verdicts = Dictionary(decision.candidates.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         let samples = Dictionary(snapshot.peers.map { ($0.id, $0.latest) }, uniquingKeysWith: { a, _ in a })
-        let drains = drains.reasons
+        let drains = drains.all
         let now = MonotonicClock.now()
         let staleAfter = config.poll.staleAfter.secondsValue
         let spares = Set(config.balancer.spares)
@@ -41,8 +41,9 @@ struct HealthPresenter: Sendable {
             let age = sample.map { max(0, now - $0.monotonicAt) }
             return HealthDocument.Peer(
                 id: entry.id, domain: entry.domain, role: entry.role, hostname: entry.hostname,
-                spare: spares.contains(entry.id), backup: backups.contains(entry.id), draining: drains[entry.id] != nil, drainReason: drains[entry.id],
-                eligible: verdict?.eligible ?? false,
+                spare: spares.contains(entry.id), backup: backups.contains(entry.id), draining: drains[entry.id] != nil,
+                drainReason: drains[entry.id]?.reason, drainSince: drains[entry.id]?.since, eligible: verdict?.eligible ?? false,
+                slowStartShare: spares.contains(entry.id) || backups.contains(entry.id) ? rounded(verdict?.share) : nil,
                 excludedBecause: spares.contains(entry.id) || backups.contains(entry.id)
                     ? verdict?.excludedBecause : "not a spare (not in balancer.spares or balancer.backups)",
                 link: HealthDocument.Link(
@@ -69,7 +70,7 @@ struct HealthPresenter: Sendable {
             balancer: HealthDocument.BalancerSummary(
                 mode: config.balancer.mode.rawValue, target: decision.target.name, reason: decision.reason, backup: decision.usedBackup,
                 redirectsTotal: report.redirects.reduce(report.local) { $0 + $1.count }, backupRedirectsTotal: report.backup,
-                noTargetTotal: report.none),
+                noTargetTotal: report.none, maxLoadPercent: config.balancer.maxLoad, readmitLoadPercent: config.balancer.readmitLoad),
             peers: peers)
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 import Health
 import Lonc
 
@@ -21,10 +22,20 @@ struct StatusEndpoint: EndpointState {
 
     func decisionsJSON() -> [UInt8] { decisions.json() }
 
+    func statusPageHTML() -> [UInt8] {
+        Array(StatusPage(health: health.document(), decisions: decisions.document()).html().utf8)
+    }
+
     func metricsText() -> [UInt8] {
         let report = routing.report()
+        let config = health.store.current.config
+        let bad = try? FileManager.default.contentsOfDirectory(atPath: config.stateDirectory + "/delayed/bad")
+        let liveness = BalancerMetrics.Liveness(
+            startedAt: health.started.timeIntervalSince1970, hasTarget: isReady,
+            staleAfter: config.poll.staleAfter.secondsValue, badDelayed: bad?.count)
         return metrics.render(
             snapshot: poller.snapshot, links: links(),
-            redirects: report.redirects + [("self", report.local)], backup: report.backup, returning: report.returning, noTarget: report.none)
+            redirects: report.redirects + [("self", report.local)], backup: report.backup, returning: report.returning,
+            noTarget: report.none, liveness: liveness)
     }
 }

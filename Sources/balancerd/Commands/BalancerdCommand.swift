@@ -21,7 +21,7 @@ struct BalancerdCommand: AsyncParsableCommand {
             with '_' (links.connect_timeout → BALANCERD_LINKS_CONNECT_TIMEOUT).
             """,
         version: LoncVersion.string,
-        subcommands: [DemoCommand.self, ServeCommand.self, AgentCommand.self, CheckCommand.self, CtlCommand.self, CertsCommand.self])
+        subcommands: [DemoCommand.self, ServeCommand.self, AgentCommand.self, CheckCommand.self, CheckHealthCommand.self, CtlCommand.self, SelfDrainCommand.self, CertsCommand.self])
 }
 
 /// The `-c FILE` option shared by the commands that read a config.
