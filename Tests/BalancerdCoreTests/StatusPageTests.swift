@@ -1,7 +1,7 @@
 import Foundation
 import Lonc
 import Testing
-@testable import BalancerdCore  // the documents' memberwise initializers are internal
+import BalancerdCore
 
 /// The server-rendered `/status` page from documents written here: what an
 /// operator must be able to read in it, with scripts off.
@@ -9,43 +9,70 @@ import Testing
 struct StatusPageTests {
     static let now = Date(timeIntervalSince1970: 1_795_000_000)  // 2026-11-18 11:06:40 UTC
 
-    static func peer(_ id: String, state: LinkState = .up, load: Double? = 40, rtt: Double? = 0.42, eligible: Bool = true) -> HealthDocument.Peer {
-        HealthDocument.Peer(
-            id: id, domain: "msu", role: "access", hostname: "\(id).example.edu", spare: true, draining: false, drainReason: nil,
-            drainSince: nil, eligible: eligible, slowStartShare: 1, excludedBecause: eligible ? nil : "link is \(state.rawValue)",
-            link: HealthDocument.Link(
-                state: state, since: now.addingTimeInterval(-300), attempts: state == .up ? 0 : 4, lastError: state == .up ? nil : "connection refused",
-                rttMilliseconds: rtt, peerVersion: nil, tls: "TLSv1.3", tlsCipher: nil, requestsTotal: 10, failuresTotal: 0),
-            load: HealthDocument.Load(
-                loadPercent: load, userLoadPercent: load, effectivePercent: load, predictedPercent: load, sampledAt: load == nil ? nil : now,
-                ageSeconds: load == nil ? nil : 0.2, stale: load == nil),
-            delayed: 0, history: [])
+    /// Documents are built as the endpoint serves them: JSON, decoded into the public types.
+    static func decode<T: Decodable>(_ object: [String: Any]) throws -> T {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return try decoder.decode(T.self, from: JSONSerialization.data(withJSONObject: object))
     }
 
-    static func health(own: Double?, peers: [HealthDocument.Peer]) -> HealthDocument {
-        HealthDocument(
-            host: "s1", version: "0.1.0", status: .ok, generatedAt: now, uptimeSeconds: 3600, startedAt: now.addingTimeInterval(-3600),
-            own: HealthDocument.OwnLoad(loadPercent: own, userLoadPercent: 10, effectivePercent: own, predictedPercent: own, history: []),
-            balancer: HealthDocument.BalancerSummary(
-                mode: "overflow", target: "a2", reason: "a2 is the least busy spare", redirectsTotal: 7, noTargetTotal: 0,
-                maxLoadPercent: 100, readmitLoadPercent: 85),
-            peers: peers)
+    static func iso(_ date: Date?) -> Any { date.map { ISO8601DateFormatter().string(from: $0) } ?? NSNull() }
+    static func value(_ number: Double?) -> Any { number ?? NSNull() }
+
+    static func peer(_ id: String, state: LinkState = .up, load: Double? = 40, rtt: Double? = 0.42, eligible: Bool = true) throws -> HealthDocument.Peer {
+        try decode([
+            "id": id, "domain": "msu", "role": "access", "hostname": "\(id).example.edu", "spare": true, "backup": false,
+            "draining": false, "drain_reason": NSNull(), "drain_since": NSNull(), "eligible": eligible, "slow_start_share": 1,
+            "excluded_because": eligible ? NSNull() : "link is \(state.rawValue)",
+            "link": [
+                "state": state.rawValue, "since": iso(now.addingTimeInterval(-300)), "attempts": state == .up ? 0 : 4,
+                "last_error": state == .up ? NSNull() : "connection refused", "rtt_ms": value(rtt), "peer_version": NSNull(),
+                "tls": "TLSv1.3", "tls_cipher": NSNull(), "requests_total": 10, "failures_total": 0,
+            ] as [String: Any],
+            "load": [
+                "load_percent": value(load), "userload_percent": value(load), "effective_percent": value(load),
+                "predicted_percent": value(load), "sampled_at": load == nil ? NSNull() : iso(now),
+                "age_s": load == nil ? NSNull() : 0.2, "stale": load == nil,
+            ] as [String: Any],
+            "delayed": 0, "history": [Any](),
+        ])
     }
 
-    static func decisions(_ entries: [DecisionsDocument.Entry] = []) -> DecisionsDocument {
-        DecisionsDocument(host: "s1", generatedAt: now, notRecordedTotal: 0, decisions: entries)
+    static func health(own: Double?, peers: [HealthDocument.Peer]) throws -> HealthDocument {
+        var document: HealthDocument = try decode([
+            "host": "s1", "version": "0.1.0", "status": "ok", "generated_at": iso(now), "uptime_s": 3600,
+            "started_at": iso(now.addingTimeInterval(-3600)),
+            "self": [
+                "load_percent": value(own), "userload_percent": 10, "effective_percent": value(own), "predicted_percent": value(own),
+                "history": [Any](),
+            ] as [String: Any],
+            "balancer": [
+                "mode": "overflow", "target": "a2", "reason": "a2 is the least busy spare", "backup": false, "redirects_total": 7,
+                "backup_redirects_total": 0, "no_target_total": 0, "max_load_percent": 100, "readmit_load_percent": 85,
+            ] as [String: Any],
+            "peers": [Any](),
+        ])
+        document.peers = peers
+        return document
     }
 
-    static func entry(_ target: String, _ reason: String, at offset: Double) -> DecisionsDocument.Entry {
-        DecisionsDocument.Entry(
-            time: now.addingTimeInterval(offset), firstTime: now.addingTimeInterval(offset), count: 1, target: target, reason: reason,
-            ownLoadPercent: nil, candidates: [])
+    static func decisions(_ entries: [DecisionsDocument.Entry] = []) throws -> DecisionsDocument {
+        var document: DecisionsDocument = try decode(["host": "s1", "generated_at": iso(now), "not_recorded_total": 0, "decisions": [Any]()])
+        document.decisions = entries
+        return document
+    }
+
+    static func entry(_ target: String, _ reason: String, at offset: Double) throws -> DecisionsDocument.Entry {
+        try decode([
+            "time": iso(now.addingTimeInterval(offset)), "first_time": iso(now.addingTimeInterval(offset)), "count": 1,
+            "target": target, "backup": false, "returning": false, "reason": reason, "own_load_percent": NSNull(), "candidates": [Any](),
+        ])
     }
 
     @Test("every peer is a table row with its link state, load, verdict and reason")
-    func rows() {
-        let html = StatusPage(health: Self.health(own: 20, peers: [Self.peer("a2"), Self.peer("a3", state: .backoff, load: nil, eligible: false)]),
-                              decisions: Self.decisions()).html()
+    func rows() throws {
+        let html = StatusPage(health: try Self.health(own: 20, peers: [try Self.peer("a2"), try Self.peer("a3", state: .backoff, load: nil, eligible: false)]),
+                              decisions: try Self.decisions()).html()
         #expect(html.contains(#"<tr data-peer-id="a2">"#))
         #expect(html.contains(#"<tr data-peer-id="a3">"#))
         #expect(html.contains(#"<span class="state up">up</span>"#))
@@ -55,35 +82,35 @@ struct StatusPageTests {
     }
 
     @Test("an unknown load reads 'unknown', never 0")
-    func unknownIsNotZero() {
-        let html = StatusPage(health: Self.health(own: nil, peers: [Self.peer("a3", state: .backoff, load: nil, eligible: false)]), decisions: Self.decisions()).html()
+    func unknownIsNotZero() throws {
+        let html = StatusPage(health: try Self.health(own: nil, peers: [try Self.peer("a3", state: .backoff, load: nil, eligible: false)]), decisions: try Self.decisions()).html()
         #expect(html.contains(#"<span class="value muted">unknown</span>"#))
         #expect(!html.contains(#"<span class="value">0.0 %"#))
         #expect(html.contains("no sample yet"))
     }
 
     @Test("a link in backoff shows its failed attempts and error, not its last round trip")
-    func backoffHidesRoundTrip() {
-        let html = StatusPage(health: Self.health(own: 20, peers: [Self.peer("a3", state: .backoff, rtt: 12.34)]), decisions: Self.decisions()).html()
+    func backoffHidesRoundTrip() throws {
+        let html = StatusPage(health: try Self.health(own: 20, peers: [try Self.peer("a3", state: .backoff, rtt: 12.34)]), decisions: try Self.decisions()).html()
         #expect(!html.contains("12.34 ms"))
         #expect(html.contains("4 failed attempts"))
         #expect(html.contains(#"<div class="error">connection refused</div>"#))
-        let up = StatusPage(health: Self.health(own: 20, peers: [Self.peer("a2", rtt: 12.34)]), decisions: Self.decisions()).html()
+        let up = StatusPage(health: try Self.health(own: 20, peers: [try Self.peer("a2", rtt: 12.34)]), decisions: try Self.decisions()).html()
         #expect(up.contains("12.34 ms"))
     }
 
     @Test("the header says when this server is past max_load, though status is ok")
-    func busyBadge() {
-        let busy = StatusPage(health: Self.health(own: 138, peers: []), decisions: Self.decisions()).html()
+    func busyBadge() throws {
+        let busy = StatusPage(health: try Self.health(own: 138, peers: []), decisions: try Self.decisions()).html()
         #expect(busy.contains(#"<span class="badge ok""#))
         #expect(busy.contains(#"<span class="badge busy">this server at 138.0 %, max_load 100.0 %</span>"#))
-        let calm = StatusPage(health: Self.health(own: 99, peers: []), decisions: Self.decisions()).html()
+        let calm = StatusPage(health: try Self.health(own: 99, peers: []), decisions: try Self.decisions()).html()
         #expect(!calm.contains("badge busy"))
     }
 
     @Test("thresholds are drawn on the bars and named, times carry UTC")
-    func thresholdsAndTimes() {
-        let html = StatusPage(health: Self.health(own: 50, peers: [Self.peer("a2")]), decisions: Self.decisions()).html()
+    func thresholdsAndTimes() throws {
+        let html = StatusPage(health: try Self.health(own: 50, peers: [try Self.peer("a2")]), decisions: try Self.decisions()).html()
         // Scale 120: max_load 100 at 83.3 %, readmit_load 85 at 70.8 %.
         #expect(html.contains(#"<div class="mark max" style="left:83.3%" title="max_load 100.0 %">"#))
         #expect(html.contains(#"<div class="mark readmit" style="left:70.8%" title="readmit_load 85.0 %">"#))
@@ -93,36 +120,36 @@ struct StatusPageTests {
     }
 
     @Test("slow start and a drain, with when it began, are in the verdict")
-    func slowStartAndDrain() {
-        var peer = Self.peer("a2")
+    func slowStartAndDrain() throws {
+        var peer = try Self.peer("a2")
         peer.slowStartShare = 0.25
         peer.draining = true
         peer.drainReason = "kernel update (jdoe)"
         peer.drainSince = Self.now.addingTimeInterval(-60)
-        let html = StatusPage(health: Self.health(own: 20, peers: [peer]), decisions: Self.decisions()).html()
+        let html = StatusPage(health: try Self.health(own: 20, peers: [peer]), decisions: try Self.decisions()).html()
         #expect(html.contains("slow start: 25 % of its share"))
         #expect(html.contains(#"<span class="drain">drained since 11:05:40 UTC</span>: kernel update (jdoe)"#))
     }
 
     @Test("text from the config and peers is escaped")
-    func escaping() {
-        var peer = Self.peer("a2")
+    func escaping() throws {
+        var peer = try Self.peer("a2")
         peer.hostname = #"<script>alert("x")</script>"#
-        let html = StatusPage(health: Self.health(own: 20, peers: [peer]), decisions: Self.decisions()).html()
+        let html = StatusPage(health: try Self.health(own: 20, peers: [peer]), decisions: try Self.decisions()).html()
         #expect(!html.contains("<script>alert"))
         #expect(html.contains("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;"))
     }
 
     @Test("decisions that differ only in figures fold into one line with a count")
-    func foldedDecisions() {
-        let entries = (0..<12).map { Self.entry("a2", "a2 is the least busy spare at \(40 + $0).5 %", at: Double(-$0)) }
-            + [Self.entry("self", "no spare below max_load", at: -100)]
+    func foldedDecisions() throws {
+        let entries = try (0..<12).map { try Self.entry("a2", "a2 is the least busy spare at \(40 + $0).5 %", at: Double(-$0)) }
+            + [try Self.entry("self", "no spare below max_load", at: -100)]
         let groups = DecisionGroup.fold(entries)
         #expect(groups.count == 2)
         #expect(groups.first?.count == 12)
         #expect(groups.first?.reason == "a2 is the least busy spare at 40.5 %")
         #expect(groups.first?.firstTime == Self.now.addingTimeInterval(-11))
-        let html = StatusPage(health: Self.health(own: 20, peers: []), decisions: Self.decisions(entries)).html()
+        let html = StatusPage(health: try Self.health(own: 20, peers: []), decisions: try Self.decisions(entries)).html()
         #expect(html.contains("(×12 since 11:06:29 UTC)"))
         #expect(html.components(separatedBy: "<li><span class=\"when\">").count == 3)
     }
