@@ -13,9 +13,8 @@ import NIOCore
 /// Snapshots are coalesced: at most one every `publishDelay`, so 1,000 peers
 /// answering within a few milliseconds cost one snapshot, not 1,000.
 public final class LoadPoller: Sendable {
-    /// The settings in force.
-    public let settings: PollSettings
-    private let local: LocalLoad?
+    /// The settings and own load source in force; a reload replaces them (`reconfigure`).
+    private let configured: Locked<(settings: PollSettings, local: LocalLoad?)>
     private let logger: Logger
     private let publishDelay: Duration
     private let state: Locked<State>
@@ -44,11 +43,27 @@ public final class LoadPoller: Sendable {
 
     /// Creates a poller. `local` also polls this server's own load (nil: only peers).
     public init(settings: PollSettings, local: LocalLoad?, logger: Logger, publishDelay: Duration = .milliseconds(50)) {
-        self.settings = settings
-        self.local = local
+        self.configured = Locked((settings, local))
         self.logger = logger
         self.publishDelay = publishDelay
         self.state = Locked(State())
+    }
+
+    /// The settings in force.
+    public var settings: PollSettings { configured.withLock { $0.settings } }
+
+    private var local: LocalLoad? { configured.withLock { $0.local } }
+
+    /// Applies a reload's `poll.*` and `agent.*` (this server's load source)
+    /// from the next poll on. A shorter interval also brings every peer's next
+    /// poll within one new interval, so the change shows at once.
+    public func reconfigure(settings: PollSettings, local: LocalLoad?) {
+        let latest = NIODeadline.now() + TimeAmount(settings.interval)
+        configured.withLock { $0 = (settings, local) }
+        state.withLock { state in
+            for (id, entry) in state.peers where entry.nextDue > latest { state.peers[id]?.nextDue = latest }
+            state.membership &+= 1
+        }
     }
 
     /// The latest snapshot (a copy; never blocks on a poll).
@@ -117,10 +132,12 @@ public final class LoadPoller: Sendable {
 
     private func scheduleLoop() async {
         var nextOwn = NIODeadline.now()
-        let interval = TimeAmount(settings.interval)
         await withDiscardingTaskGroup { polls in
             while !Task.isCancelled {
+                let (settings, local) = configured.withLock { $0 }
+                let interval = TimeAmount(settings.interval)
                 let now = NIODeadline.now()
+                if nextOwn > now + interval { nextOwn = now + interval }
                 if local != nil, now >= nextOwn {
                     nextOwn = now + interval
                     polls.addTask { self.pollOwn() }
@@ -151,6 +168,7 @@ public final class LoadPoller: Sendable {
     }
 
     private func pollOwn() {
+        let (settings, local) = configured.withLock { $0 }
         guard let local else { return }
         state.withLock { state in
             state.sequence &+= 1
@@ -162,6 +180,7 @@ public final class LoadPoller: Sendable {
     }
 
     private func poll(_ link: any PeerRequesting) async {
+        let settings = settings
         async let load = link.request(WireProtocol.load, timeout: settings.timeout)
         async let userLoad = link.request(WireProtocol.userload, timeout: settings.timeout)
         let (loadReply, userReply) = await (load, userLoad)

@@ -47,6 +47,9 @@ final class ProcessCluster: @unchecked Sendable {
         try config.write(toFile: directory + "/balancerd.yaml", atomically: true, encoding: .utf8)
     }
 
+    /// The agent port the hosts table gives `id`.
+    func port(_ id: String) -> Int { ports[id] ?? 0 }
+
     /// Writes a server's load file so its `load` is `percent` (load_limit is 1).
     func setLoad(_ id: String, percent: Double) {
         let average = percent / 100

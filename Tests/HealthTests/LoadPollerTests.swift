@@ -66,7 +66,8 @@ struct LoadPollerTests {
         guard let snapshot else { return }
         #expect(snapshot.peer("numbers")?.latest?.effectivePercent == 37.5)
         #expect(snapshot.peer("garbage")?.latest?.loadPercent == nil)
-        #expect(snapshot.peer("garbage")?.latest?.effectivePercent == 5)
+        #expect(snapshot.peer("garbage")?.latest?.userLoadPercent == 5)
+        #expect(snapshot.peer("garbage")?.latest?.effectivePercent == nil, "a load that is not a number is unknown, so is the larger of the two")
         #expect(snapshot.peer("lost")?.latest == nil)
         #expect(snapshot.peer("silent")?.latest?.loadPercent == nil)
         #expect(snapshot.peer("silent")?.latest?.userLoadPercent == 80)

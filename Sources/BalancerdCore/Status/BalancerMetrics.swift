@@ -1,3 +1,4 @@
+import Foundation
 import Health
 import Lonc
 import Prometheus
@@ -27,8 +28,13 @@ final class BalancerMetrics: Sendable {
         var noTarget = 0
     }
 
-    init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+    /// When each certificate in use stops being valid (unix seconds), by its
+    /// `certificate` label (`host`, `ca`); empty with `tls.insecure`.
+    private let certificateNotAfter: [(label: String, notAfter: Double)]
+
+    init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), certificateNotAfter: [(label: String, notAfter: Double)] = []) {
         self.registry = registry
+        self.certificateNotAfter = certificateNotAfter
     }
 
     /// Counts one answered HTTP request.
@@ -52,6 +58,10 @@ final class BalancerMetrics: Sendable {
             let sample = samples[link.peerID] ?? nil
             gauge("balancerd_peer_load_percent", peer).set(sample?.loadPercent ?? .nan)
             gauge("balancerd_peer_userload_percent", peer).set(sample?.userLoadPercent ?? .nan)
+        }
+        let now = Date().timeIntervalSince1970
+        for (label, notAfter) in certificateNotAfter {
+            gauge("balancerd_certificate_expiry_seconds", [("certificate", label)]).set(notAfter - now)
         }
         let table = requestCounts.withLock { $0 }
         var requests: [RequestKey: Int] = [:]
@@ -107,5 +117,6 @@ final class BalancerMetrics: Sendable {
         "balancerd_http_requests_total": "HTTP requests answered, by route and status code.",
         "balancerd_redirects_total": "Logins redirected, by target (a spare id, or self).",
         "balancerd_no_target_total": "Logins answered 503 because no server could take them.",
+        "balancerd_certificate_expiry_seconds": "Seconds until the certificate (host: tls.cert, ca: tls.ca) expires; negative once expired.",
     ]
 }

@@ -25,7 +25,7 @@ struct AgentCommand: AsyncParsableCommand {
         let logger = logging.bootstrap(label: "balancerd-agent")
         let services: [any Service]
         do {
-            services = try AgentDaemon.services(config: loaded.config, hosts: loaded.hosts, logger: logger)
+            services = try AgentDaemon.services(config: loaded.config, hosts: loaded.hosts, configPath: config.path, logger: logger)
         } catch {
             printToStandardError("\(config.path): \(error)")
             throw ExitCode(1)
