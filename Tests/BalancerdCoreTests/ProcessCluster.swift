@@ -50,6 +50,19 @@ final class ProcessCluster: @unchecked Sendable {
     /// The agent port the hosts table gives `id`.
     func port(_ id: String) -> Int { ports[id] ?? 0 }
 
+    /// Replaces the config line that starts with `prefix` (e.g. `balancer:`) by `line`.
+    func setConfigLine(_ prefix: String, _ line: String) throws {
+        let path = directory + "/balancerd.yaml"
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let replaced = lines.map { $0.hasPrefix(prefix) ? line : $0 }
+        try (replaced.contains(line) ? replaced : replaced + [line]).joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
+    }
+
+    /// `balancerd ctl reload`'s answer, through the control socket.
+    func ctlReload() throws -> String {
+        try ControlClient.send("reload", to: directory + "/run/control")
+    }
+
     /// Writes a server's load file so its `load` is `percent` (load_limit is 1).
     func setLoad(_ id: String, percent: Double) {
         let average = percent / 100
