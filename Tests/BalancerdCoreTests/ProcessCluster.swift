@@ -73,11 +73,16 @@ final class ProcessCluster: @unchecked Sendable {
         try start("s1", arguments: ["serve", "-c", directory + "/balancerd.yaml"], environment: [:])
     }
 
-    func startAgent(_ id: String) throws {
-        try start(id, arguments: ["agent", "-c", directory + "/balancerd.yaml"], environment: [
+    func startAgent(_ id: String, environment extra: [String: String] = [:]) throws {
+        try start(id, arguments: ["agent", "-c", directory + "/balancerd.yaml"], environment: agentEnvironment(id).merging(extra) { _, new in new })
+    }
+
+    /// The environment that makes the shared config `id`'s.
+    func agentEnvironment(_ id: String) -> [String: String] {
+        [
             "BALANCERD_HOST_ID": id, "BALANCERD_TLS_CERT": "\(directory)/\(id).pem", "BALANCERD_TLS_KEY": "\(directory)/\(id).key",
             "BALANCERD_AGENT_LISTEN": "127.0.0.1:\(ports[id] ?? 0)", "BALANCERD_AGENT_LOAD_FILE": "\(directory)/load-\(id)",
-        ])
+        ]
     }
 
     private func start(_ id: String, arguments: [String], environment: [String: String]) throws {
