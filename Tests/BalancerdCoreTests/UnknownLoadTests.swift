@@ -30,6 +30,9 @@ struct UnknownLoadTests {
         #expect(await waitFor { cluster.health()?.balancer.target == "s3" } != nil, "logins go to s3 instead")
         let body = try #require(cluster.get("/health")?.components(separatedBy: "\r\n\r\n").dropFirst().first)
         #expect(body.contains(#""userload_percent":null"#))
+        let table = try run(ProcessCluster.binary, ["ctl", "--socket", cluster.directory + "/run/control", "status"])
+        let row = table.output.split(separator: "\n").first { $0.hasPrefix("s2 ") }.map(String.init) ?? ""
+        #expect(row.contains("10.00") && row.contains("unknown") && !row.contains("0.00  "), "ctl status shows unknown, not 0: \(row)")
 
         #expect(await waitFor { cluster.log("s2").contains("agent.sessions_dir: cannot list sessions in \(sessions): No such file or directory; userload is unknown") } != nil)
         let asked = cluster.peer("s2")?.link.requestsTotal ?? 0

@@ -33,6 +33,9 @@ public struct ReloadPlan: Sendable, Equatable {
         return ReloadPlan(applied: changed.filter { !restart.contains($0) }, needRestart: changed.filter { restart.contains($0) })
     }
 
+    /// Every key of balancerd.yaml, as a reload compares them.
+    public static var allKeys: [String] { keys.map(\.key) }
+
     /// `; restart needed for links.port, http.listen` (empty when none).
     public var restartNote: String {
         needRestart.isEmpty ? "" : "; restart needed for \(needRestart.joined(separator: ", ")) (still running the old values)"
