@@ -22,7 +22,8 @@ extension HealthDocument {
         let rows = peers.map { peer -> [String] in
             let note = [
                 peer.draining ? "draining\(peer.drainReason.map { ": \($0)" } ?? "")" : nil,
-                peer.excludedBecause, peer.link.lastError.map { "link: \($0)" },
+                // The last error of a link that is up again is history, not news.
+                peer.excludedBecause, peer.link.state == .up ? nil : peer.link.lastError.map { "link: \($0)" },
                 peer.load.stale && peer.load.sampledAt != nil ? "sample stale" : nil,
             ].compactMap { $0 }.joined(separator: "; ")
             return [
