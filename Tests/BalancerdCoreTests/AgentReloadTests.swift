@@ -86,4 +86,51 @@ struct AgentReloadTests {
         #expect(await waitFor { leaves.status.state != .up } != nil, "s3 left the table: its link is closed")
         #expect(stays.status.state == .up && stays.status.since == upSince)
     }
+
+    /// A link from `id` with the certificates of the CA in `folder`.
+    static func link(from id: String, folder: String, cluster: ProcessCluster) throws -> PeerLink {
+        let transport = try OpenSSLTransport(caPath: folder + "/ca.pem", certificatePath: "\(folder)/\(id).pem", keyPath: "\(folder)/\(id).key")
+        let settings = LinkSettings(
+            connectTimeout: .seconds(1), requestTimeout: .seconds(2), keepalive: .milliseconds(200),
+            maxAttempts: 1000, backoffInitial: .milliseconds(50), backoffMax: .milliseconds(200), pipelineDepth: 8, maxLine: 1024)
+        return PeerLink(
+            host: HostEntry(id: "s2", domain: "test", role: "access", hostname: "s2.localhost", address: "127.0.0.1", port: cluster.port("s2")),
+            settings: settings, transport: transport, eventLoop: MultiThreadedEventLoopGroup.singleton.next(), logger: Logger(label: "test-link"))
+    }
+
+    @Test("HUP applies new certificates to new clients and agent.load_limit to every client, linked ones too")
+    func hupCertificatesAndLimits() async throws {
+        let cluster = try ProcessCluster(agents: ["s2"])
+        defer { cluster.stopAll() }
+        cluster.setLoad("s2", percent: 30)
+        try cluster.startAgent("s2")
+        let linked = try Self.link(from: "s1", cluster: cluster)
+        linked.start()
+        defer { Task { await linked.shutdown() } }
+        #expect(await waitFor { linked.status.state == .up } != nil)
+        #expect(await linked.request("load") == "30.00")
+
+        // The cluster moves to a new CA: s2's files are replaced in place.
+        let renewed = cluster.directory + "/renewed"
+        try FileManager.default.createDirectory(atPath: renewed, withIntermediateDirectories: true)
+        try ClusterCertificateAuthority.create(directory: renewed)
+        for id in ["s1", "s2"] {
+            try ClusterCertificateAuthority.issue(id: id, hostname: "\(id).localhost", caDirectory: renewed, into: renewed)
+        }
+        for name in ["ca.pem", "s2.pem", "s2.key"] {
+            try Data(contentsOf: URL(fileURLWithPath: "\(renewed)/\(name)")).write(to: URL(fileURLWithPath: "\(cluster.directory)/\(name)"), options: .atomic)
+        }
+        let newcomer = try Self.link(from: "s1", folder: renewed, cluster: cluster)
+        newcomer.start()
+        defer { Task { await newcomer.shutdown() } }
+        #expect(await waitFor { newcomer.status.attempts >= 3 } != nil)
+        #expect(newcomer.status.state != .up, "before HUP the agent still presents and trusts the old CA")
+
+        try cluster.setConfigLine("agent:", "agent: {load_file: load-s1, sessions_dir: sessions, load_limit: 0.5}")
+        cluster.signal("s2", SIGHUP)
+        #expect(await waitFor { newcomer.status.state == .up } != nil, "after HUP new clients get the new certificates")
+        #expect(linked.status.state == .up, "the link made with the old certificates is kept")
+        #expect(await linked.request("load") == "60.00", "agent.load_limit 0.5 applies to the linked client too")
+        #expect(await newcomer.request("load") == "60.00")
+    }
 }

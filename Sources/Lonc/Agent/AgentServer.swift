@@ -50,7 +50,13 @@ public final class AgentServer: Sendable {
             .childChannelInitializer { channel in
                 clients.add(channel)
                 // Read per client: a reload's settings and certificates apply to the next one.
-                let (settings, transport) = current.withLock { $0 }
+                var (settings, transport) = current.withLock { $0 }
+                // The load replies are read per request, so a reload's limits and sources reach
+                // the clients already linked too (the peers that stay keep polling them).
+                settings.replies = AgentLoadReplies(
+                    load: { current.withLock { $0.settings.replies }.load() },
+                    userload: { current.withLock { $0.settings.replies }.userload() },
+                    loadavg: { current.withLock { $0.settings.replies }.loadavg() })
                 let onPeer: @Sendable (String) -> Void = { id in
                     clients.identified(channel, as: id)
                     onInboundPeer(id)
@@ -87,8 +93,8 @@ public final class AgentServer: Sendable {
     public var settings: AgentSettings { current.withLock { $0.settings } }
 
     /// New clients get these settings and this transport (a reload's new
-    /// certificates, limits and load sources). The listening address is not
-    /// changed: that needs a restart.
+    /// certificates and handshake limits); every client, new or linked, gets
+    /// the new load replies. The listening address is not changed: that needs a restart.
     public func reconfigure(settings: AgentSettings, transport: any TransportSecurity) {
         current.withLock { $0 = (settings, transport) }
     }
