@@ -188,7 +188,10 @@ public final class LoadPoller: Sendable {
         let userPercent = userReply.flatMap(WireNumber.parse)
         // Silence or con_lost on both is no answer: the peer is excluded now, not when its sample goes stale.
         let answered = [loadReply, userReply].contains { $0 != nil && $0 != WireReply.connectionLost }
-        if loadPercent == nil, userPercent == nil {
+        // A figure that did not arrive in time is not known to be unknown: a new sample needs both
+        // replies. A reply that is not a number (the agent's `unknown`) does make that figure unknown.
+        let missing = [loadReply, userReply].contains { $0 == nil || $0 == WireReply.connectionLost }
+        if missing || (loadPercent == nil && userPercent == nil) {
             // Nothing usable: keep the previous sample, which will go stale on its own.
             logger.debug("poll of \(link.peerID) got no number", metadata: ["load": "\(loadReply ?? "timeout")", "userload": "\(userReply ?? "timeout")"])
             state.withLock { state in
