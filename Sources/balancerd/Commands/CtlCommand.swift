@@ -9,13 +9,13 @@ struct CtlCommand: ParsableCommand {
         abstract: "Control a running balancerd through its control socket.",
         discussion: """
             Commands:
-              status [--json]         this server, the balancer and every peer as a table \
-            (--json: the /health document, for scripts)
+              status [--json]         this server, the balancer and every peer as a table
+                                      (--json: the /health document, for scripts)
               drain <id> [reason…]    stop sending logins to a spare (kept across restarts)
               undrain <id>            send logins to it again (it rejoins with slow start)
               reconnect [<id>]        retry a given-up link now (all without an id)
-              reload                  reload the config and hosts table, as SIGHUP does; \
-            the answer names the keys applied and those that need a restart
+              reload                  reload the config and hosts table, as SIGHUP does;
+                                      the answer names keys applied and needing a restart
 
             The socket is <socket_dir>/control from the config (mode 0600: run ctl as the \
             user that runs balancerd), or --socket PATH.
@@ -35,7 +35,7 @@ struct CtlCommand: ParsableCommand {
     func run() throws {
         // The passthrough argument takes flags after the command too: `ctl --help` and `ctl status --json`.
         if command.first.map({ ["--help", "-h", "help"].contains($0) }) ?? false {
-            print(Self.helpMessage())
+            print(BalancerdCommand.helpMessage(for: Self.self))
             return
         }
         let json = json || command.contains("--json")
