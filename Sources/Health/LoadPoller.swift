@@ -17,9 +17,8 @@ import NIOCore
 /// Snapshots are coalesced: at most one every `publishDelay`, so 1,000 peers
 /// answering within a few milliseconds cost one snapshot, not 1,000.
 public final class LoadPoller: Sendable {
-    /// The settings in force.
-    public let settings: PollSettings
-    private let local: LocalLoad?
+    /// The settings and own load source in force; a reload replaces them (`reconfigure`).
+    private let configured: Locked<(settings: PollSettings, local: LocalLoad?)>
     private let logger: Logger
     private let publishDelay: Duration
     private let state: Locked<State>
@@ -63,12 +62,25 @@ public final class LoadPoller: Sendable {
 
     /// Creates a poller. `local` also polls this server's own load (nil: only peers).
     public init(settings: PollSettings, local: LocalLoad?, logger: Logger, publishDelay: Duration = .milliseconds(50)) {
-        self.settings = settings
-        self.local = local
+        self.configured = Locked((settings, local))
         self.logger = logger
         self.publishDelay = publishDelay
         self.state = Locked(State())
         (linksCameUp, linksCameUpSignal) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// The settings in force.
+    public var settings: PollSettings { configured.withLock { $0.settings } }
+
+    private var local: LocalLoad? { configured.withLock { $0.local } }
+
+    /// Applies a reload's `poll.*` and `agent.*` (this server's load source)
+    /// from the next poll on. A shorter interval also brings every peer's next
+    /// poll within one new interval, so the change shows at once.
+    public func reconfigure(settings: PollSettings, local: LocalLoad?) {
+        let latest = NIODeadline.now() + TimeAmount(settings.interval)
+        configured.withLock { $0 = (settings, local) }
+        state.withLock { $0.queue.pullIn(to: latest) }
     }
 
     /// The latest snapshot (a copy; never blocks on a poll).
@@ -160,10 +172,12 @@ public final class LoadPoller: Sendable {
 
     private func scheduleLoop() async {
         var nextOwn = NIODeadline.now()
-        let interval = TimeAmount(settings.interval)
         await withDiscardingTaskGroup { polls in
             while !Task.isCancelled {
+                let (settings, local) = configured.withLock { $0 }
+                let interval = TimeAmount(settings.interval)
                 let now = NIODeadline.now()
+                if nextOwn > now + interval { nextOwn = now + interval }
                 if local != nil, now >= nextOwn {
                     nextOwn = now + interval
                     polls.addTask { self.pollOwn() }
@@ -202,6 +216,7 @@ public final class LoadPoller: Sendable {
     }
 
     private func pollOwn() {
+        let (settings, local) = configured.withLock { $0 }
         guard let local else { return }
         state.withLock { state in
             state.sequence &+= 1
@@ -219,7 +234,10 @@ public final class LoadPoller: Sendable {
         let userPercent = userReply.flatMap(WireNumber.parse)
         // Silence or con_lost on both is no answer: the peer is excluded now, not when its sample goes stale.
         let answered = [loadReply, userReply].contains { $0 != nil && $0 != WireReply.connectionLost }
-        if loadPercent == nil, userPercent == nil {
+        // A figure that did not arrive in time is not known to be unknown: a new sample needs both
+        // replies. A reply that is not a number (the agent's `unknown`) does make that figure unknown.
+        let missing = [loadReply, userReply].contains { $0 == nil || $0 == WireReply.connectionLost }
+        if missing || (loadPercent == nil && userPercent == nil) {
             // Nothing usable: keep the previous sample, which will go stale on its own.
             logger.debug("poll of \(link.peerID) got no number", metadata: ["load": "\(loadReply ?? "timeout")", "userload": "\(userReply ?? "timeout")"])
             state.withLock { state in

@@ -27,14 +27,12 @@ public struct LoadSample: Sendable, Equatable {
     /// `takenAt` in seconds on `MonotonicClock`, for the balancer's timeline.
     public var monotonicAt: Double { MonotonicClock.seconds(takenAt) }
 
-    /// The larger known figure, as lonnet's `spareserver`; nil when both are unknown.
+    /// The larger figure, as lonnet's `spareserver`; nil when either is unknown:
+    /// the larger of 20 % and "unknown" is unknown (an unreadable sessions folder
+    /// may hide any number of sessions), so the balancer never chooses it.
     public var effectivePercent: Double? {
-        switch (loadPercent, userLoadPercent) {
-        case let (load?, user?): max(load, user)
-        case let (load?, nil): load
-        case let (nil, user?): user
-        case (nil, nil): nil
-        }
+        guard let loadPercent, let userLoadPercent else { return nil }
+        return max(loadPercent, userLoadPercent)
     }
 }
 

@@ -33,6 +33,11 @@ public struct PollQueue: Sendable {
     /// Polls `id` no more.
     public mutating func remove(_ id: String) { due[id] = nil }
 
+    /// Brings every poll due after `deadline` forward to it (a reload shortened the interval).
+    public mutating func pullIn(to deadline: NIODeadline) {
+        for (id, time) in due where time > deadline { schedule(id, at: deadline) }
+    }
+
     /// The peers due at `now`, each rescheduled one `interval` later.
     public mutating func takeDue(now: NIODeadline, interval: TimeAmount) -> [String] {
         var taken: [String] = []

@@ -48,7 +48,7 @@ struct ControlTests {
         var info = stat()
         #expect(stat(cluster.directory + "/run/control", &info) == 0)
         #expect(info.st_mode & 0o777 == 0o600)
-        let status = try ctl(cluster, ["status"])
+        let status = try ctl(cluster, ["status", "--json"])
         #expect(status.status == 0)
         #expect((try? HealthDocument(json: Data(status.output.utf8)))?.host == "s1")
         #expect(try ctl(cluster, ["reconnect"]).output.hasPrefix("ok"))

@@ -51,6 +51,22 @@ final class ProcessCluster: @unchecked Sendable {
         try config.write(toFile: directory + "/balancerd.yaml", atomically: true, encoding: .utf8)
     }
 
+    /// The agent port the hosts table gives `id`.
+    func port(_ id: String) -> Int { ports[id] ?? 0 }
+
+    /// Replaces the config line that starts with `prefix` (e.g. `balancer:`) by `line`.
+    func setConfigLine(_ prefix: String, _ line: String) throws {
+        let path = directory + "/balancerd.yaml"
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let replaced = lines.map { $0.hasPrefix(prefix) ? line : $0 }
+        try (replaced.contains(line) ? replaced : replaced + [line]).joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
+    }
+
+    /// `balancerd ctl reload`'s answer, through the control socket.
+    func ctlReload() throws -> String {
+        try ControlClient.send("reload", to: directory + "/run/control")
+    }
+
     /// Writes a server's load file so its `load` is `percent` (load_limit is 1).
     func setLoad(_ id: String, percent: Double) {
         let average = percent / 100
@@ -61,12 +77,16 @@ final class ProcessCluster: @unchecked Sendable {
         try start("s1", arguments: ["serve", "-c", directory + "/balancerd.yaml"], environment: environment)
     }
 
-    /// Starts `balancerd agent` as `id`; `environment` adds to (or overrides) its own settings.
-    func startAgent(_ id: String, environment: [String: String] = [:]) throws {
-        try start(id, arguments: ["agent", "-c", directory + "/balancerd.yaml"], environment: [
+    func startAgent(_ id: String, environment extra: [String: String] = [:]) throws {
+        try start(id, arguments: ["agent", "-c", directory + "/balancerd.yaml"], environment: agentEnvironment(id).merging(extra) { _, new in new })
+    }
+
+    /// The environment that makes the shared config `id`'s.
+    func agentEnvironment(_ id: String) -> [String: String] {
+        [
             "BALANCERD_HOST_ID": id, "BALANCERD_TLS_CERT": "\(directory)/\(id).pem", "BALANCERD_TLS_KEY": "\(directory)/\(id).key",
             "BALANCERD_AGENT_LISTEN": "127.0.0.1:\(ports[id] ?? 0)", "BALANCERD_AGENT_LOAD_FILE": "\(directory)/load-\(id)",
-        ].merging(environment) { _, new in new })
+        ]
     }
 
     private func start(_ id: String, arguments: [String], environment: [String: String]) throws {

@@ -98,17 +98,19 @@ struct LoadPollerTests {
         poller.setPeers(peers)
         let task = Task { await poller.run() }
         defer { task.cancel() }
+        let silent = peers[3]
         let snapshot = await waitForSnapshot(poller) { snapshot in
-            ["numbers", "garbage", "silent"].allSatisfy { snapshot.peer($0)?.latest != nil }
+            ["numbers", "garbage"].allSatisfy { snapshot.peer($0)?.latest != nil } && silent.asked.withLock { $0 } >= 4
         }
         #expect(snapshot != nil)
         guard let snapshot else { return }
         #expect(snapshot.peer("numbers")?.latest?.effectivePercent == 37.5)
         #expect(snapshot.peer("garbage")?.latest?.loadPercent == nil)
-        #expect(snapshot.peer("garbage")?.latest?.effectivePercent == 5)
+        #expect(snapshot.peer("garbage")?.latest?.userLoadPercent == 5)
+        #expect(snapshot.peer("garbage")?.latest?.effectivePercent == nil, "a load that is not a number is unknown, so is the larger of the two")
         #expect(snapshot.peer("lost")?.latest == nil)
-        #expect(snapshot.peer("silent")?.latest?.loadPercent == nil)
-        #expect(snapshot.peer("silent")?.latest?.userLoadPercent == 80)
+        // A load reply that never came is no sample: the userload alone does not make one.
+        #expect(snapshot.peer("silent")?.latest == nil)
         #expect(snapshot.peers.map(\.id) == ["numbers", "garbage", "lost", "silent"])
         // Half an answer, or garbage, is an answer; con_lost on both is not.
         #expect(snapshot.peer("silent")?.unansweredPolls == 0)
@@ -181,5 +183,44 @@ struct LoadPollerTests {
         let generations = seen.withLock { $0 }
         #expect(generations.count >= 3)
         #expect(generations == generations.sorted())
+    }
+}
+
+/// A peer that answers at once and notes the timeout each poll was given.
+final class TimeoutRecordingPeer: PeerRequesting {
+    let peerID = "recorded"
+    let timeouts = Locked<[Duration]>([])
+    var status: LinkStatus { LinkStatus(peerID: peerID, state: .up) }
+    func request(_ line: String) async -> String { "12.00" }
+    func request(_ line: String, timeout: Duration) async -> String? {
+        timeouts.withLock { $0.append(timeout) }
+        return "12.00"
+    }
+}
+
+@Suite("the load poller on reload")
+struct LoadPollerReloadTests {
+    @Test("reconfigure applies poll.timeout and poll.history to the next polls, and the new own load source")
+    func reconfigure() async throws {
+        let peer = TimeoutRecordingPeer()
+        let folder = try TemporaryFolder()
+        try "0.50 0.50 0.50 1/1 1\n".write(toFile: folder.file("a"), atomically: true, encoding: .utf8)
+        try "1.50 1.50 1.50 1/1 1\n".write(toFile: folder.file("b"), atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(atPath: folder.file("sessions"), withIntermediateDirectories: true)
+        func local(_ file: String) -> LocalLoad {
+            LocalLoad(loadAverage: LoadAverageFile(path: folder.file(file)), sessions: SessionDirectory(path: folder.file("sessions"), activeWindow: .seconds(60)), loadLimit: 1, userLoadLimit: 10)
+        }
+        let poller = LoadPoller(settings: PollSettings(interval: .milliseconds(50), timeout: .milliseconds(40), staleAfter: .seconds(1), history: 50), local: local("a"), logger: Logger(label: "poller"))
+        poller.setPeers([peer])
+        let task = Task { await poller.run() }
+        defer { task.cancel() }
+        #expect(await waitForSnapshot(poller) { $0.own?.loadPercent == 50 && poller.history(of: "recorded").count > 4 } != nil)
+        #expect(peer.timeouts.withLock { $0 }.allSatisfy { $0 == .milliseconds(40) })
+
+        poller.reconfigure(settings: PollSettings(interval: .milliseconds(50), timeout: .milliseconds(45), staleAfter: .seconds(1), history: 2), local: local("b"))
+        #expect(await waitForSnapshot(poller) { _ in peer.timeouts.withLock { $0.last } == .milliseconds(45) } != nil, "poll.timeout")
+        #expect(await waitForSnapshot(poller) { _ in poller.history(of: "recorded").count == 2 } != nil, "poll.history")
+        #expect(await waitForSnapshot(poller) { $0.own?.loadPercent == 150 } != nil, "agent.load_file, for this server's own load")
+        #expect(poller.settings.timeout == .milliseconds(45))
     }
 }

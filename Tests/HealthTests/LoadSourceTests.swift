@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Lonc
 import NIOCore
 import Testing
@@ -40,8 +41,44 @@ struct LoadSourceTests {
         let folder = try TemporaryFolder()
         let local = LocalLoad(loadAverage: source, sessions: SessionDirectory(path: folder.path, activeWindow: .seconds(60)), loadLimit: 2, userLoadLimit: 10)
         #expect(local.loadPercent() == nil)
-        #expect(local.sample(sequence: 1).effectivePercent == 0)  // userload 0 % is known
-        #expect(local.loadReply().hasPrefix("error:"))
+        #expect(local.sample(sequence: 1).effectivePercent == nil)  // userload 0 % is known, but the larger of 0 and unknown is not
+        #expect(local.loadReply() == WireReply.unknown)
+        #expect(local.loadAverageReply() == WireReply.unknown)
+    }
+
+    @Test("a missing sessions folder makes userload unknown, not 0, and the reply says so")
+    func missingSessionsFolder() throws {
+        let folder = try TemporaryFolder()
+        try "0.50 0.50 0.50 1/100 42\n".write(toFile: folder.file("loadavg"), atomically: true, encoding: .utf8)
+        let local = LocalLoad(
+            loadAverage: LoadAverageFile(path: folder.file("loadavg")),
+            sessions: SessionDirectory(path: folder.file("no-sessions"), activeWindow: .seconds(60)), loadLimit: 2, userLoadLimit: 10)
+        #expect(local.userLoadPercent() == nil)
+        #expect(local.userLoadReply() == "unknown")
+        #expect(local.loadReply() == "25.00")
+        #expect(WireNumber.parse(local.userLoadReply()) == nil, "the poller reads it as unknown")
+        #expect(local.sample(sequence: 1).effectivePercent == nil)
+    }
+
+    @Test("an unreadable source is logged once when it fails, once when it recovers, not on every read")
+    func loggedOncePerChange() throws {
+        let folder = try TemporaryFolder()
+        let sessions = folder.file("sessions")
+        let lines = CapturedLog()
+        let watch = LoadSourceWatch(logger: Logger(label: "test") { _ in lines })
+        let local = LocalLoad(
+            loadAverage: LoadAverageFile(path: folder.file("loadavg")),
+            sessions: SessionDirectory(path: sessions, activeWindow: .seconds(60)), loadLimit: 2, userLoadLimit: 10, watch: watch)
+        for _ in 0..<5 { _ = local.userLoadReply() }
+        #expect(lines.messages.count == 1)
+        #expect(lines.messages.first?.hasPrefix("agent.sessions_dir: cannot list sessions in \(sessions): No such file or directory; userload is unknown") == true)
+        try FileManager.default.createDirectory(atPath: sessions, withIntermediateDirectories: true)
+        for _ in 0..<5 { #expect(local.userLoadReply() == "0.00") }
+        #expect(lines.messages.count == 2)
+        #expect(lines.messages.last == "agent.sessions_dir: readable again; userload is known")
+        for _ in 0..<3 { _ = local.loadReply() }
+        #expect(lines.messages.count == 3, "the load file fails on its own, logged once")
+        #expect(watch.current.keys.sorted { $0.rawValue < $1.rawValue } == [.loadFile])
     }
 
     @Test("load and userload are normalised to their limits and formatted with two decimals")
@@ -89,11 +126,11 @@ struct LoadSourceTests {
         }
     }
 
-    @Test("effective load is the larger known figure; unknown is not zero")
+    @Test("effective load is the larger figure; with either unknown it is unknown, never the other alone or zero")
     func effective() {
         #expect(LoadSample(loadPercent: 30, userLoadPercent: 50, sequence: 1).effectivePercent == 50)
-        #expect(LoadSample(loadPercent: 30, userLoadPercent: nil, sequence: 1).effectivePercent == 30)
-        #expect(LoadSample(loadPercent: nil, userLoadPercent: 0, sequence: 1).effectivePercent == 0)
+        #expect(LoadSample(loadPercent: 30, userLoadPercent: nil, sequence: 1).effectivePercent == nil)
+        #expect(LoadSample(loadPercent: nil, userLoadPercent: 0, sequence: 1).effectivePercent == nil)
         #expect(LoadSample(loadPercent: nil, userLoadPercent: nil, sequence: 1).effectivePercent == nil)
     }
 
@@ -115,5 +152,24 @@ struct LoadSourceTests {
         for offset in offsets { buckets[min(9, Int(offset / 0.2))] += 1 }
         #expect(buckets.allSatisfy { (8...12).contains($0) }, "\(buckets)")
         #expect(offsets != offsets.sorted())
+    }
+}
+
+/// Keeps the messages logged through it, for tests that count log lines.
+final class CapturedLog: LogHandler, @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: [String] = []
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+
+    var messages: [String] { lock.withLock { stored } }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        lock.withLock { stored.append(event.message.description) }
     }
 }

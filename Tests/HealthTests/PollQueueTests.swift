@@ -61,3 +61,16 @@ struct PollQueueTests {
         #expect(counts.values.allSatisfy { $0 == 3 })
     }
 }
+
+extension PollQueueTests {
+    @Test("a shorter interval after a reload pulls every later poll in to the new deadline, and only those")
+    func pullIn() {
+        var queue = PollQueue()
+        queue.schedule("soon", at: start + .milliseconds(100))
+        queue.schedule("late", at: start + .seconds(30))
+        queue.pullIn(to: start + .seconds(1))
+        #expect(queue.takeDue(now: start + .milliseconds(100), interval: second) == ["soon"])
+        #expect(queue.nextDue() == start + .seconds(1))
+        #expect(queue.takeDue(now: start + .seconds(1), interval: second) == ["late"])
+    }
+}

@@ -145,6 +145,7 @@ links: {{connect_timeout: 1s, request_timeout: 1s, keepalive: 500ms, max_attempt
 poll: {{interval: 500ms, timeout: 400ms, stale_after: 1500ms}}
 balancer: {{mode: always, spares: [{", ".join(spares)}], slow_start: 1s}}
 http: {{listen: "127.0.0.1:{HTTP_PORT}", connection_timeout: 5s}}
+agent: {{sessions_dir: sessions}}
 """)
         os.replace(self.path("lb.yaml.new"), self.path("lb.yaml"))
 
@@ -158,6 +159,8 @@ http: {{listen: "127.0.0.1:{HTTP_PORT}", connection_timeout: 5s}}
         self.write_hosts(AGENTS)
         self.write_serve_config(AGENTS)
         run(self.binary, "certs", "init", "--dir", self.path("certs"))
+        # A sessions folder that exists: a missing one makes userload unknown, and nobody eligible.
+        os.makedirs(self.path("sessions"), exist_ok=True)
         run(self.binary, "certs", "issue", "lb", "-c", self.path("lb.yaml"))
         for index, name in enumerate(AGENTS, start=1):
             with open(self.path(f"{name}.load"), "w") as f:
@@ -168,7 +171,7 @@ hosts_table: hosts.tab
 state_dir: {name}-state
 socket_dir: {name}-run
 tls: {{ca: certs/ca.pem, cert: certs/{name}.pem, key: certs/{name}.key}}
-agent: {{listen: "{self.network.address(index)}:5663", load_file: {name}.load, load_limit: 2.0}}
+agent: {{listen: "{self.network.address(index)}:5663", load_file: {name}.load, load_limit: 2.0, sessions_dir: sessions}}
 """)
             run(self.binary, "certs", "issue", name, "-c", self.path(f"{name}.yaml"))
 

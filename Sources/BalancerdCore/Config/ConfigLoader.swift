@@ -140,6 +140,12 @@ public struct ConfigLoader {
                     problems.append(source.problem(key, exists ? "\(path) is not readable" : "\(path) does not exist (make one with `balancerd certs`)"))
                 }
             }
+            if !problems.contains(where: { ["tls.ca", "tls.cert", "tls.key"].contains($0.key) }) {
+                problems += Self.tlsProblems(tls, own: own, source: source)
+            }
+        }
+        if checkTLSFiles {
+            problems += Self.loadSourceWarnings(config.agent, source: source) + Self.protectHomeWarnings(config, source: source)
         }
         config.balancer.spares.removeAll { $0 == hostID }
         config.balancer.backups.removeAll { $0 == hostID }

@@ -12,11 +12,11 @@ extension DaemonConfig.TLS {
 }
 
 extension LocalLoad {
-    init(config: DaemonConfig) {
+    init(config: DaemonConfig, watch: LoadSourceWatch?) {
         self.init(
             loadAverage: LoadAverageFile(path: config.agent.loadFile),
             sessions: SessionDirectory(path: config.agent.sessionsDirectory, activeWindow: config.agent.activeWindow),
-            loadLimit: config.agent.loadLimit, userLoadLimit: config.agent.userLoadLimit)
+            loadLimit: config.agent.loadLimit, userLoadLimit: config.agent.userLoadLimit, watch: watch)
     }
 }
 

@@ -3,24 +3,32 @@ import Logging
 import Lonc
 import NIOPosix
 import ServiceLifecycle
+import UnixSignals
 
 /// `balancerd agent`: the agent alone (no links, no HTTP), as the services of one group.
+///
+/// A daemon like `serve`: SIGHUP rereads the config, the hosts table and the
+/// certificates (`AgentReloader`), TERM and INT close every client link and stop.
 public enum AgentDaemon {
-    /// The event loop, the agent and (with `agent.haproxy_listen`) the HAProxy agent-check port, in start order.
-    /// The agent listens on `agent.listen`, or on all addresses at `links.port`.
-    public static func services(config: DaemonConfig, hosts: HostsTable, logger: Logger) throws -> [any Service] {
+    /// The event loop, the agent, the HAProxy agent-check port (with
+    /// `agent.haproxy_listen`) and the signal handler, in start order. The agent
+    /// listens on `agent.listen`, or on all addresses at `links.port`.
+    public static func services(config: DaemonConfig, hosts: HostsTable, configPath: String, logger: Logger) throws -> [any Service] {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let listen = config.agent.listen ?? ListenAddress(host: "0.0.0.0", port: config.links.port)
-        let local = LocalLoad(config: config)
+        let store = ConfigStore(config: config, hosts: hosts)
+        let watch = LoadSourceWatch(logger: logger)
+        let local = LocalLoad(config: config, watch: watch)
         let server = AgentServer(
-            settings: AgentSettings(config: config, listen: listen, local: local), hosts: { hosts },
-            transport: try config.tls.transport(), group: group, logger: logger)
+            settings: AgentSettings(config: config, listen: listenAddress(config), local: local),
+            hosts: { store.current.hosts }, transport: try config.tls.transport(), group: group, logger: logger)
+        let reloader = AgentReloader(configPath: configPath, store: store, server: server, watch: watch, logger: logger)
         let loop = StartGate()
         let agentStarted = StartGate()
         var services: [any Service] = [
             PartService(part: EventLoopPart(group: group, logger: logger), after: nil, started: loop),
             PartService(part: AgentPart(server: server, logger: logger), after: loop, started: agentStarted),
         ]
+        var signalsAfter = agentStarted
         if let haproxy = config.agent.haproxyListen {
             let selfDrain = SelfDrain(stateDirectory: config.stateDirectory)
             let maxLoad = config.balancer.maxLoad
@@ -30,8 +38,90 @@ public enum AgentDaemon {
                     drained: selfDrain.reason() != nil, maxLoad: maxLoad
                 ).line
             }
-            services.append(PartService(part: HAProxyAgentPart(listener: listener, logger: logger), after: agentStarted, started: StartGate()))
+            let haproxyStarted = StartGate()
+            services.append(PartService(part: HAProxyAgentPart(listener: listener, logger: logger), after: agentStarted, started: haproxyStarted))
+            signalsAfter = haproxyStarted
         }
+        services.append(PartService(part: AgentSignalPart(reloader: reloader), after: signalsAfter, started: StartGate()))
         return services
+    }
+
+    /// Where `balancerd agent` listens: `agent.listen`, or all addresses at `links.port`.
+    static func listenAddress(_ config: DaemonConfig) -> ListenAddress {
+        config.agent.listen ?? ListenAddress(host: "0.0.0.0", port: config.links.port)
+    }
+}
+
+/// Reloads a running `balancerd agent`: the hosts table (new peers are accepted,
+/// clients whose peer left are closed, the others keep their links), `agent.*`
+/// and the certificates (for new clients). A bad file is refused and the agent
+/// serves on with the old one.
+final class AgentReloader: Sendable {
+    let configPath: String
+    let store: ConfigStore
+    let server: AgentServer
+    let watch: LoadSourceWatch
+    let logger: Logger
+
+    init(configPath: String, store: ConfigStore, server: AgentServer, watch: LoadSourceWatch, logger: Logger) {
+        self.configPath = configPath
+        self.store = store
+        self.server = server
+        self.watch = watch
+        self.logger = logger
+    }
+
+    /// Reloads; returns the same kind of answer as `ctl reload` (`ok: …` or `error: …`).
+    @discardableResult
+    func reload() async -> String {
+        let loaded: ConfigLoader.Loaded
+        do {
+            loaded = try ConfigLoader().load(path: configPath)
+        } catch {
+            logger.error("reload refused; still serving with the previous config:\n\(error)")
+            return "error: reload refused: " + error.problems.filter { !$0.isWarning }.map(\.description).joined(separator: "; ")
+        }
+        let old = store.current.config
+        let plan = ReloadPlan.agent(from: old, to: loaded.config)
+        var config = loaded.config
+        config.hostID = old.hostID
+        config.agent.listen = old.agent.listen
+        config.links.port = old.links.port
+        config.tls.insecure = old.tls.insecure
+        let transport: any TransportSecurity
+        do {
+            transport = try config.tls.transport()
+        } catch {
+            logger.error("reload refused; still serving with the previous config: \(error)")
+            return "error: reload refused: \(error)"
+        }
+        for warning in loaded.warnings { logger.warning("\(warning)") }
+        store.replace(config: config, hosts: loaded.hosts)
+        let local = LocalLoad(config: config, watch: watch)
+        server.reconfigure(settings: AgentSettings(config: config, listen: AgentDaemon.listenAddress(config), local: local), transport: transport)
+        let dropped = await server.dropClients(notIn: loaded.hosts)
+        if !plan.needRestart.isEmpty {
+            logger.warning("reload: restart needed for \(plan.needRestart.joined(separator: ", ")); still running their old values")
+        }
+        let applied = plan.applied.isEmpty ? "no key changed" : "applied \(plan.applied.joined(separator: ", "))"
+        logger.info("reloaded", metadata: [
+            "hosts": "\(loaded.hosts.entries.count)", "applied": "\(applied)",
+            "dropped": "\(dropped.isEmpty ? "none" : dropped.joined(separator: ", "))",
+        ])
+        return "ok: reloaded \(configPath) (\(loaded.hosts.entries.count) hosts): \(applied)\(plan.restartNote)"
+    }
+}
+
+/// SIGHUP reloads the agent (without it, HUP's default action would kill it).
+struct AgentSignalPart: DaemonPart {
+    let reloader: AgentReloader
+
+    func start() async throws {}
+
+    func serve() async {
+        let signals = await UnixSignalsSequence(trapping: .sighup)
+        for await _ in signals.cancelOnGracefulShutdown() {
+            await reloader.reload()
+        }
     }
 }

@@ -25,7 +25,8 @@ public final class Daemon: Sendable {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let transport = try config.tls.transport()
         let store = ConfigStore(config: config, hosts: loaded.hosts)
-        let local = LocalLoad(config: config)
+        let loadWatch = LoadSourceWatch(logger: logger)
+        let local = LocalLoad(config: config, watch: loadWatch)
         let poller = LoadPoller(settings: config.poll, local: local, logger: logger)
         let queue = try DelayedQueue(stateDirectory: config.stateDirectory, logger: logger)
         // The relay router is made before the supervisor it reports queue depths to.
@@ -53,27 +54,29 @@ public final class Daemon: Sendable {
         let links: @Sendable () -> [LinkStatus] = { supervisor.statuses }
         let health = HealthPresenter(store: store, drains: drains, routing: routing, poller: poller, links: links)
         let endpoint = StatusEndpoint(
-            routing: routing, metrics: BalancerMetrics(), poller: poller, links: links, health: health,
+            routing: routing, metrics: BalancerMetrics(certificateNotAfter: try Self.certificateNotAfter(config.tls)), poller: poller, links: links, health: health,
             decisions: DecisionsPresenter(routing: routing, store: store))
-        let control = DaemonControl(
-            configPath: configPath, store: store, drains: drains, feed: feed, supervisor: supervisor, poller: poller,
-            relay: relay, relayRouter: relayRouter, health: health, logger: logger)
-
-        var parts: [any DaemonPart] = [
-            EventLoopPart(group: group, logger: logger),
-            LinksPart(supervisor: supervisor, store: store),
-            PollerPart(poller: poller, supervisor: supervisor),
-        ]
+        var agent: AgentServer?
         if let listen = config.agent.listen {
-            let agent = AgentServer(
+            agent = AgentServer(
                 settings: AgentSettings(config: config, listen: listen, local: local), hosts: { store.current.hosts },
                 transport: transport, group: group, logger: logger,
                 onInboundPeer: { id in
                     // The seed's USR1 from lond: a peer that links to us is back; retry our link to it now.
                     if let link = supervisor.link(for: id), link.status.state != .up { link.retry() }
                 })
-            parts.append(AgentPart(server: agent, logger: logger))
         }
+        let control = DaemonControl(
+            configPath: configPath, store: store, drains: drains, feed: feed, supervisor: supervisor, poller: poller,
+            relay: relay, relayRouter: relayRouter, health: health, agent: agent.map { ($0, transport) }, loadWatch: loadWatch,
+            logger: logger)
+
+        var parts: [any DaemonPart] = [
+            EventLoopPart(group: group, logger: logger),
+            LinksPart(supervisor: supervisor, store: store),
+            PollerPart(poller: poller, supervisor: supervisor),
+        ]
+        if let agent { parts.append(AgentPart(server: agent, logger: logger)) }
         parts += [
             RelayPart(relay: relay, router: relayRouter, supervisor: supervisor),
             ControlPart(server: ControlServer(socketDirectory: config.socketDirectory, actions: control, group: group, logger: logger)),
@@ -86,6 +89,13 @@ public final class Daemon: Sendable {
             SignalPart(control: control, supervisor: supervisor, logger: logger),
         ]
         services = Self.chain(parts)
+    }
+
+    /// The notAfter of the host certificate and the CA, for `balancerd_certificate_expiry_seconds`.
+    private static func certificateNotAfter(_ tls: DaemonConfig.TLS) throws -> [(label: String, notAfter: Double)] {
+        guard !tls.insecure else { return [] }
+        let expiry = try CertificateInspection.expiry(caPath: tls.caPath, certificatePath: tls.certificatePath)
+        return [("host", expiry.certificate.timeIntervalSince1970), ("ca", expiry.ca.timeIntervalSince1970)]
     }
 
     /// The HTTP port once listening (for the demo and tests, which may bind port 0).

@@ -14,11 +14,15 @@ final class DaemonControl: ControlActions {
     let relay: LocalRelay
     let relayRouter: RelayRouter
     let health: HealthPresenter
+    /// The agent `serve` runs when `agent.listen` is set, with the transport it was started with.
+    let agent: (server: AgentServer, transport: any TransportSecurity)?
+    let loadWatch: LoadSourceWatch
     let logger: Logger
 
     init(
         configPath: String, store: ConfigStore, drains: DrainStore, feed: RoutingFeed, supervisor: LinkSupervisor,
-        poller: LoadPoller, relay: LocalRelay, relayRouter: RelayRouter, health: HealthPresenter, logger: Logger
+        poller: LoadPoller, relay: LocalRelay, relayRouter: RelayRouter, health: HealthPresenter,
+        agent: (server: AgentServer, transport: any TransportSecurity)?, loadWatch: LoadSourceWatch, logger: Logger
     ) {
         self.configPath = configPath
         self.store = store
@@ -29,33 +33,70 @@ final class DaemonControl: ControlActions {
         self.relay = relay
         self.relayRouter = relayRouter
         self.health = health
+        self.agent = agent
+        self.loadWatch = loadWatch
         self.logger = logger
     }
 
-    /// Reloads the config and hosts table; a bad one is reported and the old one kept.
-    func reloadConfiguration() async {
+    /// Reloads the config and hosts table (SIGHUP, `ctl reload`); a bad one is
+    /// refused and the old one kept. Every changed key either takes effect now
+    /// or is named as needing a restart, in the log and in the answer.
+    func reloadConfiguration() async -> String {
+        let loaded: ConfigLoader.Loaded
         do {
-            let loaded = try ConfigLoader().load(path: configPath)
-            let old = store.current.config
-            for warning in loaded.warnings { logger.warning("\(warning)") }
-            if loaded.config.http != old.http || loaded.config.agent.listen != old.agent.listen || loaded.config.links != old.links || loaded.config.tls != old.tls {
-                logger.warning("reload: changes to http.*, links.*, tls.* and agent.listen take effect at the next restart")
-            }
-            var config = loaded.config
-            config.http = old.http
-            config.links = old.links
-            config.tls = old.tls
-            await supervisor.update(hosts: loaded.hosts)
-            poller.setPeers(supervisor.all)
-            relayRouter.setLinks(supervisor.all)
-            try await relay.update(peers: supervisor.all.map(\.peerID))
-            store.replace(config: config, hosts: loaded.hosts)
-            feed.routing.reconfigure(config: config, hosts: loaded.hosts)
-            feed.refresh()
-            logger.info("reloaded", metadata: ["hosts": "\(loaded.hosts.entries.count)", "spares": "\(config.balancer.spares.count)"])
+            loaded = try ConfigLoader().load(path: configPath)
         } catch {
             logger.error("reload refused; still running the previous config:\n\(error)")
+            return "error: reload refused: " + error.problems.filter { !$0.isWarning }.map(\.description).joined(separator: "; ")
         }
+        let old = store.current.config
+        guard loaded.hosts[old.hostID] != nil else {
+            let reason = "the hosts table \(loaded.config.hostsTablePath) no longer lists this server '\(old.hostID)'"
+            logger.error("reload refused; still running the previous config: \(reason)")
+            return "error: reload refused: \(reason)"
+        }
+        for warning in loaded.warnings { logger.warning("\(warning)") }
+        let plan = ReloadPlan.serve(from: old, to: loaded.config)
+        let config = Self.running(loaded.config, keepingFrom: old)
+        await supervisor.update(hosts: loaded.hosts)
+        poller.setPeers(supervisor.all)
+        relayRouter.setLinks(supervisor.all)
+        do {
+            try await relay.update(peers: supervisor.all.map(\.peerID))
+        } catch {
+            logger.error("reload: relay sockets: \(error)")
+        }
+        let local = LocalLoad(config: config, watch: loadWatch)
+        poller.reconfigure(settings: config.poll, local: local)
+        if let agent, let listen = config.agent.listen {
+            agent.server.reconfigure(settings: AgentSettings(config: config, listen: listen, local: local), transport: agent.transport)
+            await agent.server.dropClients(notIn: loaded.hosts)
+        }
+        store.replace(config: config, hosts: loaded.hosts)
+        feed.routing.reconfigure(config: config, hosts: loaded.hosts)
+        feed.refresh()
+        if !plan.needRestart.isEmpty {
+            logger.warning("reload: restart needed for \(plan.needRestart.joined(separator: ", ")); still running their old values")
+        }
+        logger.info("reloaded", metadata: [
+            "hosts": "\(loaded.hosts.entries.count)", "spares": "\(config.balancer.spares.count)",
+            "applied": "\(plan.applied.isEmpty ? "no key changed" : plan.applied.joined(separator: ", "))",
+        ])
+        let applied = plan.applied.isEmpty ? "no key changed" : "applied \(plan.applied.joined(separator: ", "))"
+        return "ok: reloaded \(configPath) (\(loaded.hosts.entries.count) hosts): \(applied)\(plan.restartNote)"
+    }
+
+    /// The new config with the values that need a restart kept as they run.
+    static func running(_ new: DaemonConfig, keepingFrom old: DaemonConfig) -> DaemonConfig {
+        var config = new
+        config.hostID = old.hostID
+        config.stateDirectory = old.stateDirectory
+        config.socketDirectory = old.socketDirectory
+        config.http = old.http
+        config.links = old.links
+        config.tls = old.tls
+        config.agent.listen = old.agent.listen
+        return config
     }
 
     // MARK: - ControlActions
@@ -94,13 +135,5 @@ final class DaemonControl: ControlActions {
         return "ok: retrying \(id ?? "every link")"
     }
 
-    func reload() async -> String {
-        do {
-            _ = try ConfigLoader().load(path: configPath)
-        } catch {
-            return "error: reload refused: " + error.problems.filter { !$0.isWarning }.map(\.description).joined(separator: "; ")
-        }
-        await reloadConfiguration()
-        return "ok: reloaded \(configPath)"
-    }
+    func reload() async -> String { await reloadConfiguration() }
 }

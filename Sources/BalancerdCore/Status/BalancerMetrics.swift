@@ -1,3 +1,4 @@
+import Foundation
 import Health
 import Lonc
 import Prometheus
@@ -29,8 +30,13 @@ final class BalancerMetrics: Sendable {
         var returning = 0
     }
 
-    init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+    /// When each certificate in use stops being valid (unix seconds), by its
+    /// `certificate` label (`host`, `ca`); empty with `tls.insecure`.
+    private let certificateNotAfter: [(label: String, notAfter: Double)]
+
+    init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), certificateNotAfter: [(label: String, notAfter: Double)] = []) {
         self.registry = registry
+        self.certificateNotAfter = certificateNotAfter
     }
 
     /// Counts one answered HTTP request.
@@ -76,6 +82,10 @@ final class BalancerMetrics: Sendable {
             let age = sample.map { max(0, now - $0.monotonicAt) }
             gauge("balancerd_peer_sample_age_seconds", peer).set(age ?? .nan)
             gauge("balancerd_peer_sample_stale", peer).set(age.map { $0 > liveness.staleAfter } ?? true ? 1.0 : 0.0)
+        }
+        let wallNow = Date().timeIntervalSince1970
+        for (label, notAfter) in certificateNotAfter {
+            gauge("balancerd_certificate_expiry_seconds", [("certificate", label)]).set(notAfter - wallNow)
         }
         let table = requestCounts.withLock { $0 }
         var requests: [RequestKey: Int] = [:]
@@ -146,5 +156,6 @@ final class BalancerMetrics: Sendable {
         "balancerd_backup_redirects_total": "Logins redirected to a backup (balancer.backups) because no spare could take them.",
         "balancerd_returning_logins_total": "Returning logins sent back to the server their cookie (balancer.affinity_cookie) named.",
         "balancerd_no_target_total": "Logins answered 503 because no server could take them.",
+        "balancerd_certificate_expiry_seconds": "Seconds until the certificate (host: tls.cert, ca: tls.ca) expires; negative once expired.",
     ]
 }

@@ -72,6 +72,10 @@ public enum WireReply {
     public static let unknownCommand = "unknown_cmd"
     /// A command before the handshake, or a wrong challenge echo.
     public static let refused = "refused"
+    /// The agent's answer to `load` or `userload` when its source cannot be read
+    /// (`agent.load_file`, `agent.sessions_dir`): the figure is unknown, never 0.
+    /// Any reply that is not a number counts as unknown; this is the one the agent sends.
+    public static let unknown = "unknown"
 }
 
 /// Numbers as the wire protocol writes and reads them (`load`, `userload`, `loadavg`).

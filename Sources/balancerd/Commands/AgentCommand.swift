@@ -14,7 +14,12 @@ struct AgentCommand: AsyncParsableCommand {
             tls.ca, the client certificate must name a host of the table), and answers \
             ping, load, userload and loadavg. load is 100 × the 1-minute load average of \
             agent.load_file over agent.load_limit; userload is 100 × the files in \
-            agent.sessions_dir modified within agent.active_window over agent.user_load_limit.
+            agent.sessions_dir modified within agent.active_window over agent.user_load_limit; \
+            either is `unknown` when its source cannot be read.
+
+            Signals: HUP rereads the config, the hosts table and the certificates (new \
+            servers are accepted, links of servers that stay are kept; a bad file is refused), \
+            TERM and INT close every link and stop.
             """)
 
     @OptionGroup var config: ConfigOption
@@ -25,7 +30,7 @@ struct AgentCommand: AsyncParsableCommand {
         let logger = logging.bootstrap(label: "balancerd-agent")
         let services: [any Service]
         do {
-            services = try AgentDaemon.services(config: loaded.config, hosts: loaded.hosts, logger: logger)
+            services = try AgentDaemon.services(config: loaded.config, hosts: loaded.hosts, configPath: config.path, logger: logger)
         } catch {
             printToStandardError("\(config.path): \(error)")
             throw ExitCode(1)

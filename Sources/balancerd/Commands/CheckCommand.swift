@@ -10,8 +10,15 @@ struct CheckCommand: ParsableCommand {
         discussion: """
             Reads the config (with BALANCERD_* environment overrides applied) and the hosts \
             table it names, and checks every key, every hosts-table line, that host_id and \
-            the spares are in the table, that the TLS files exist, and that tls.insecure is \
-            only used when every peer is on loopback.
+            the spares are in the table, and that tls.insecure is only used when every peer \
+            is on loopback. Loads the TLS set-up as serve does: the key must belong to the \
+            certificate, the certificate must be issued by tls.ca and name host_id's \
+            hostname from the hosts table.
+
+            Warns (without failing) when the certificate or the CA expires within 30 days, \
+            when agent.load_file or agent.sessions_dir cannot be read (that figure would be \
+            unknown), and when a configured path is under /home, /root or /run/user, which \
+            the shipped systemd unit hides (ProtectHome=yes).
 
             Prints one line per problem, naming the file and line (or the environment \
             variable) and the key, and exits 1; prints a one-line summary and exits 0 when \

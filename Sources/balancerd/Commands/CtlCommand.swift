@@ -9,11 +9,13 @@ struct CtlCommand: ParsableCommand {
         abstract: "Control a running balancerd through its control socket.",
         discussion: """
             Commands:
-              status                  the /health document as JSON
+              status [--json]         this server, the balancer and every peer as a table
+                                      (--json: the /health document, for scripts)
               drain <id> [reason…]    stop sending logins to a spare (kept across restarts)
               undrain <id>            send logins to it again (it rejoins with slow start)
               reconnect [<id>]        retry a given-up link now (all without an id)
-              reload                  reload the config and hosts table, as SIGHUP does
+              reload                  reload the config and hosts table, as SIGHUP does;
+                                      the answer names keys applied and needing a restart
 
             The socket is <socket_dir>/control from the config (mode 0600: run ctl as the \
             user that runs balancerd), or --socket PATH.
@@ -24,10 +26,20 @@ struct CtlCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The control socket (default: <socket_dir>/control from the config).", valueName: "PATH"))
     var socket: String?
 
+    @Flag(help: "With status: print the /health document as JSON instead of a table.")
+    var json = false
+
     @Argument(parsing: .captureForPassthrough, help: "The command and its arguments.")
     var command: [String]
 
     func run() throws {
+        // The passthrough argument takes flags after the command too: `ctl --help` and `ctl status --json`.
+        if command.first.map({ ["--help", "-h", "help"].contains($0) }) ?? false {
+            print(BalancerdCommand.helpMessage(for: Self.self))
+            return
+        }
+        let json = json || command.contains("--json")
+        let command = command.filter { $0 != "--json" }
         guard !command.isEmpty else {
             printToStandardError("ctl needs a command: status, drain <id> [reason], undrain <id>, reconnect [<id>], reload")
             throw ExitCode(2)
@@ -45,7 +57,11 @@ struct CtlCommand: ParsableCommand {
         }
         do {
             let reply = try ControlClient.send(command.joined(separator: " "), to: path)
-            print(reply)
+            if command == ["status"], !json, let document = try? HealthDocument(json: Data(reply.utf8)) {
+                print(document.table())
+            } else {
+                print(reply)
+            }
             if reply.hasPrefix("error") { throw ExitCode(1) }
         } catch let error as ControlError {
             printToStandardError(error.description)

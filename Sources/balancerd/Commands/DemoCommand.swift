@@ -49,6 +49,7 @@ struct DemoAnnouncer: Service {
               health JSON   \(base)/health
               decisions     \(base)/decisions
               metrics       \(base)/metrics
+              control       \(CommandLine.arguments.first ?? "balancerd") ctl --socket \(cluster.directory)/run/control status
             demo1's own load swings between 70 % and 140 %; demo3 climbs past 100 %;
             demo5 drops out for 20 s every minute. Files: \(cluster.directory)
             Ctrl-C stops it and removes what it made.

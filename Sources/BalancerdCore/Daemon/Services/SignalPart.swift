@@ -16,7 +16,7 @@ struct SignalPart: DaemonPart {
         let signals = await UnixSignalsSequence(trapping: .sighup, .sigusr1)
         for await signal in signals.cancelOnGracefulShutdown() {
             switch signal {
-            case .sighup: await control.reloadConfiguration()
+            case .sighup: _ = await control.reloadConfiguration()
             case .sigusr1:
                 logger.info("SIGUSR1: retrying every link that is backing off or given up")
                 supervisor.retry()

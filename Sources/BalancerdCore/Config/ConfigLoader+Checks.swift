@@ -1,0 +1,85 @@
+import Foundation
+import Health
+import Lonc
+
+// What `check` looks at beyond the keys themselves: the TLS set-up as the
+// daemon loads it, the load sources the agent reads, and folders the shipped
+// systemd unit would hide. Each finds what would otherwise go wrong silently
+// (an overloaded server reading 0 %, links refused far from the cause).
+
+extension ConfigLoader {
+    /// The TLS set-up loaded as `serve` loads it, checked against the CA and
+    /// this server's hostname; errors for what peers would refuse, warnings
+    /// for an expiry within 30 days.
+    static func tlsProblems(_ tls: DaemonConfig.TLS, own: HostEntry?, source: ConfigSource, now: Date = Date()) -> [ConfigProblem] {
+        let inspection: CertificateInspection
+        do {
+            inspection = try CertificateInspection.inspect(
+                caPath: tls.caPath, certificatePath: tls.certificatePath, keyPath: tls.keyPath, hostname: own?.hostname, now: now)
+        } catch {
+            return [source.problem(error.isAboutCA(tls) ? "tls.ca" : "tls.cert", error.description)]
+        }
+        func key(_ problem: CertificateProblem) -> String {
+            switch problem {
+            case .unusable(.keyMismatch), .unusable(.cannotLoad(tls.keyPath, _, _)): "tls.key"
+            case .unusable(.cannotLoad(tls.caPath, _, _)): "tls.ca"
+            case .expiresSoon(let file, _, _, _) where file == tls.caPath: "tls.ca"
+            default: "tls.cert"
+            }
+        }
+        return inspection.problems.map { source.problem(key($0), $0.description) }
+            + inspection.warnings.map { problem in
+                var warning = source.problem(key(problem), problem.description)
+                warning.isWarning = true
+                return warning
+            }
+    }
+
+    /// A load source the agent cannot read makes its figure unknown, and the
+    /// server is then never chosen as a spare: worth a warning, not a refusal
+    /// (the folder may appear once LON-CAPA runs).
+    static func loadSourceWarnings(_ agent: DaemonConfig.Agent, source: ConfigSource) -> [ConfigProblem] {
+        var warnings: [ConfigProblem] = []
+        do {
+            _ = try LoadAverageFile(path: agent.loadFile).read()
+        } catch {
+            warnings.append(source.problem("agent.load_file", "\(error): load will be unknown, and this server is never chosen as a spare"))
+        }
+        do {
+            _ = try SessionDirectory(path: agent.sessionsDirectory, activeWindow: agent.activeWindow).activeSessions()
+        } catch {
+            warnings.append(source.problem("agent.sessions_dir", "\(error): userload will be unknown, and this server is never chosen as a spare"))
+        }
+        return warnings.map { problem in
+            var warning = problem
+            warning.isWarning = true
+            return warning
+        }
+    }
+
+    /// Folders hidden from a service by the shipped unit's `ProtectHome=yes`.
+    static let protectedHomes = ["/home", "/root", "/run/user"]
+
+    /// Configured paths the shipped unit (`ProtectHome=yes`) would hide from the daemon.
+    static func protectHomeWarnings(_ config: DaemonConfig, source: ConfigSource) -> [ConfigProblem] {
+        let paths: [(String, String)] = [
+            ("hosts_table", config.hostsTablePath), ("state_dir", config.stateDirectory), ("socket_dir", config.socketDirectory),
+            ("tls.ca", config.tls.caPath), ("tls.cert", config.tls.certificatePath), ("tls.key", config.tls.keyPath),
+            ("agent.sessions_dir", config.agent.sessionsDirectory), ("agent.load_file", config.agent.loadFile),
+        ]
+        return paths.compactMap { key, path in
+            guard let home = protectedHomes.first(where: { path == $0 || path.hasPrefix($0 + "/") }) else { return nil }
+            var warning = source.problem(key, "\(path) is under \(home), which the shipped systemd unit hides (ProtectHome=yes): move it, or override ProtectHome in a drop-in")
+            warning.isWarning = true
+            return warning
+        }
+    }
+}
+
+extension TLSError {
+    /// True when the failure is about the CA file.
+    fileprivate func isAboutCA(_ tls: DaemonConfig.TLS) -> Bool {
+        if case .cannotLoad(let file, _, _) = self { return file == tls.caPath }
+        return false
+    }
+}
