@@ -142,22 +142,22 @@ struct ServeReloadTests {
             effect: { $0.health()?.own.loadPercent == 20 }),
         "agent.user_load_limit": Scenario(
             setup: { cluster in for index in 0..<2 { sessionFile("\(cluster.directory)/sessions/s\(index)", age: 0) } },
-            before: { $0.health()?.own.userLoadPercent == 0.4 },
+            before: { $0.health()?.own.userloadPercent == 0.4 },
             change: { try $0.setConfigLine("agent:", "agent: {load_file: load-s1, sessions_dir: sessions, load_limit: 1, user_load_limit: 4}") },
-            effect: { $0.health()?.own.userLoadPercent == 50 }),
+            effect: { $0.health()?.own.userloadPercent == 50 }),
         "agent.sessions_dir": Scenario(
             setup: { cluster in
                 try FileManager.default.createDirectory(atPath: cluster.directory + "/sessions2", withIntermediateDirectories: true)
                 sessionFile(cluster.directory + "/sessions2/one", age: 0)
             },
-            before: { $0.health()?.own.userLoadPercent == 0 },
+            before: { $0.health()?.own.userloadPercent == 0 },
             change: { try $0.setConfigLine("agent:", "agent: {load_file: load-s1, sessions_dir: sessions2, load_limit: 1}") },
-            effect: { $0.health()?.own.userLoadPercent == 0.2 }),
+            effect: { $0.health()?.own.userloadPercent == 0.2 }),
         "agent.active_window": Scenario(
             setup: { cluster in sessionFile(cluster.directory + "/sessions/ten-minutes-old", age: 600) },
-            before: { $0.health()?.own.userLoadPercent == 0.2 },
+            before: { $0.health()?.own.userloadPercent == 0.2 },
             change: { try $0.setConfigLine("agent:", "agent: {load_file: load-s1, sessions_dir: sessions, load_limit: 1, active_window: 5m}") },
-            effect: { $0.health()?.own.userLoadPercent == 0 }),
+            effect: { $0.health()?.own.userloadPercent == 0 }),
         "agent.load_file": Scenario(
             setup: { cluster in cluster.setLoad("s2", percent: 50) },
             before: { $0.health()?.own.loadPercent == 10 },

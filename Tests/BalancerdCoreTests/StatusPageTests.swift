@@ -11,9 +11,7 @@ struct StatusPageTests {
 
     /// Documents are built as the endpoint serves them: JSON, decoded into the public types.
     static func decode<T: Decodable>(_ object: [String: Any]) throws -> T {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        return try decoder.decode(T.self, from: JSONSerialization.data(withJSONObject: object))
+        try StatusDocumentCoding.decoder().decode(T.self, from: JSONSerialization.data(withJSONObject: object))
     }
 
     static func iso(_ date: Date?) -> Any { date.map { ISO8601DateFormatter().string(from: $0) } ?? NSNull() }

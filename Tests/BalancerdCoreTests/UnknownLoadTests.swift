@@ -19,10 +19,10 @@ struct UnknownLoadTests {
         try cluster.startAgent("s3")
         try cluster.startServe()
         #expect(await waitFor { cluster.health()?.balancer.target == "s2" } != nil, "s2 at 10 % is the least busy")
-        #expect(cluster.peer("s2")?.load.userLoadPercent == 0)
+        #expect(cluster.peer("s2")?.load.userloadPercent == 0)
 
         try FileManager.default.removeItem(atPath: sessions)
-        #expect(await waitFor { cluster.peer("s2")?.load.userLoadPercent == nil } != nil)
+        #expect(await waitFor { cluster.peer("s2")?.load.userloadPercent == nil } != nil)
         let peer = try #require(cluster.peer("s2"))
         #expect(peer.load.loadPercent == 10, "the load file is still read")
         #expect(peer.load.effectivePercent == nil, "the larger of 10 % and unknown is unknown")

@@ -26,7 +26,7 @@ final class ControlServer: Sendable {
     private let actions: any ControlActions
     private let group: any EventLoopGroup
     private let logger: Logger
-    private let channel = Locked<(any Channel)?>(nil)
+    private let channel = ListeningChannel()
 
     init(socketDirectory: String, actions: any ControlActions, group: any EventLoopGroup, logger: Logger) {
         path = socketDirectory + "/control"
@@ -41,16 +41,12 @@ final class ControlServer: Sendable {
         let channel = try await UnixSocketListener.bind(path: path, mode: 0o600, maxLine: 4096, group: group) {
             ControlConnectionHandler(actions: actions)
         }
-        self.channel.withLock { $0 = channel }
+        self.channel.set(channel)
         logger.info("control socket listening", metadata: ["path": "\(path)"])
     }
 
     func stop() async {
-        let channel = self.channel.withLock { current in
-            defer { current = nil }
-            return current
-        }
-        try? await channel?.close()
+        await channel.close()
         unlink(path)
     }
 }

@@ -11,12 +11,12 @@ public struct ReloadPlan: Sendable, Equatable {
 
     /// Keys `balancerd serve` cannot change while it runs: its sockets, folders,
     /// identity, and the links' settings and certificates (every link was made with them).
-    static let serveRestartKeys: Set<String> = Set(["host_id", "state_dir", "socket_dir", "agent.listen"]
+    static let serveRestartKeys: Set<String> = Set(["host_id", "state_dir", "socket_dir", "socket_group", "agent.listen", "agent.haproxy_listen"]
         + keys.filter { $0.key.hasPrefix("tls.") || $0.key.hasPrefix("links.") || $0.key.hasPrefix("http.") }.map(\.key))
 
     /// Keys `balancerd agent` cannot change while it runs: its identity and
     /// listening socket. Certificates, limits and load sources apply to the next client.
-    static let agentRestartKeys: Set<String> = ["host_id", "agent.listen", "links.port", "tls.insecure"]
+    static let agentRestartKeys: Set<String> = ["host_id", "agent.listen", "agent.haproxy_listen", "links.port", "tls.insecure"]
 
     /// The plan for `serve`.
     public static func serve(from old: DaemonConfig, to new: DaemonConfig) -> ReloadPlan {
@@ -44,7 +44,7 @@ public struct ReloadPlan: Sendable, Equatable {
     /// Every key of balancerd.yaml with how to compare it, in the reference's order.
     static let keys: [(key: String, same: @Sendable (DaemonConfig, DaemonConfig) -> Bool)] = [
         ("host_id", same(\.hostID)), ("hosts_table", same(\.hostsTablePath)), ("state_dir", same(\.stateDirectory)),
-        ("socket_dir", same(\.socketDirectory)),
+        ("socket_dir", same(\.socketDirectory)), ("socket_group", same(\.socketGroup)),
         ("tls.ca", same(\.tls.caPath)), ("tls.cert", same(\.tls.certificatePath)), ("tls.key", same(\.tls.keyPath)),
         ("tls.insecure", same(\.tls.insecure)),
         ("links.port", same(\.links.port)), ("links.connect_timeout", same(\.links.connectTimeout)),
@@ -55,9 +55,11 @@ public struct ReloadPlan: Sendable, Equatable {
         ("poll.interval", same(\.poll.interval)), ("poll.timeout", same(\.poll.timeout)),
         ("poll.stale_after", same(\.poll.staleAfter)), ("poll.history", same(\.poll.history)),
         ("balancer.mode", same(\.balancer.mode)), ("balancer.spares", same(\.balancer.spares)),
+        ("balancer.backups", same(\.balancer.backups)),
         ("balancer.same_domain", same(\.balancer.sameDomain)), ("balancer.login_cost", same(\.balancer.loginCost)),
         ("balancer.max_load", same(\.balancer.maxLoad)), ("balancer.readmit_load", same(\.balancer.readmitLoad)),
-        ("balancer.slow_start", same(\.balancer.slowStart)), ("balancer.local_login_url", same(\.balancer.localLoginURL)),
+        ("balancer.slow_start", same(\.balancer.slowStart)), ("balancer.affinity_cookie", same(\.balancer.affinityCookie)),
+        ("balancer.affinity_lifetime", same(\.balancer.affinityLifetime)), ("balancer.local_login_url", same(\.balancer.localLoginURL)),
         ("balancer.scheme", same(\.balancer.scheme)), ("balancer.login_path", same(\.balancer.loginPath)),
         ("http.listen", same(\.http.listen)), ("http.threads", same(\.http.threads)),
         ("http.connection_limit", same(\.http.connectionLimit)), ("http.connection_timeout", same(\.http.connectionTimeout)),
@@ -65,6 +67,7 @@ public struct ReloadPlan: Sendable, Equatable {
         ("agent.listen", same(\.agent.listen)), ("agent.load_limit", same(\.agent.loadLimit)),
         ("agent.user_load_limit", same(\.agent.userLoadLimit)), ("agent.sessions_dir", same(\.agent.sessionsDirectory)),
         ("agent.active_window", same(\.agent.activeWindow)), ("agent.load_file", same(\.agent.loadFile)),
+        ("agent.haproxy_listen", same(\.agent.haproxyListen)),
     ]
 
     private static func same<Value: Equatable & Sendable>(_ path: any KeyPath<DaemonConfig, Value> & Sendable) -> @Sendable (DaemonConfig, DaemonConfig) -> Bool {

@@ -9,12 +9,6 @@ public struct DecisionsDocument: StatusDocument, Equatable {
     public var notRecordedTotal: Int
     public var decisions: [Entry]
 
-    enum CodingKeys: String, CodingKey {
-        case host, decisions
-        case generatedAt = "generated_at"
-        case notRecordedTotal = "not_recorded_total"
-    }
-
     public struct Entry: Codable, Sendable, Equatable {
         /// The latest of the folded decisions…
         public var time: Date
@@ -29,12 +23,6 @@ public struct DecisionsDocument: StatusDocument, Equatable {
         public var reason: String
         @Nullable public var ownLoadPercent: Double?
         public var candidates: [Candidate]
-
-        enum CodingKeys: String, CodingKey {
-            case time, count, target, backup, returning, reason, candidates
-            case firstTime = "first_time"
-            case ownLoadPercent = "own_load_percent"
-        }
     }
 
     public struct Candidate: Codable, Sendable, Equatable {
@@ -46,12 +34,5 @@ public struct DecisionsDocument: StatusDocument, Equatable {
         public var share: Double
         /// True for a backup (`balancer.backups`).
         public var backup: Bool
-
-        enum CodingKeys: String, CodingKey {
-            case id, eligible, share, backup
-            case effectivePercent = "effective_percent"
-            case predictedPercent = "predicted_percent"
-            case excludedBecause = "excluded_because"
-        }
     }
 }

@@ -106,7 +106,7 @@ public struct HealthCheck: Sendable {
             : "\(health.host): " + problems.joined(separator: "; ")
         let perfdata = [
             "load=\(load.map(Self.figure) ?? "U")%;\(thresholds.warningLoad.map(Self.figure) ?? "");\(thresholds.criticalLoad.map(Self.figure) ?? "");0;",
-            "userload=\(health.own.userLoadPercent.map(Self.figure) ?? "U")%;;;0;",
+            "userload=\(health.own.userloadPercent.map(Self.figure) ?? "U")%;;;0;",
             "links_down=\(down.count);\(thresholds.warningLinksDown.map(String.init) ?? "");\(thresholds.criticalLinksDown.map(String.init) ?? "");0;\(health.peers.count)",
             "eligible_spares=\(eligible);;;0;\(spares.count)",
             "delayed=\(health.peers.reduce(0) { $0 + $1.delayed });;;0;",

@@ -20,29 +20,19 @@ public struct HealthDocument: StatusDocument, Equatable {
     public var peers: [Peer]
 
     enum CodingKeys: String, CodingKey {
-        case host, version, status, balancer, peers
-        case generatedAt = "generated_at"
-        case uptimeSeconds = "uptime_s"
-        case startedAt = "started_at"
+        case host, version, status, generatedAt, startedAt, balancer, peers
+        case uptimeSeconds = "uptimeS"
         case own = "self"
     }
 
     /// This server's own load, and the balancer's prediction of it.
     public struct OwnLoad: Codable, Sendable, Equatable {
         @Nullable public var loadPercent: Double?
-        @Nullable public var userLoadPercent: Double?
+        @Nullable public var userloadPercent: Double?
         @Nullable public var effectivePercent: Double?
         @Nullable public var predictedPercent: Double?
         /// Recent samples as `[unix time, effective percent or null]`.
         public var history: [[Double?]]
-
-        enum CodingKeys: String, CodingKey {
-            case history
-            case loadPercent = "load_percent"
-            case userLoadPercent = "userload_percent"
-            case effectivePercent = "effective_percent"
-            case predictedPercent = "predicted_percent"
-        }
     }
 
     public struct BalancerSummary: Codable, Sendable, Equatable {
@@ -61,15 +51,6 @@ public struct HealthDocument: StatusDocument, Equatable {
         public var maxLoadPercent: Double
         /// `balancer.readmit_load`: an excluded server takes logins again below it (percent).
         public var readmitLoadPercent: Double
-
-        enum CodingKeys: String, CodingKey {
-            case mode, target, reason, backup
-            case redirectsTotal = "redirects_total"
-            case backupRedirectsTotal = "backup_redirects_total"
-            case noTargetTotal = "no_target_total"
-            case maxLoadPercent = "max_load_percent"
-            case readmitLoadPercent = "readmit_load_percent"
-        }
     }
 
     public struct Peer: Codable, Sendable, Equatable {
@@ -95,14 +76,6 @@ public struct HealthDocument: StatusDocument, Equatable {
         public var delayed: Int
         /// Recent samples as `[unix time, effective percent or null]`.
         public var history: [[Double?]]
-
-        enum CodingKeys: String, CodingKey {
-            case id, domain, role, hostname, spare, backup, draining, eligible, link, load, delayed, history
-            case drainReason = "drain_reason"
-            case drainSince = "drain_since"
-            case slowStartShare = "slow_start_share"
-            case excludedBecause = "excluded_because"
-        }
     }
 
     public struct Link: Codable, Sendable, Equatable {
@@ -118,19 +91,14 @@ public struct HealthDocument: StatusDocument, Equatable {
         public var failuresTotal: Int
 
         enum CodingKeys: String, CodingKey {
-            case state, since, attempts, tls
-            case lastError = "last_error"
-            case rttMilliseconds = "rtt_ms"
-            case peerVersion = "peer_version"
-            case tlsCipher = "tls_cipher"
-            case requestsTotal = "requests_total"
-            case failuresTotal = "failures_total"
+            case state, since, attempts, lastError, peerVersion, tls, tlsCipher, requestsTotal, failuresTotal
+            case rttMilliseconds = "rttMs"
         }
     }
 
     public struct Load: Codable, Sendable, Equatable {
         @Nullable public var loadPercent: Double?
-        @Nullable public var userLoadPercent: Double?
+        @Nullable public var userloadPercent: Double?
         @Nullable public var effectivePercent: Double?
         @Nullable public var predictedPercent: Double?
         @Nullable public var sampledAt: Date?
@@ -139,13 +107,8 @@ public struct HealthDocument: StatusDocument, Equatable {
         public var stale: Bool
 
         enum CodingKeys: String, CodingKey {
-            case stale
-            case loadPercent = "load_percent"
-            case userLoadPercent = "userload_percent"
-            case effectivePercent = "effective_percent"
-            case predictedPercent = "predicted_percent"
-            case sampledAt = "sampled_at"
-            case ageSeconds = "age_s"
+            case loadPercent, userloadPercent, effectivePercent, predictedPercent, sampledAt, stale
+            case ageSeconds = "ageS"
         }
     }
 }

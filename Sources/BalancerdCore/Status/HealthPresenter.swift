@@ -51,7 +51,7 @@ struct HealthPresenter: Sendable {
                     rttMilliseconds: rounded(link.rttMilliseconds), peerVersion: link.peerVersion, tls: link.tlsVersion,
                     tlsCipher: link.tlsCipher, requestsTotal: link.requestsTotal, failuresTotal: link.failuresTotal),
                 load: HealthDocument.Load(
-                    loadPercent: rounded(sample?.loadPercent), userLoadPercent: rounded(sample?.userLoadPercent),
+                    loadPercent: rounded(sample?.loadPercent), userloadPercent: rounded(sample?.userLoadPercent),
                     effectivePercent: rounded(sample?.effectivePercent), predictedPercent: rounded(verdict?.predicted),
                     sampledAt: sample?.sampledAt, ageSeconds: rounded(age), stale: age.map { $0 > staleAfter } ?? true),
                 delayed: link.delayed,
@@ -64,7 +64,7 @@ struct HealthPresenter: Sendable {
             status: decision.target == .none ? .critical : (allUp ? .ok : .degraded),
             generatedAt: Date(), uptimeSeconds: rounded(now - startedMonotonic) ?? 0, startedAt: started,
             own: HealthDocument.OwnLoad(
-                loadPercent: rounded(own?.loadPercent), userLoadPercent: rounded(own?.userLoadPercent),
+                loadPercent: rounded(own?.loadPercent), userloadPercent: rounded(own?.userLoadPercent),
                 effectivePercent: rounded(own?.effectivePercent), predictedPercent: rounded(decision.ownLoad),
                 history: history(of: nil)),
             balancer: HealthDocument.BalancerSummary(

@@ -14,7 +14,7 @@ extension HealthDocument {
     public func table() -> String {
         var lines = [
             "\(host) · \(status.rawValue) · up \(Self.duration(uptimeSeconds)) · balancerd \(version)",
-            "self: load \(Self.percent(own.loadPercent)), userload \(Self.percent(own.userLoadPercent)), effective \(Self.percent(own.effectivePercent))",
+            "self: load \(Self.percent(own.loadPercent)), userload \(Self.percent(own.userloadPercent)), effective \(Self.percent(own.effectivePercent))",
             "balancer: \(balancer.mode) → \(balancer.target) (\(balancer.redirectsTotal) redirected, \(balancer.noTargetTotal) without target): \(balancer.reason)",
             "",
         ]
@@ -27,7 +27,7 @@ extension HealthDocument {
                 peer.load.stale && peer.load.sampledAt != nil ? "sample stale" : nil,
             ].compactMap { $0 }.joined(separator: "; ")
             return [
-                peer.id, peer.link.state.rawValue, Self.number(peer.load.loadPercent), Self.number(peer.load.userLoadPercent),
+                peer.id, peer.link.state.rawValue, Self.number(peer.load.loadPercent), Self.number(peer.load.userloadPercent),
                 Self.number(peer.load.effectivePercent), peer.spare ? "yes" : "no", peer.spare ? (peer.eligible ? "yes" : "no") : "-",
                 "\(peer.delayed)", note,
             ]

@@ -1,27 +1,38 @@
 import Foundation
 
 /// A JSON document the endpoint serves (`/health`, `/decisions`). The daemon
-/// encodes it and tests decode the bytes into the same type, so the field
-/// names (snake_case, docs/REFERENCE.md, "HTTP API") are written once, in the
-/// types' `CodingKeys`. Times are ISO-8601 UTC.
+/// encodes it and tests decode the bytes into the same type. Field names are
+/// the properties' names in snake_case (`redirectsTotal` is `redirects_total`,
+/// docs/REFERENCE.md, "HTTP API"); a type lists `CodingKeys` only for the few
+/// that are not (`self`, `uptime_s`, `rtt_ms`, `age_s`). Times are ISO-8601 UTC.
 public protocol StatusDocument: Codable, Sendable {}
 
 extension StatusDocument {
     /// Reads a document as the endpoint serves it.
     public init(json: Data) throws {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        self = try decoder.decode(Self.self, from: json)
+        self = try StatusDocumentCoding.decoder().decode(Self.self, from: json)
     }
 
     /// The document as the endpoint serves it.
     func json() -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
+        encoder.keyEncodingStrategy = .convertToSnakeCase
         // Stable field order, so two documents diff cleanly; paths and URLs as written.
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         // Every field is a plain value: encoding cannot fail, but an empty object beats a crash.
         return (try? Array(encoder.encode(self))) ?? Array("{}".utf8)
+    }
+}
+
+/// How status documents are read: snake_case keys, ISO-8601 times.
+public enum StatusDocumentCoding {
+    /// A decoder for a document or any part of one.
+    public static func decoder() -> JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return decoder
     }
 }
 

@@ -81,7 +81,7 @@ public struct StatusPage: Sendable {
               <div class="card">
                 <h2>This server</h2>
                 <div class="meter-row"><span class="label">load</span>\(meter(own.loadPercent, named: true))</div>
-                <div class="meter-row"><span class="label">sessions</span>\(meter(own.userLoadPercent, named: true))</div>
+                <div class="meter-row"><span class="label">sessions</span>\(meter(own.userloadPercent, named: true))</div>
                 <div class="meter-row"><span class="label">recent</span>\(sparkline(own.history))</div>
               </div>
               <div class="card">
@@ -116,7 +116,7 @@ public struct StatusPage: Sendable {
               <td data-label="peer"><div class="id">\(htmlEscaped(peer.id))</div><div class="muted small">\(htmlEscaped(peer.hostname)) · \(htmlEscaped(peer.domain))/\(htmlEscaped(peer.role))\(peer.backup ? " · backup" : "")</div></td>
               <td data-label="link">\(linkCell(peer.link))</td>
               <td data-label="load">\(meter(peer.load.loadPercent))<div class="muted small">\(sampled)</div></td>
-              <td data-label="sessions">\(meter(peer.load.userLoadPercent))</td>
+              <td data-label="sessions">\(meter(peer.load.userloadPercent))</td>
               <td data-label="recent">\(sparkline(peer.history))</td>
               <td data-label="balancer">\(verdict(peer))</td>
               <td data-label="queued">\(peer.delayed == 0 ? "0" : "<strong>\(peer.delayed)</strong> delayed")</td>

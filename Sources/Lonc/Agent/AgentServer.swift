@@ -14,7 +14,7 @@ public final class AgentServer: Sendable {
     private let group: any EventLoopGroup
     private let logger: Logger
     private let onInboundPeer: @Sendable (String) -> Void
-    private let channel = Locked<(any Channel)?>(nil)
+    private let channel = ListeningChannel()
     private let clients = ChannelRegistry()
 
     /// Creates an agent. `hosts` is read on every new client, so reloads apply at once;
@@ -70,7 +70,7 @@ public final class AgentServer: Sendable {
             }
             .bind(host: settings.host, port: settings.port)
             .get()
-        self.channel.withLock { $0 = channel }
+        self.channel.set(channel)
         guard let address = channel.localAddress else { throw AgentError.noAddress }
         logger.info("agent listening", metadata: ["address": "\(address)", "id": "\(settings.ownID)"])
         return address
@@ -78,11 +78,7 @@ public final class AgentServer: Sendable {
 
     /// Stops listening and closes every client connection (as if the agent died).
     public func stop() async {
-        let channel = self.channel.withLock { current in
-            defer { current = nil }
-            return current
-        }
-        try? await channel?.close()
+        await channel.close()
         for client in clients.all { try? await client.close() }
     }
 

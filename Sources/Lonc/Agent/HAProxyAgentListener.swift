@@ -17,7 +17,7 @@ public final class HAProxyAgentListener: Sendable {
     private let group: any EventLoopGroup
     private let answer: @Sendable () -> String
     private let logger: Logger
-    private let channel = Locked<(any Channel)?>(nil)
+    private let channel = ListeningChannel()
 
     /// `answer` is asked once per connection, on the event loop: keep it cheap (it reads a few small files).
     public init(host: String, port: Int, group: any EventLoopGroup, logger: Logger, answer: @escaping @Sendable () -> String) {
@@ -42,7 +42,7 @@ public final class HAProxyAgentListener: Sendable {
             }
             .bind(host: host, port: port)
             .get()
-        self.channel.withLock { $0 = channel }
+        self.channel.set(channel)
         guard let address = channel.localAddress else { throw AgentError.noAddress }
         logger.info("answering HAProxy agent checks", metadata: ["address": "\(address)"])
         return address
@@ -50,11 +50,7 @@ public final class HAProxyAgentListener: Sendable {
 
     /// Stops listening.
     public func stop() async {
-        let channel = self.channel.withLock { current in
-            defer { current = nil }
-            return current
-        }
-        try? await channel?.close()
+        await channel.close()
     }
 }
 

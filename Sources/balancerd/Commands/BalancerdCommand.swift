@@ -28,4 +28,11 @@ struct BalancerdCommand: AsyncParsableCommand {
 struct ConfigOption: ParsableArguments {
     @Option(name: [.customShort("c"), .customLong("config")], help: ArgumentHelp("The balancerd.yaml to read.", valueName: "FILE"))
     var path: String = "/etc/balancerd/balancerd.yaml"
+
+    /// The control socket: `socket` when given, else `<socket_dir>/control` from the config
+    /// (read without its TLS files, which a client of the socket does not need).
+    func controlSocket(_ socket: String?) throws(ConfigError) -> String {
+        if let socket { return socket }
+        return try ConfigLoader().loadIgnoringTLSFiles(path: path).config.socketDirectory + "/control"
+    }
 }

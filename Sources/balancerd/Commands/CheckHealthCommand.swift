@@ -57,14 +57,10 @@ struct CheckHealthCommand: ParsableCommand {
             return HealthCheck.unknown("a count threshold is negative")
         }
         let path: String
-        if let socket {
-            path = socket
-        } else {
-            do {
-                path = try ConfigLoader().loadIgnoringTLSFiles(path: config.path).config.socketDirectory + "/control"
-            } catch {
-                return HealthCheck.unknown(error.problems.map(\.description).joined(separator: "; "))
-            }
+        do {
+            path = try config.controlSocket(socket)
+        } catch {
+            return HealthCheck.unknown(error.problems.map(\.description).joined(separator: "; "))
         }
         let reply: String
         do {

@@ -45,15 +45,11 @@ struct CtlCommand: ParsableCommand {
             throw ExitCode(2)
         }
         let path: String
-        if let socket {
-            path = socket
-        } else {
-            do {
-                path = try ConfigLoader().loadIgnoringTLSFiles(path: config.path).config.socketDirectory + "/control"
-            } catch {
-                for problem in error.problems { printToStandardError(problem.description) }
-                throw ExitCode(1)
-            }
+        do {
+            path = try config.controlSocket(socket)
+        } catch {
+            for problem in error.problems { printToStandardError(problem.description) }
+            throw ExitCode(1)
         }
         do {
             let reply = try ControlClient.send(command.joined(separator: " "), to: path)
