@@ -20,13 +20,9 @@ public enum AgentDaemon {
             settings: AgentSettings(config: config, listen: listenAddress(config), local: LocalLoad(config: config, watch: watch)),
             hosts: { store.current.hosts }, transport: try config.tls.transport(), group: group, logger: logger)
         let reloader = AgentReloader(configPath: configPath, store: store, server: server, watch: watch, logger: logger)
-        let loop = StartGate()
-        let agent = StartGate()
-        return [
-            PartService(part: EventLoopPart(group: group, logger: logger), after: nil, started: loop),
-            PartService(part: AgentPart(server: server, logger: logger), after: loop, started: agent),
-            PartService(part: AgentSignalPart(reloader: reloader), after: agent, started: StartGate()),
-        ]
+        return Daemon.chain([
+            EventLoopPart(group: group, logger: logger), AgentPart(server: server, logger: logger), AgentSignalPart(reloader: reloader),
+        ])
     }
 
     /// Where `balancerd agent` listens: `agent.listen`, or all addresses at `links.port`.
