@@ -22,13 +22,7 @@ public enum AgentDaemon {
             settings: AgentSettings(config: config, listen: listenAddress(config), local: local),
             hosts: { store.current.hosts }, transport: try config.tls.transport(), group: group, logger: logger)
         let reloader = AgentReloader(configPath: configPath, store: store, server: server, watch: watch, logger: logger)
-        let loop = StartGate()
-        let agentStarted = StartGate()
-        var services: [any Service] = [
-            PartService(part: EventLoopPart(group: group, logger: logger), after: nil, started: loop),
-            PartService(part: AgentPart(server: server, logger: logger), after: loop, started: agentStarted),
-        ]
-        var signalsAfter = agentStarted
+        var parts: [any DaemonPart] = [EventLoopPart(group: group, logger: logger), AgentPart(server: server, logger: logger)]
         if let haproxy = config.agent.haproxyListen {
             let selfDrain = SelfDrain(stateDirectory: config.stateDirectory)
             let maxLoad = config.balancer.maxLoad
@@ -38,12 +32,10 @@ public enum AgentDaemon {
                     drained: selfDrain.reason() != nil, maxLoad: maxLoad
                 ).line
             }
-            let haproxyStarted = StartGate()
-            services.append(PartService(part: HAProxyAgentPart(listener: listener, logger: logger), after: agentStarted, started: haproxyStarted))
-            signalsAfter = haproxyStarted
+            parts.append(HAProxyAgentPart(listener: listener, logger: logger))
         }
-        services.append(PartService(part: AgentSignalPart(reloader: reloader), after: signalsAfter, started: StartGate()))
-        return services
+        parts.append(AgentSignalPart(reloader: reloader))
+        return Daemon.chain(parts)
     }
 
     /// Where `balancerd agent` listens: `agent.listen`, or all addresses at `links.port`.

@@ -101,17 +101,18 @@ public final class Daemon: Sendable {
     /// The HTTP port once listening (for the demo and tests, which may bind port 0).
     public func waitUntilReady() async -> Int { await ready.wait() }
 
-    /// Each part as a service that starts after the one before it.
-    private static func chain(_ parts: [any DaemonPart]) -> [any Service] {
-        var previous: StartGate?
-        return parts.map { part in
-            let started = StartGate()
-            defer { previous = started }
-            return service(part, after: previous, started: started)
+    /// Each part as a service that starts after the one before it and stops after the one after it.
+    static func chain(_ parts: [any DaemonPart]) -> [any Service] {
+        let started = parts.map { _ in StartGate() }
+        let stopped = parts.map { _ in StartGate() }
+        return parts.indices.map { index in
+            service(
+                parts[index], after: index > 0 ? started[index - 1] : nil, started: started[index],
+                laterStopped: index + 1 < parts.count ? stopped[index + 1] : nil, stopped: stopped[index])
         }
     }
 
-    private static func service<Part: DaemonPart>(_ part: Part, after: StartGate?, started: StartGate) -> any Service {
-        PartService(part: part, after: after, started: started)
+    private static func service<Part: DaemonPart>(_ part: Part, after: StartGate?, started: StartGate, laterStopped: StartGate?, stopped: StartGate) -> any Service {
+        PartService(part: part, after: after, started: started, laterStopped: laterStopped, stopped: stopped)
     }
 }

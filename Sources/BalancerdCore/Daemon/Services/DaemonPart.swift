@@ -18,10 +18,19 @@ extension DaemonPart {
 
 /// A `DaemonPart` as a `Service`: starts after the part before it has
 /// (see `StartGate`), serves until graceful shutdown, then stops.
+///
+/// Parts also stop in reverse order when the group cancels them all at once
+/// (a part failed to start): each waits until the part after it has stopped
+/// (`laterStopped`), so the event loop outlives the links and the poller that
+/// still schedule work on it.
 struct PartService<Part: DaemonPart>: Service, CustomStringConvertible {
     let part: Part
     let after: StartGate?
     let started: StartGate
+    /// Opens when the part after this one has stopped (nil: this is the last part).
+    var laterStopped: StartGate? = nil
+    /// Opened once this part has stopped, or failed to start.
+    var stopped = StartGate()
 
     var description: String { "\(Part.self)" }
 
@@ -31,10 +40,13 @@ struct PartService<Part: DaemonPart>: Service, CustomStringConvertible {
             try await part.start()
         } catch {
             started.fail(error)
+            stopped.open()
             throw error
         }
         started.open()
         await part.serve()
+        try? await laterStopped?.wait()
         await part.stop()
+        stopped.open()
     }
 }
