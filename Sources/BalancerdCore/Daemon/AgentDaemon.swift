@@ -22,7 +22,9 @@ public enum AgentDaemon {
             settings: AgentSettings(config: config, listen: listenAddress(config), local: local),
             hosts: { store.current.hosts }, transport: try config.tls.transport(), group: group, logger: logger)
         let reloader = AgentReloader(configPath: configPath, store: store, server: server, watch: watch, logger: logger)
-        var parts: [any DaemonPart] = [EventLoopPart(group: group, logger: logger), AgentPart(server: server, logger: logger)]
+        var parts: [any DaemonPart] = [
+            EventLoopPart(group: group, logger: logger), ListenerPart(server: server, purpose: "peer links", logger: logger),
+        ]
         if let haproxy = config.agent.haproxyListen {
             let selfDrain = SelfDrain(stateDirectory: config.stateDirectory)
             let maxLoad = config.balancer.maxLoad
@@ -32,7 +34,7 @@ public enum AgentDaemon {
                     drained: selfDrain.reason() != nil, maxLoad: maxLoad
                 ).line
             }
-            parts.append(HAProxyAgentPart(listener: listener, logger: logger))
+            parts.append(ListenerPart(server: listener, purpose: "HAProxy agent checks", logger: logger))
         }
         parts.append(AgentSignalPart(reloader: reloader))
         return Daemon.chain(parts)

@@ -76,7 +76,7 @@ public final class Daemon: Sendable {
             LinksPart(supervisor: supervisor, store: store),
             PollerPart(poller: poller, supervisor: supervisor),
         ]
-        if let agent { parts.append(AgentPart(server: agent, logger: logger)) }
+        if let agent { parts.append(ListenerPart(server: agent, purpose: "peer links", logger: logger)) }
         parts += [
             RelayPart(relay: relay, router: relayRouter, supervisor: supervisor),
             ControlPart(server: ControlServer(socketDirectory: config.socketDirectory, actions: control, group: group, logger: logger)),

@@ -1,36 +1,33 @@
 import Logging
 import Lonc
+import NIOCore
 
-/// Answers other servers' links (the part of lond balancerd needs).
-struct AgentPart: DaemonPart {
-    let server: AgentServer
+/// A server that listens while the daemon runs.
+protocol Listener: Sendable {
+    func start() async throws -> SocketAddress
+    func stop() async
+}
+
+extension AgentServer: Listener {}
+extension HAProxyAgentListener: Listener {}
+
+/// Listens from start to stop: the agent (other servers' links, the part of
+/// lond balancerd needs) or HAProxy's agent checks (`agent.haproxy_listen`).
+/// A port that cannot be bound stops the daemon with a critical line naming it.
+struct ListenerPart<Server: Listener>: DaemonPart {
+    let server: Server
+    /// What it listens for, for the log: "peer links", "HAProxy agent checks".
+    let purpose: String
     let logger: Logger
 
     func start() async throws {
         do {
-            try await server.start()
+            _ = try await server.start()
         } catch {
-            logger.critical("agent cannot listen: \(error)")
+            logger.critical("cannot listen for \(purpose): \(error)")
             throw error
         }
     }
 
     func stop() async { await server.stop() }
-}
-
-/// Answers HAProxy's agent checks (`agent.haproxy_listen`).
-struct HAProxyAgentPart: DaemonPart {
-    let listener: HAProxyAgentListener
-    let logger: Logger
-
-    func start() async throws {
-        do {
-            try await listener.start()
-        } catch {
-            logger.critical("cannot listen for HAProxy agent checks: \(error)")
-            throw error
-        }
-    }
-
-    func stop() async { await listener.stop() }
 }
