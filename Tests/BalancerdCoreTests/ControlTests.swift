@@ -4,8 +4,8 @@ import BalancerdCore
 
 @Suite("the control socket and drains, against a real serve process", .serialized)
 struct ControlTests {
-    func ctl(_ cluster: ProcessCluster, _ arguments: [String]) throws -> (status: Int32, output: String) {
-        try run(ProcessCluster.binary, ["ctl", "-c", cluster.directory + "/balancerd.yaml"] + arguments)
+    func ctl(_ cluster: ProcessCluster, _ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
+        try run(ProcessCluster.binary, ["ctl", "-c", cluster.directory + "/balancerd.yaml"] + arguments, environment: environment)
     }
 
     @Test("drain with a reason takes effect on the next login, survives a restart, and undrain brings the spare back")
@@ -20,11 +20,14 @@ struct ControlTests {
         #expect(await waitFor { ["a2", "a3"].allSatisfy { cluster.peer($0)?.eligible == true } } != nil)
         #expect(cluster.login() == "a2")
 
-        let drained = try ctl(cluster, ["drain", "a2", "kernel", "upgrade"])
+        // As an operator behind sudo would: the drain records who asked, and /status says so.
+        let drained = try ctl(cluster, ["drain", "a2", "kernel", "upgrade"], environment: ["SUDO_USER": "alice"])
         #expect(drained.status == 0)
         #expect(drained.output.contains("ok: a2 is draining: kernel upgrade"))
         #expect(cluster.login() == "a3")
         #expect(cluster.peer("a2")?.excludedBecause == "draining: kernel upgrade")
+        #expect(cluster.peer("a2")?.drainedBy == "alice")
+        #expect(cluster.get("/status")?.contains(" by alice</span>: kernel upgrade") == true)
 
         // Kill the daemon outright and start it again: the drain is still there.
         cluster.kill("s1")

@@ -8,8 +8,8 @@ import NIOPosix
 protocol ControlActions: Sendable {
     /// The /health document as one line of JSON.
     func statusJSON() -> String
-    /// Drains `id`; the reply line.
-    func drain(_ id: String, reason: String) -> String
+    /// Drains `id` at the request of `operatorName` (nil: not said); the reply line.
+    func drain(_ id: String, reason: String, by operatorName: String?) -> String
     /// Undrains `id`; the reply line.
     func undrain(_ id: String) -> String
     /// Retries one link (or all); the reply line.
@@ -21,6 +21,9 @@ protocol ControlActions: Sendable {
 /// `<socket_dir>/control` (mode 0600): one command a line, one reply a line.
 ///
 ///     status | drain <id> [reason…] | undrain <id> | reconnect [<id>] | reload
+///
+/// A line may start with `by=<user>`: who asks (`balancerd ctl` sends its
+/// user, or the one behind sudo), kept with a drain and shown on /status.
 final class ControlServer: Sendable {
     let path: String
     private let actions: any ControlActions
@@ -70,10 +73,16 @@ final class ControlConnectionHandler: ChannelInboundHandler {
         }
     }
 
-    static func answer(_ words: [String], actions: any ControlActions) async -> String {
+    static func answer(_ line: [String], actions: any ControlActions) async -> String {
+        var words = line
+        var operatorName: String?
+        if let first = words.first, first.hasPrefix("by=") {
+            operatorName = String(first.dropFirst(3)).nilIfEmpty
+            words.removeFirst()
+        }
         switch (words.first, words.count) {
         case ("status", 1): return actions.statusJSON()
-        case ("drain", 2...): return actions.drain(words[1], reason: words.dropFirst(2).joined(separator: " "))
+        case ("drain", 2...): return actions.drain(words[1], reason: words.dropFirst(2).joined(separator: " "), by: operatorName)
         case ("undrain", 2): return actions.undrain(words[1])
         case ("reconnect", 1): return actions.reconnect(nil)
         case ("reconnect", 2): return actions.reconnect(words[1])
@@ -91,4 +100,9 @@ final class ControlConnectionHandler: ChannelInboundHandler {
 public struct ControlError: Error, CustomStringConvertible {
     public var description: String
     init(_ description: String) { self.description = description }
+}
+
+extension String {
+    /// nil for the empty string.
+    var nilIfEmpty: String? { isEmpty ? nil : self }
 }

@@ -8,6 +8,8 @@ final class DrainStore: Sendable {
     struct Drain: Codable, Sendable, Equatable {
         var reason: String
         var since: Date
+        /// The operator who asked (`balancerd ctl` sends its user); nil in files written before it was kept.
+        var by: String?
     }
 
     let path: String
@@ -40,8 +42,8 @@ final class DrainStore: Sendable {
     /// id → reason, for the balancer.
     var reasons: [String: String] { all.mapValues(\.reason) }
 
-    func drain(_ id: String, reason: String) throws(DrainStoreError) {
-        try change { $0[id] = Drain(reason: reason, since: Date()) }
+    func drain(_ id: String, reason: String, by operatorName: String? = nil) throws(DrainStoreError) {
+        try change { $0[id] = Drain(reason: reason, since: Date(), by: operatorName) }
     }
 
     /// Returns false when `id` was not draining.

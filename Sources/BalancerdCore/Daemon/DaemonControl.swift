@@ -103,16 +103,16 @@ final class DaemonControl: ControlActions {
 
     func statusJSON() -> String { String(decoding: health.json(), as: UTF8.self) }
 
-    func drain(_ id: String, reason: String) -> String {
+    func drain(_ id: String, reason: String, by operatorName: String?) -> String {
         let current = store.current
         guard current.hosts[id] != nil, id != current.config.hostID else { return "error: unknown peer '\(id)'" }
         do {
-            try drains.drain(id, reason: reason)
+            try drains.drain(id, reason: reason, by: operatorName)
         } catch {
             return "error: \(error)"
         }
         feed.refresh()
-        logger.notice("drained \(id)", metadata: ["reason": "\(reason)"])
+        logger.notice("drained \(id)", metadata: ["reason": "\(reason)", "by": "\(operatorName ?? "unknown")"])
         let note = current.config.balancer.spares.contains(id) ? "" : " (not a spare: it takes no logins anyway)"
         return "ok: \(id) is draining\(reason.isEmpty ? "" : ": \(reason)")\(note)"
     }

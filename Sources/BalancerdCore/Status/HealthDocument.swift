@@ -65,6 +65,8 @@ public struct HealthDocument: StatusDocument, Equatable {
         @Nullable public var drainReason: String?
         /// When the drain began (null when not draining).
         @Nullable public var drainSince: Date?
+        /// Who asked for the drain (`balancerd ctl`'s user), when known.
+        @Nullable public var drainedBy: String?
         public var eligible: Bool
         /// The part of its fair share of logins slow start lets the spare take
         /// now (0…1; 1 once slow start is over), null when it is not a candidate.

@@ -42,7 +42,8 @@ struct HealthPresenter: Sendable {
             return HealthDocument.Peer(
                 id: entry.id, domain: entry.domain, role: entry.role, hostname: entry.hostname,
                 spare: spares.contains(entry.id), backup: backups.contains(entry.id), draining: drains[entry.id] != nil,
-                drainReason: drains[entry.id]?.reason, drainSince: drains[entry.id]?.since, eligible: verdict?.eligible ?? false,
+                drainReason: drains[entry.id]?.reason, drainSince: drains[entry.id]?.since,
+                drainedBy: drains[entry.id]?.by, eligible: verdict?.eligible ?? false,
                 slowStartShare: spares.contains(entry.id) || backups.contains(entry.id) ? rounded(verdict?.share) : nil,
                 excludedBecause: spares.contains(entry.id) || backups.contains(entry.id)
                     ? verdict?.excludedBecause : "not a spare (not in balancer.spares or balancer.backups)",

@@ -151,7 +151,7 @@ public struct StatusPage: Sendable {
             lines.append("<span class=\"slow\">slow start: \(Int((share * 100).rounded())) % of its share</span>")
         }
         if peer.draining {
-            let since = peer.drainSince.map { " since \(time($0))" } ?? ""
+            let since = (peer.drainSince.map { " since \(time($0))" } ?? "") + (peer.drainedBy.map { " by \(htmlEscaped($0))" } ?? "")
             lines.append("<span class=\"drain\">drained\(since)</span>\(peer.drainReason.map { ": \(htmlEscaped($0))" } ?? "")")
         }
         return lines.joined(separator: "<br>")

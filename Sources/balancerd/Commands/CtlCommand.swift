@@ -52,7 +52,11 @@ struct CtlCommand: ParsableCommand {
             throw ExitCode(1)
         }
         do {
-            let reply = try ControlClient.send(command.joined(separator: " "), to: path)
+            // Who asks goes with a drain, for /status: the user behind sudo, else this one.
+            let asker = ProcessInfo.processInfo.environment["SUDO_USER"] ?? ProcessInfo.processInfo.environment["LOGNAME"]
+                ?? ProcessInfo.processInfo.environment["USER"]
+            let line = (command.first == "drain" ? asker.map { ["by=\($0)"] } ?? [] : []) + command
+            let reply = try ControlClient.send(line.joined(separator: " "), to: path)
             if command == ["status"], !json, let document = try? HealthDocument(json: Data(reply.utf8)) {
                 print(document.table())
             } else {
