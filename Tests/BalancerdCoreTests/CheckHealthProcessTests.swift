@@ -60,5 +60,8 @@ struct CheckHealthProcessTests {
 
         let bad = try plugin(cluster, ["--warning-load", "90", "--critical-load", "80"])
         #expect(bad.status == 3 && bad.output.hasPrefix("BALANCERD UNKNOWN - --warning-load 90.0 is above --critical-load 80.0"), "\(bad.output)")
+        // An option it cannot parse is UNKNOWN too, one line, not ArgumentParser's usage and 64.
+        let typo = try plugin(cluster, ["--warning-lod", "90"])
+        #expect(typo.status == 3 && typo.output == "BALANCERD UNKNOWN - Unknown option '--warning-lod'. Did you mean '--warning-load'?\n", "\(typo.output)")
     }
 }

@@ -22,6 +22,28 @@ struct BalancerdCommand: AsyncParsableCommand {
             """,
         version: LoncVersion.string,
         subcommands: [DemoCommand.self, ServeCommand.self, AgentCommand.self, CheckCommand.self, CheckHealthCommand.self, CtlCommand.self, SelfDrainCommand.self, CertsCommand.self])
+
+    /// As ArgumentParser's own entry point, but for `check-health`: a monitoring
+    /// plugin answers UNKNOWN (exit 3, one status line) whatever goes wrong,
+    /// options it cannot parse included (ArgumentParser would exit 64).
+    static func main() async {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        do {
+            var command = try parseAsRoot(arguments)
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            let code = exitCode(for: error)
+            if arguments.first == CheckHealthCommand.configuration.commandName, code != .success, !(error is ExitCode) {
+                print(HealthCheck.unknown(message(for: error)).line)
+                exit(withError: ExitCode(3))
+            }
+            exit(withError: error)
+        }
+    }
 }
 
 /// The `-c FILE` option shared by the commands that read a config.
