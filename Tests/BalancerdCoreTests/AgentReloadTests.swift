@@ -12,14 +12,7 @@ import BalancerdCore
 struct AgentReloadTests {
     /// A link from `id` (its certificate from the cluster's folder) to the agent `s2`.
     static func link(from id: String, cluster: ProcessCluster) throws -> PeerLink {
-        let transport = try OpenSSLTransport(
-            caPath: cluster.directory + "/ca.pem", certificatePath: "\(cluster.directory)/\(id).pem", keyPath: "\(cluster.directory)/\(id).key")
-        let settings = LinkSettings(
-            connectTimeout: .seconds(1), requestTimeout: .seconds(2), keepalive: .milliseconds(200),
-            maxAttempts: 1000, backoffInitial: .milliseconds(50), backoffMax: .milliseconds(200), pipelineDepth: 8, maxLine: 1024)
-        return PeerLink(
-            host: HostEntry(id: "s2", domain: "test", role: "access", hostname: "s2.localhost", address: "127.0.0.1", port: cluster.port("s2")),
-            settings: settings, transport: transport, eventLoop: MultiThreadedEventLoopGroup.singleton.next(), logger: Logger(label: "test-link"))
+        try link(from: id, folder: cluster.directory, cluster: cluster)
     }
 
     @Test("a server added to the hosts table is accepted by the running agent after HUP; the links that stay are kept")
