@@ -201,7 +201,7 @@ agent2_port=$(free_port)
 http_port=$(free_port)
 etc="$work/etc"
 install -d -m 750 -o root -g balancerd "$etc"
-install -d -m 750 -o balancerd -g balancerd "$work/state" "$work/run"
+install -d -m 750 -o balancerd -g balancerd "$work/state" "$work/run" "$work/sessions"
 cat > "$etc/hosts.tab" <<EOF
 t1:test:access:t1.balancerd.test:127.0.0.1:$agent1_port
 t2:test:access:t2.balancerd.test:127.0.0.1:$agent2_port
@@ -218,7 +218,7 @@ tls: {ca: ca.pem, cert: $id.pem, key: $id.key}
 balancer: {mode: always, spares: [t2], slow_start: 0s, local_login_url: "http://t1.balancerd.test/login"}
 poll: {interval: 500ms, timeout: 400ms, stale_after: 3s}
 http: {listen: "127.0.0.1:$http_port"}
-agent: {listen: "127.0.0.1:$port", load_file: $work/loadavg}
+agent: {listen: "127.0.0.1:$port", load_file: $work/loadavg, sessions_dir: $work/sessions}
 EOF
 done
 # A fixed load (10 % of load_limit 2.0): the machine's own may be above 100 % while others build.
@@ -257,7 +257,7 @@ check "sockets made by user balancerd: relay $work/run/t2 (660), control (600)" 
     bash -c "stat -c '%U:%G %a %n' '$work/run/t2' '$work/run/control' &&
              [ \"\$(stat -c '%U %a' '$work/run/t2')\" = 'balancerd 660' ] && [ \"\$(stat -c '%U %a' '$work/run/control')\" = 'balancerd 600' ]"
 check "balancerd ctl status, as user balancerd, over the control socket" \
-    bash -c "out=\$(${as_balancerd[*]} /usr/bin/balancerd ctl -c '$etc/t1.yaml' status); echo \"\$out\" | cut -c1-200; echo \"\$out\" | grep -q '\"state\" *: *\"up\"'"
+    bash -c "out=\$(${as_balancerd[*]} /usr/bin/balancerd ctl -c '$etc/t1.yaml' status --json); echo \"\$out\" | cut -c1-200; echo \"\$out\" | grep -q '\"state\" *: *\"up\"'"
 # SIGTERM, then wait (in this shell: the processes are its children) for the exit status.
 stop_and_check() {
     local name="$1" pid="$2" deadline=$((SECONDS + 15)) rc

@@ -62,6 +62,8 @@ p1=$(free_port) p2=$(free_port) http=$(free_port)
 cd "$work"
 printf 't1:test:access:t1.balancerd.test:127.0.0.1:%s\nt2:test:access:t2.balancerd.test:127.0.0.1:%s\n' "$p1" "$p2" > hosts.tab
 echo "0.20 0.20 0.20 1/100 1000" > loadavg
+# A sessions folder that exists: a missing one makes userload unknown and no spare eligible.
+mkdir -p sessions
 for id in t1 t2; do
     port=$p1; [ $id = t2 ] && port=$p2
     cat > $id.yaml <<EOF
@@ -73,7 +75,7 @@ tls: {ca: ca.pem, cert: $id.pem, key: $id.key}
 balancer: {mode: always, spares: [t2], slow_start: 0s}
 poll: {interval: 500ms, timeout: 400ms, stale_after: 3s}
 http: {listen: "127.0.0.1:$http"}
-agent: {listen: "127.0.0.1:$port", load_file: $work/loadavg}
+agent: {listen: "127.0.0.1:$port", load_file: $work/loadavg, sessions_dir: $work/sessions}
 EOF
 done
 "$binary" certs init --dir . >/dev/null && "$binary" certs issue t1 -c t1.yaml >/dev/null &&
