@@ -34,15 +34,11 @@ fi
 install_missing curl procps util-linux iproute2 man-db systemd lintian
 
 started=$SECONDS
-passed=0
-failed=0
 work=/tmp/balancerd-install-test   # fixed, so a later run finds what a killed run left
 pids=()
 
-say() { printf '%s\n' "$*"; }
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 indent() { sed 's/^/     | /'; }
-pass() { passed=$((passed + 1)); say "ok   $*"; }
-fail() { failed=$((failed + 1)); say "FAIL $*"; }
 # check DESCRIPTION COMMAND...: runs COMMAND, shows its output, counts the result.
 check() {
     local what="$1" out rc
@@ -188,17 +184,9 @@ check "after reinstalling: the changed conffile kept, balancerd still enabled, t
 
 # ---- 4. an agent and a serve as the balancerd user, from the installed files ---
 say "-- agent t2 and serve t1 as user balancerd, mutual TLS on 127.0.0.1"
-taken="$(ss -Htln | awk '{print $4}')"
-free_port() {
-    local port
-    while :; do
-        port=$((20000 + RANDOM % 30000))
-        grep -q ":$port\$" <<<"$taken" || { taken="$taken"$'\n'":$port"; echo "$port"; return; }
-    done
-}
-agent1_port=$(free_port)
-agent2_port=$(free_port)
-http_port=$(free_port)
+free_port agent1_port
+free_port agent2_port
+free_port http_port
 etc="$work/etc"
 install -d -m 750 -o root -g balancerd "$etc"
 install -d -m 750 -o balancerd -g balancerd "$work/state" "$work/run" "$work/sessions"

@@ -46,19 +46,11 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
-passed=0 failed=0
-pass() { passed=$((passed + 1)); echo "ok   $*"; }
-fail() { failed=$((failed + 1)); echo "FAIL $*"; }
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-taken="$(ss -Htln | awk '{print $4}')"
-free_port() {
-    local port
-    while :; do
-        port=$((20000 + RANDOM % 30000))
-        grep -q ":$port\$" <<<"$taken" || { taken="$taken"$'\n'":$port"; echo "$port"; return; }
-    done
-}
-p1=$(free_port) p2=$(free_port) http=$(free_port)
+free_port p1
+free_port p2
+free_port http
 cd "$work"
 printf 't1:test:access:t1.balancerd.test:127.0.0.1:%s\nt2:test:access:t2.balancerd.test:127.0.0.1:%s\n' "$p1" "$p2" > hosts.tab
 echo "0.20 0.20 0.20 1/100 1000" > loadavg
