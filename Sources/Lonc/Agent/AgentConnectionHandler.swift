@@ -2,14 +2,19 @@ import Logging
 import NIOCore
 
 /// One client of the agent (the lond side of a link): the handshake, then
-/// commands, each answered at once and so in order.
+/// commands, answered in the order they came. The agent's own commands are
+/// answered at once; every other command goes to `settings.application`
+/// (one at a time per client, so a client's commands reach it in order) and
+/// its reply waits its turn (`OrderedReplies`). Without an application they
+/// get `unknown_cmd`.
 ///
 ///     client                          agent
 ///     init                     ──▶    <32 hex challenge>
 ///     <challenge>              ──▶    ok            (anything else: refused, close)
 ///     sethost:<agent id>       ──▶    ok | error:wrong_host
 ///     version:<v>              ──▶    version:<ours>
-///     load | userload | loadavg | ping | exit | …
+///     load | userload | loadavg | ping | exit
+///     critical:<id>:<cmd> | <cmd>  ──▶    the application's reply
 ///
 /// Before the echo is accepted every command gets `refused`. The client must
 /// finish the transport and the echo within the handshake timeout.
@@ -33,6 +38,19 @@ final class AgentConnectionHandler: ChannelInboundHandler, RemovableChannelHandl
     private var handshakeTimer: Scheduled<Void>?
     private var peerID: String?
     private var transport: TransportEstablished?
+    private var replies = OrderedReplies<Reply>()
+    /// The application's previous answer on this connection: the next command waits for it.
+    private var applicationTail: EventLoopFuture<Void>?
+    private var readingPaused = false
+
+    /// A client with more commands than this unanswered is not read until some are answered.
+    static let maxOutstanding = 64
+
+    private enum Reply {
+        case line(String)
+        /// `bye`, then close.
+        case bye
+    }
 
     init(settings: AgentSettings, identify: @escaping @Sendable (TransportEstablished, SocketAddress?) -> String?, onPeer: @escaping @Sendable (String) -> Void, logger: Logger) {
         self.settings = settings
@@ -100,22 +118,72 @@ final class AgentConnectionHandler: ChannelInboundHandler, RemovableChannelHandl
     }
 
     private func answer(context: ChannelHandlerContext, _ line: String) {
+        let slot = replies.open()
         switch line {
-        case WireProtocol.ping: reply(context: context, settings.ownID)
-        case WireProtocol.load: reply(context: context, settings.replies.load())
-        case WireProtocol.userload: reply(context: context, settings.replies.userload())
-        case WireProtocol.loadavg: reply(context: context, settings.replies.loadavg())
+        case WireProtocol.ping: finish(slot, .line(settings.ownID), context: context)
+        case WireProtocol.load: finish(slot, .line(settings.replies.load()), context: context)
+        case WireProtocol.userload: finish(slot, .line(settings.replies.userload()), context: context)
+        case WireProtocol.loadavg: finish(slot, .line(settings.replies.loadavg()), context: context)
         case WireProtocol.exit:
             phase = .closing
-            context.writeAndFlush(wrapOutboundOut(WireProtocol.bye))
-            .whenComplete { [channel = context.channel] _ in channel.close(promise: nil) }
+            finish(slot, .bye, context: context)
         case _ where line.hasPrefix(WireProtocol.sethostPrefix):
             let id = line.dropFirst(WireProtocol.sethostPrefix.count)
-            reply(context: context, id == settings.ownID ? WireProtocol.ok : WireProtocol.wrongHost)
+            finish(slot, .line(id == settings.ownID ? WireProtocol.ok : WireProtocol.wrongHost), context: context)
         case _ where line.hasPrefix(WireProtocol.versionPrefix):
-            reply(context: context, WireProtocol.versionPrefix + WireProtocol.version)
+            finish(slot, .line(WireProtocol.versionPrefix + WireProtocol.version), context: context)
         default:
-            reply(context: context, WireReply.unknownCommand)
+            ask(slot, line, context: context)
+        }
+        if replies.outstanding >= Self.maxOutstanding, !readingPaused {
+            readingPaused = true
+            context.channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
+        }
+    }
+
+    /// Hands a command to the application after the previous one on this connection.
+    private func ask(_ slot: Int, _ line: String, context: ChannelHandlerContext) {
+        guard let application = settings.application else {
+            finish(slot, .line(WireReply.unknownCommand), context: context)
+            return
+        }
+        let critical = CriticalMessage(line: line)
+        if critical == nil, line.hasPrefix(WireProtocol.criticalPrefix) {
+            finish(slot, .line(WireReply.malformedCritical), context: context)
+            return
+        }
+        let (command, messageID) = critical.map { ($0.command, Optional($0.id)) } ?? (line, nil)
+        let peer = peerID ?? WireReply.unknownPeer
+        let eventLoop = context.eventLoop
+        let previous = applicationTail ?? eventLoop.makeSucceededVoidFuture()
+        let answer = previous.flatMap {
+            eventLoop.makeFutureWithTask { await application.answer(command, from: peer, messageID: messageID) }
+        }
+        applicationTail = answer.map { _ in () }
+        let handler = NIOLoopBound(self, eventLoop: eventLoop)
+        let boundContext = NIOLoopBound(context, eventLoop: eventLoop)
+        answer.whenSuccess { reply in handler.value.finish(slot, .line(reply), context: boundContext.value) }
+    }
+
+    /// Writes every reply that is now next in line.
+    private func finish(_ slot: Int, _ reply: Reply, context: ChannelHandlerContext) {
+        guard context.channel.isActive else { return }
+        let ready = replies.finish(slot, reply)
+        for reply in ready {
+            switch reply {
+            case .line(let text):
+                context.write(wrapOutboundOut(text), promise: nil)
+            case .bye:
+                context.writeAndFlush(wrapOutboundOut(WireProtocol.bye))
+                    .whenComplete { [channel = context.channel] _ in channel.close(promise: nil) }
+                return
+            }
+        }
+        if !ready.isEmpty { context.flush() }
+        if readingPaused, replies.outstanding < Self.maxOutstanding / 2 {
+            readingPaused = false
+            context.channel.setOption(ChannelOptions.autoRead, value: context.channel.isWritable).whenFailure { _ in }
+            context.read()
         }
     }
 
@@ -136,7 +204,7 @@ final class AgentConnectionHandler: ChannelInboundHandler, RemovableChannelHandl
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         // A client that does not read its replies stops being read: our buffers stay bounded.
-        context.channel.setOption(ChannelOptions.autoRead, value: context.channel.isWritable).whenFailure { _ in }
+        context.channel.setOption(ChannelOptions.autoRead, value: context.channel.isWritable && !readingPaused).whenFailure { _ in }
         context.fireChannelWritabilityChanged()
     }
 

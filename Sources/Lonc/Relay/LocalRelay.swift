@@ -77,9 +77,7 @@ final class RelayClientHandler: ChannelInboundHandler {
 
     private let peer: String
     private let router: RelayRouter
-    private var nextIndex = 0
-    private var nextToWrite = 0
-    private var finished: [Int: String] = [:]
+    private var replies = OrderedReplies<String>()
     private var reading = true
     private var tail: EventLoopFuture<Void>?
 
@@ -90,8 +88,7 @@ final class RelayClientHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let line = unwrapInboundIn(data)
-        let index = nextIndex
-        nextIndex += 1
+        let index = replies.open()
         let (router, peer) = (router, self.peer)
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
         let contextBound = NIOLoopBound(context, eventLoop: context.eventLoop)
@@ -104,7 +101,7 @@ final class RelayClientHandler: ChannelInboundHandler {
         reply.whenSuccess { reply in
             loopBound.value.finish(index, reply, context: contextBound.value)
         }
-        if nextIndex - nextToWrite >= Self.maxOutstanding, reading {
+        if replies.outstanding >= Self.maxOutstanding, reading {
             reading = false
             _ = context.channel.setOption(ChannelOptions.autoRead, value: false)
         }
@@ -112,15 +109,10 @@ final class RelayClientHandler: ChannelInboundHandler {
 
     private func finish(_ index: Int, _ reply: String, context: ChannelHandlerContext) {
         guard context.channel.isActive else { return }
-        finished[index] = reply
-        var wrote = false
-        while let next = finished.removeValue(forKey: nextToWrite) {
-            context.write(wrapOutboundOut(next), promise: nil)
-            nextToWrite += 1
-            wrote = true
-        }
-        if wrote { context.flush() }
-        if !reading, nextIndex - nextToWrite < Self.maxOutstanding / 2 {
+        let ready = replies.finish(index, reply)
+        for line in ready { context.write(wrapOutboundOut(line), promise: nil) }
+        if !ready.isEmpty { context.flush() }
+        if !reading, replies.outstanding < Self.maxOutstanding / 2 {
             reading = true
             _ = context.channel.setOption(ChannelOptions.autoRead, value: true)
             context.read()
