@@ -4,94 +4,121 @@ import Logging
 /// Critical messages waiting for a peer, one file each in `<state_dir>/delayed/`
 /// (docs/REFERENCE.md, "Local relay and delayed messages"):
 ///
-///     000001764019200.000000042.msua2      <unix time>.<sequence>.<peer id>
+///     000001764019200.000000042.msua2      balancerd's own: <unix time>.<sequence>.<peer id>
+///     anything-else.msua2                  dropped in by another tool (the seed's names)
 ///
-/// Name order is acceptance order, across restarts too: the time never goes
-/// below the newest file's (a clock stepping back cannot reorder), and the
-/// sequence continues past the highest one found. A file is written under a
-/// temporary name, fsynced, renamed, and the folder fsynced, so a crash leaves
-/// either no file or the whole message. Files that other tools drop in with
-/// the same naming are sent too; a file that cannot be read is moved to
-/// `delayed/bad/` with a log line and never blocks the rest.
+/// Any regular file whose name ends in `.<peer id>` (and does not start with
+/// `.`) is a message for that peer. Order is modification time, then name.
+/// balancerd's own files get a modification time above every file it has
+/// seen, so a clock stepping back cannot reorder them, across restarts too.
+/// A file is written under a temporary name, fsynced, renamed, and the folder
+/// fsynced, so a crash leaves either no file or the whole message. A file that
+/// cannot be read is moved to `delayed/bad/` with a log line and never blocks
+/// the rest; a message the peer refused goes to `delayed/rejected/` beside a
+/// `<name>.reply` file holding the peer's answer.
 public final class DelayedQueue: Sendable {
     /// `<state_dir>/delayed`.
     public let directory: String
+    /// `<state_dir>/delayed/rejected`.
+    public var rejectedDirectory: String { directory + "/rejected" }
     private let logger: Logger
-    private let clock = Locked<(time: Int, sequence: Int)>((0, 0))
+    /// The last sequence number and the newest modification time handed out.
+    private let clock = Locked<(sequence: Int, stamp: FileStamp)>((0, FileStamp(seconds: 0, nanoseconds: 0)))
     /// Messages waiting per peer, kept in memory so `depth` never lists the folder;
     /// re-synced from the folder on every `pending` scan.
     private let counts = Locked<[String: Int]>([:])
+    /// The folder's own modification time at the last scan (`folderChanged`).
+    private let lastScan = Locked<FileStamp?>(nil)
+
+    /// A modification time, nanosecond precision.
+    public struct FileStamp: Sendable, Equatable, Comparable {
+        public var seconds: Int
+        public var nanoseconds: Int
+        public static func < (a: FileStamp, b: FileStamp) -> Bool { (a.seconds, a.nanoseconds) < (b.seconds, b.nanoseconds) }
+        init(seconds: Int, nanoseconds: Int) {
+            self.seconds = seconds
+            self.nanoseconds = nanoseconds
+        }
+        init(_ time: timespec) { self.init(seconds: Int(time.tv_sec), nanoseconds: Int(time.tv_nsec)) }
+        /// One nanosecond later.
+        var next: FileStamp { nanoseconds >= 999_999_999 ? FileStamp(seconds: seconds + 1, nanoseconds: 0) : FileStamp(seconds: seconds, nanoseconds: nanoseconds + 1) }
+        var timespec: Glibc.timespec { Glibc.timespec(tv_sec: seconds, tv_nsec: nanoseconds) }
+    }
 
     /// One queued message.
     public struct Entry: Sendable, Equatable, Comparable {
-        /// The file name.
+        /// The file name (also the message's id on the wire).
         public var name: String
-        /// Seconds since 1970 when it was accepted.
-        public var time: Int
-        /// Its sequence number.
-        public var sequence: Int
-        /// The peer it is for.
+        /// The peer it is for (the part after the last `.`).
         public var peer: String
+        /// The file's modification time: the order of sending, then the name.
+        public var modified: FileStamp
 
-        public static func < (a: Entry, b: Entry) -> Bool { (a.time, a.sequence, a.name) < (b.time, b.sequence, b.name) }
+        public static func < (a: Entry, b: Entry) -> Bool { (a.modified, a.name) < (b.modified, b.name) }
 
-        /// Parses `<digits>.<digits>.<peer id>`; nil for anything else (temporary files, bad/).
-        init?(name: String) {
-            let parts = name.split(separator: ".", maxSplits: 2, omittingEmptySubsequences: false)
-            guard parts.count == 3, !parts[0].isEmpty, !parts[1].isEmpty, parts[0].allSatisfy(\.isASCIIDigit),
-                parts[1].allSatisfy(\.isASCIIDigit), let time = Int(parts[0]), let sequence = Int(parts[1]), !parts[2].isEmpty
-            else { return nil }
+        /// `<anything>.<peer id>`; nil for hidden and temporary files (`.tmp-…`) and names without a peer.
+        init?(name: String, modified: FileStamp) {
+            guard !name.hasPrefix("."), let dot = name.lastIndex(of: "."), dot != name.startIndex else { return nil }
+            let peer = name[name.index(after: dot)...]
+            guard !peer.isEmpty else { return nil }
             self.name = name
-            self.time = time
-            self.sequence = sequence
-            self.peer = String(parts[2])
+            self.peer = String(peer)
+            self.modified = modified
         }
     }
 
-    /// Opens (and creates) `<stateDirectory>/delayed`.
+    /// Opens (and creates) `<stateDirectory>/delayed`, with `bad/` and `rejected/`.
     public init(stateDirectory: String, logger: Logger) throws(DelayedQueueError) {
         directory = stateDirectory + "/delayed"
         self.logger = logger
-        do {
-            try FileManager.default.createDirectory(atPath: directory + "/bad", withIntermediateDirectories: true)
-        } catch {
-            throw .cannotStore(path: directory, reason: "cannot create the folder: \(error.localizedDescription)")
+        for folder in [directory + "/bad", directory + "/rejected"] {
+            do {
+                try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            } catch {
+                throw .cannotStore(path: folder, reason: "cannot create the folder: \(error.localizedDescription)")
+            }
         }
         let all = entries()
-        let newest = all.max()
-        clock.withLock { $0 = (newest?.time ?? 0, newest?.sequence ?? 0) }
+        let highest = all.compactMap { Self.ownSequence($0.name) }.max() ?? 0
+        let newest = all.map(\.modified).max() ?? FileStamp(seconds: 0, nanoseconds: 0)
+        clock.withLock { $0 = (highest, newest) }
         resync(all)
     }
 
     /// Stores a message for `peer`; returns its entry. Throws when it cannot be made durable.
     @discardableResult
     public func store(peer: String, line: String) throws(DelayedQueueError) -> Entry {
-        let (time, sequence) = clock.withLock { clock in
-            clock.time = max(clock.time, Int(Date().timeIntervalSince1970))
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        let (sequence, stamp) = clock.withLock { clock in
             clock.sequence += 1
+            clock.stamp = max(clock.stamp.next, FileStamp(now))
             return clock
         }
-        let name = String(format: "%012d.%09d.%@", time, sequence, peer)
+        let name = String(format: "%012d.%09d.%@", stamp.seconds, sequence, peer)
         let temporary = "\(directory)/.tmp-\(sequence)-\(getpid())"
         let bytes = Array((line + "\n").utf8)
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o640)
         guard descriptor >= 0 else { throw .cannotStore(path: temporary, reason: String(cString: strerror(errno))) }
         let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
         let writeError = errno
+        // The modification time is the sending order: set it before the file is visible.
+        let times = [stamp.timespec, stamp.timespec]
+        let stamped = futimens(descriptor, times)
         let synced = fsync(descriptor)
         close(descriptor)
-        guard written == bytes.count, synced == 0, rename(temporary, "\(directory)/\(name)") == 0 else {
+        guard written == bytes.count, stamped == 0, synced == 0, rename(temporary, "\(directory)/\(name)") == 0 else {
             let reason = String(cString: strerror(written != bytes.count ? writeError : errno))
             unlink(temporary)
             throw .cannotStore(path: "\(directory)/\(name)", reason: reason)
         }
-        syncDirectory()
-        guard let entry = Entry(name: name) else { throw .cannotStore(path: name, reason: "peer id makes an unparsable name") }
+        syncDirectory(directory)
+        guard let entry = Entry(name: name, modified: stamp) else { throw .cannotStore(path: name, reason: "peer id makes an unparsable name") }
         counts.withLock { $0[peer, default: 0] += 1 }
         return entry
     }
 
-    /// The messages waiting for `peer` (or every peer), in acceptance order.
+    /// The messages waiting for `peer` (or every peer), in sending order.
     public func pending(peer: String? = nil) -> [Entry] {
         let all = entries()
         resync(all)
@@ -100,6 +127,14 @@ public final class DelayedQueue: Sendable {
 
     /// How many messages wait for `peer` (from memory; files dropped in by other tools count after the next scan).
     public func depth(peer: String) -> Int { counts.withLock { $0[peer] ?? 0 } }
+
+    /// True when files were added to or removed from the folder since the last scan
+    /// (its modification time moved): worth a `pending` scan. One `stat`, no listing.
+    public func folderChanged() -> Bool {
+        var info = stat()
+        guard stat(directory, &info) == 0 else { return false }
+        return lastScan.withLock { $0 } != FileStamp(info.st_mtim)
+    }
 
     private func resync(_ all: [Entry]) {
         var fresh: [String: Int] = [:]
@@ -129,24 +164,63 @@ public final class DelayedQueue: Sendable {
 
     /// Removes a delivered message (after the peer's reply).
     public func remove(_ entry: Entry) {
-        if unlink("\(directory)/\(entry.name)") == 0 { counts.withLock { $0[entry.peer] = max(0, ($0[entry.peer] ?? 1) - 1) } }
-        syncDirectory()
+        if unlink("\(directory)/\(entry.name)") == 0 { uncount(entry) }
+        syncDirectory(directory)
+    }
+
+    /// Moves a message the peer refused to `rejected/`, with its reply in `rejected/<name>.reply`
+    /// (written first, so a crash never leaves a rejected message without its reason).
+    public func reject(_ entry: Entry, reply: String) {
+        let replyPath = "\(rejectedDirectory)/\(entry.name).reply"
+        if (try? Data((reply + "\n").utf8).write(to: URL(fileURLWithPath: replyPath), options: .atomic)) == nil {
+            logger.error("cannot write \(replyPath); the message is moved without its reply", metadata: ["peer": "\(entry.peer)"])
+        }
+        if rename("\(directory)/\(entry.name)", "\(rejectedDirectory)/\(entry.name)") == 0 {
+            uncount(entry)
+        } else {
+            logger.error("cannot move delayed message \(entry.name) to \(rejectedDirectory): \(String(cString: strerror(errno)))")
+        }
+        syncDirectory(rejectedDirectory)
+        syncDirectory(directory)
+    }
+
+    /// How many rejected messages are kept in `rejected/` (nil when the folder cannot be read).
+    public func rejectedCount() -> Int? {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: rejectedDirectory) else { return nil }
+        return names.filter { !$0.hasSuffix(".reply") && !$0.hasPrefix(".") }.count
+    }
+
+    private func uncount(_ entry: Entry) {
+        counts.withLock { $0[entry.peer] = max(0, ($0[entry.peer] ?? 1) - 1) }
     }
 
     private func quarantine(_ entry: Entry, because reason: String) {
         logger.error("delayed message \(entry.name) \(reason); moved to \(directory)/bad", metadata: ["peer": "\(entry.peer)"])
-        if rename("\(directory)/\(entry.name)", "\(directory)/bad/\(entry.name)") == 0 {
-            counts.withLock { $0[entry.peer] = max(0, ($0[entry.peer] ?? 1) - 1) }
-        }
-        syncDirectory()
+        if rename("\(directory)/\(entry.name)", "\(directory)/bad/\(entry.name)") == 0 { uncount(entry) }
+        syncDirectory(directory)
     }
 
+    /// Every message file in the folder (regular files only: `bad/` and `rejected/` are folders).
     private func entries() -> [Entry] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).compactMap(Entry.init(name:))
+        var folder = stat()
+        if stat(directory, &folder) == 0 { lastScan.withLock { $0 = FileStamp(folder.st_mtim) } }
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return [] }
+        return names.compactMap { name in
+            var info = stat()
+            guard !name.hasPrefix("."), stat("\(directory)/\(name)", &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
+            return Entry(name: name, modified: FileStamp(info.st_mtim))
+        }
     }
 
-    private func syncDirectory() {
-        let descriptor = open(directory, O_RDONLY | O_DIRECTORY)
+    /// The sequence of a name balancerd made (`<digits>.<digits>.<peer>`), nil for others.
+    private static func ownSequence(_ name: String) -> Int? {
+        let parts = name.split(separator: ".", maxSplits: 2, omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0].allSatisfy(\.isASCIIDigit), !parts[1].isEmpty, parts[1].allSatisfy(\.isASCIIDigit) else { return nil }
+        return Int(parts[1])
+    }
+
+    private func syncDirectory(_ path: String) {
+        let descriptor = open(path, O_RDONLY | O_DIRECTORY)
         guard descriptor >= 0 else { return }
         fsync(descriptor)
         close(descriptor)

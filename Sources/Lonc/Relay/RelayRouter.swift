@@ -1,21 +1,34 @@
+import Foundation
 import Logging
 
 /// What the relay does with each line a local client sends for a peer:
-/// plain lines go to the peer's link; `critical:<cmd>` lines are delivered
-/// durably through the `DelayedQueue`; on every link-up the peer's delayed
-/// messages are replayed in order before new critical ones.
+/// plain lines go to the peer's link; `critical:<cmd>` lines are stored in the
+/// `DelayedQueue` first and then sent, oldest first, as
+/// `critical:<file name>:<cmd>` (`CriticalMessage`), so a re-send after a
+/// crash carries the same id. Each peer's reply decides the file's fate
+/// (`DeliveryVerdict`): removed when delivered, moved to `delayed/rejected/`
+/// when refused, kept first in line after `con_lost` and tried again after a
+/// backoff (`ReplayBackoff`), on link-up, or on the next `replayWaiting`.
 public final class RelayRouter: Sendable {
     private let queue: DelayedQueue
     private let logger: Logger
     private let links = Locked<[String: any PeerRequesting]>([:])
     private let lanes = Locked<[String: AsyncLock]>([:])
+    private let backoffs = Locked<[String: ReplayBackoff]>([:])
+    private let rejectedCounts = Locked<[String: Int]>([:])
     private let depthChanged: @Sendable (String, Int) -> Void
+    private let now: @Sendable () -> Double
 
-    /// `depthChanged` is told each peer's queue depth after every change (for the link status).
-    public init(queue: DelayedQueue, logger: Logger, depthChanged: @escaping @Sendable (String, Int) -> Void = { _, _ in }) {
+    /// `depthChanged` is told each peer's queue depth after every change (for the link status);
+    /// `now` is a monotonic clock in seconds (for the backoff).
+    public init(
+        queue: DelayedQueue, logger: Logger, depthChanged: @escaping @Sendable (String, Int) -> Void = { _, _ in },
+        now: @escaping @Sendable () -> Double = { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+    ) {
         self.queue = queue
         self.logger = logger
         self.depthChanged = depthChanged
+        self.now = now
     }
 
     /// Sets the peers (start, reload).
@@ -26,57 +39,96 @@ public final class RelayRouter: Sendable {
         for peer in peers { depthChanged(peer.peerID, queue.depth(peer: peer.peerID)) }
     }
 
-    /// The reply for one client line.
+    /// Critical messages the peers refused since start, by peer (`balancerd_relay_rejected_total`).
+    public var rejectedSinceStart: [String: Int] { rejectedCounts.withLock { $0 } }
+
+    /// The reply for one client line. A critical message gets the peer's reply
+    /// when it was sent at once (delivered or rejected), `con_delayed` when it
+    /// waits on disk, `con_failed` when it could not be stored.
     public func handle(peer: String, line: String) async -> String {
         guard let link = links.withLock({ $0[peer] }) else { return WireReply.connectionLost }
         guard line.hasPrefix(WireProtocol.criticalPrefix) else { return await link.request(line) }
         let command = String(line.dropFirst(WireProtocol.criticalPrefix.count))
         return await lane(peer).withLock {
-            // Messages already waiting go first: never overtake them.
-            if queue.depth(peer: peer) == 0 {
-                let reply = await link.request(command)
-                if reply != WireReply.connectionLost { return reply }
+            let entry: DelayedQueue.Entry
+            do {
+                entry = try queue.store(peer: peer, line: command)
+            } catch {
+                logger.error("critical message for \(peer) lost to the caller: \(error)", metadata: ["peer": "\(peer)"])
+                return WireReply.failed
             }
-            return store(peer: peer, command: command)
+            depthChanged(peer, queue.depth(peer: peer))
+            // Link down or backing off: it waits on disk for link-up or the next due try.
+            guard link.status.state == .up, backoffs.withLock({ $0[peer] ?? ReplayBackoff() }).isDue(at: now()) else {
+                return WireReply.delayed
+            }
+            return await sendWaiting(peer: peer, link: link, until: entry) ?? WireReply.delayed
         }
     }
 
-    /// Sends `peer`'s delayed messages in order, each removed after the peer's reply;
-    /// stops at the first `con_lost` (the next link-up resumes).
+    /// Sends `peer`'s delayed messages in order (on link-up: the backoff is reset);
+    /// stops at the first `con_lost`, which starts the backoff.
     public func replay(peer: String) async {
         guard let link = links.withLock({ $0[peer] }) else { return }
-        await lane(peer).withLock {
-            var sent = 0
-            for entry in queue.pending(peer: peer) {
-                guard let line = queue.line(of: entry) else { continue }
-                let reply = await link.request(line)
-                if reply == WireReply.connectionLost { break }
-                queue.remove(entry)
-                sent += 1
-            }
-            if sent > 0 { logger.info("replayed \(sent) delayed message\(sent == 1 ? "" : "s")", metadata: ["peer": "\(peer)"]) }
-            depthChanged(peer, queue.depth(peer: peer))
-        }
+        backoffs.withLock { $0[peer] = nil }
+        await lane(peer).withLock { _ = await sendWaiting(peer: peer, link: link, until: nil) }
     }
 
-    /// Replays every peer whose link is up and whose queue is not empty (picks up
-    /// files other tools dropped in). Call it periodically.
+    /// Replays every peer whose link is up, whose queue is not empty and whose
+    /// backoff is due. When the folder changed since the last scan (files other
+    /// tools dropped in), it is scanned first. Call it about twice a second.
     public func replayWaiting() async {
+        if queue.folderChanged() {
+            _ = queue.pending()
+            for peer in links.withLock({ Array($0.keys) }) { depthChanged(peer, queue.depth(peer: peer)) }
+        }
         let peers = links.withLock { Array($0.values) }
+        let time = now()
         for link in peers where link.status.state == .up && queue.depth(peer: link.peerID) > 0 {
-            await replay(peer: link.peerID)
+            guard backoffs.withLock({ $0[link.peerID] ?? ReplayBackoff() }).isDue(at: time) else { continue }
+            await lane(link.peerID).withLock { _ = await sendWaiting(peer: link.peerID, link: link, until: nil) }
         }
     }
 
-    private func store(peer: String, command: String) -> String {
-        do {
-            try queue.store(peer: peer, line: command)
+    /// Sends the waiting messages oldest first until one is not answered; returns
+    /// the reply to `target` when it was sent. Call with the peer's lane held.
+    private func sendWaiting(peer: String, link: any PeerRequesting, until target: DelayedQueue.Entry?) async -> String? {
+        var sent = 0
+        var targetReply: String?
+        defer {
+            if sent > 1 || (sent == 1 && target == nil) {
+                logger.info("sent \(sent) delayed message\(sent == 1 ? "" : "s")", metadata: ["peer": "\(peer)"])
+            }
             depthChanged(peer, queue.depth(peer: peer))
-            return WireReply.delayed
-        } catch {
-            logger.error("critical message for \(peer) lost to the caller: \(error)", metadata: ["peer": "\(peer)"])
-            return WireReply.failed
         }
+        for entry in queue.pending(peer: peer) {
+            guard let command = queue.line(of: entry) else { continue }
+            let reply = await link.request(CriticalMessage(fileName: entry.name, command: command).line)
+            switch DeliveryVerdict(reply: reply) {
+            case .notSent:
+                let failures = backoffs.withLock { backoffs -> Int in
+                    backoffs[peer, default: ReplayBackoff()].lost(at: now())
+                    return backoffs[peer]?.failures ?? 0
+                }
+                if failures == 1 { logger.notice("delayed messages wait: \(peer) answered con_lost; retrying after a backoff", metadata: ["peer": "\(peer)", "first": "\(entry.name)"]) }
+                return targetReply
+            case .delivered:
+                queue.remove(entry)
+            case .rejected:
+                queue.reject(entry, reply: reply)
+                rejectedCounts.withLock { $0[peer, default: 0] += 1 }
+                logger.error(
+                    "critical message \(entry.name) rejected by \(peer): \(reply); kept in \(queue.rejectedDirectory)",
+                    metadata: ["peer": "\(peer)", "reply": "\(reply)"])
+            }
+            backoffs.withLock { $0[peer] = nil }
+            sent += 1
+            if entry.name == target?.name {
+                targetReply = reply
+                break
+            }
+        }
+        return targetReply
     }
 
     private func lane(_ peer: String) -> AsyncLock {
