@@ -105,5 +105,8 @@ extension ConfigLoader {
         agent.sessionsDirectory = resolve(reader.string("agent.sessions_dir", default: agent.sessionsDirectory))
         agent.activeWindow = reader.duration("agent.active_window", default: agent.activeWindow)
         agent.loadFile = resolve(reader.string("agent.load_file", default: agent.loadFile))
+        agent.handler = reader.optionalString("agent.handler").map(resolve)
+        agent.handlerTimeout = reader.duration("agent.handler_timeout", default: agent.handlerTimeout)
+        agent.handlerConnections = reader.integer("agent.handler_connections", default: agent.handlerConnections, in: 1...256)
     }
 }

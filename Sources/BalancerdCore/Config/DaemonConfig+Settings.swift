@@ -1,5 +1,7 @@
 import Health
+import Logging
 import Lonc
+import NIOCore
 
 // The library values a config describes, for the parts that take more than one section.
 
@@ -21,11 +23,19 @@ extension LocalLoad {
 }
 
 extension AgentSettings {
-    init(config: DaemonConfig, listen: ListenAddress, local: LocalLoad) {
+    init(config: DaemonConfig, listen: ListenAddress, local: LocalLoad, application: (any AgentApplication)?) {
         self.init(
             ownID: config.hostID, host: listen.host, port: listen.port, handshakeTimeout: config.links.connectTimeout,
             maxLine: config.links.maxLine,
-            replies: AgentLoadReplies(load: { local.loadReply() }, userload: { local.userLoadReply() }, loadavg: { local.loadAverageReply() }))
+            replies: AgentLoadReplies(load: { local.loadReply() }, userload: { local.userLoadReply() }, loadavg: { local.loadAverageReply() }),
+            application: application)
+    }
+}
+
+extension DaemonConfig.Agent {
+    /// The client of `agent.handler`, or nil when none is set (commands the agent does not own get `unknown_cmd`).
+    func handlerClient(group: any EventLoopGroup, logger: Logger) -> HandlerSocketClient? {
+        handler.map { HandlerSocketClient(path: $0, timeout: handlerTimeout, connections: handlerConnections, group: group, logger: logger) }
     }
 }
 

@@ -51,6 +51,13 @@ public struct DaemonConfig: Sendable, Equatable {
         public var sessionsDirectory = "/var/lib/sessions"
         public var activeWindow = Duration.seconds(1800)
         public var loadFile = "/proc/loadavg"
+        /// Nil: commands the agent does not own get `unknown_cmd`. Set: the UNIX
+        /// socket of the site's application (`HandlerSocketClient`).
+        public var handler: String?
+        /// How long the agent waits for the handler's reply before answering `con_lost`.
+        public var handlerTimeout = Duration.seconds(30)
+        /// Connections kept open to the handler, each carrying one request at a time.
+        public var handlerConnections = 4
 
         public init() {}
     }

@@ -19,7 +19,8 @@ public enum AgentDaemon {
         let watch = LoadSourceWatch(logger: logger)
         let local = LocalLoad(config: config, watch: watch)
         let server = AgentServer(
-            settings: AgentSettings(config: config, listen: listenAddress(config), local: local),
+            settings: AgentSettings(
+                config: config, listen: listenAddress(config), local: local, application: config.agent.handlerClient(group: group, logger: logger)),
             hosts: { store.current.hosts }, transport: try config.tls.transport(), group: group, logger: logger)
         let reloader = AgentReloader(configPath: configPath, store: store, server: server, watch: watch, logger: logger)
         var parts: [any DaemonPart] = [
@@ -82,6 +83,7 @@ final class AgentReloader: Sendable {
         config.agent.listen = old.agent.listen
         config.links.port = old.links.port
         config.tls.insecure = old.tls.insecure
+        (config.agent.handler, config.agent.handlerTimeout, config.agent.handlerConnections) = (old.agent.handler, old.agent.handlerTimeout, old.agent.handlerConnections)
         let transport: any TransportSecurity
         do {
             transport = try config.tls.transport()
@@ -92,7 +94,10 @@ final class AgentReloader: Sendable {
         for warning in loaded.warnings { logger.warning("\(warning)") }
         store.replace(config: config, hosts: loaded.hosts)
         let local = LocalLoad(config: config, watch: watch)
-        server.reconfigure(settings: AgentSettings(config: config, listen: AgentDaemon.listenAddress(config), local: local), transport: transport)
+        // The application handler is opened once, at start (its keys need a restart).
+        let application = server.settings.application
+        server.reconfigure(
+            settings: AgentSettings(config: config, listen: AgentDaemon.listenAddress(config), local: local, application: application), transport: transport)
         let dropped = await server.dropClients(notIn: loaded.hosts)
         if !plan.needRestart.isEmpty {
             logger.warning("reload: restart needed for \(plan.needRestart.joined(separator: ", ")); still running their old values")

@@ -52,14 +52,17 @@ public final class Daemon: Sendable {
         poller.onSnapshot { snapshot in feed.feed(snapshot) }
         feed.refresh()
         let links: @Sendable () -> [LinkStatus] = { supervisor.statuses }
-        let health = HealthPresenter(store: store, drains: drains, routing: routing, poller: poller, links: links)
-        let endpoint = StatusEndpoint(
+        var health = HealthPresenter(store: store, drains: drains, routing: routing, poller: poller, links: links)
+        health.relay = { HealthDocument.Relay(rejectedMessages: queue.rejectedCount(), rejectedTotal: relayRouter.rejectedSinceStart.values.reduce(0, +)) }
+        var endpoint = StatusEndpoint(
             routing: routing, metrics: BalancerMetrics(certificateNotAfter: try Self.certificateNotAfter(config.tls)), poller: poller, links: links, health: health,
             decisions: DecisionsPresenter(routing: routing, store: store))
+        endpoint.rejectedByPeer = { relayRouter.rejectedSinceStart }
         var agent: AgentServer?
         if let listen = config.agent.listen {
             agent = AgentServer(
-                settings: AgentSettings(config: config, listen: listen, local: local), hosts: { store.current.hosts },
+                settings: AgentSettings(config: config, listen: listen, local: local, application: config.agent.handlerClient(group: group, logger: logger)),
+                hosts: { store.current.hosts },
                 transport: transport, group: group, logger: logger,
                 onInboundPeer: { id in
                     // The seed's USR1 from lond: a peer that links to us is back; retry our link to it now.

@@ -69,7 +69,8 @@ final class DaemonControl: ControlActions {
         let local = LocalLoad(config: config, watch: loadWatch)
         poller.reconfigure(settings: config.poll, local: local)
         if let agent, let listen = config.agent.listen {
-            agent.server.reconfigure(settings: AgentSettings(config: config, listen: listen, local: local), transport: agent.transport)
+            agent.server.reconfigure(
+                settings: AgentSettings(config: config, listen: listen, local: local, application: agent.server.settings.application), transport: agent.transport)
             await agent.server.dropClients(notIn: loaded.hosts)
         }
         store.replace(config: config, hosts: loaded.hosts)
@@ -96,6 +97,7 @@ final class DaemonControl: ControlActions {
         config.links = old.links
         config.tls = old.tls
         config.agent.listen = old.agent.listen
+        (config.agent.handler, config.agent.handlerTimeout, config.agent.handlerConnections) = (old.agent.handler, old.agent.handlerTimeout, old.agent.handlerConnections)
         return config
     }
 

@@ -12,11 +12,15 @@ public struct ReloadPlan: Sendable, Equatable {
     /// Keys `balancerd serve` cannot change while it runs: its sockets, folders,
     /// identity, and the links' settings and certificates (every link was made with them).
     static let serveRestartKeys: Set<String> = Set(["host_id", "state_dir", "socket_dir", "socket_group", "agent.listen", "agent.haproxy_listen"]
+        + handlerKeys
         + keys.filter { $0.key.hasPrefix("tls.") || $0.key.hasPrefix("links.") || $0.key.hasPrefix("http.") }.map(\.key))
 
     /// Keys `balancerd agent` cannot change while it runs: its identity and
     /// listening socket. Certificates, limits and load sources apply to the next client.
-    static let agentRestartKeys: Set<String> = ["host_id", "agent.listen", "agent.haproxy_listen", "links.port", "tls.insecure"]
+    static let agentRestartKeys: Set<String> = Set(["host_id", "agent.listen", "agent.haproxy_listen", "links.port", "tls.insecure"] + handlerKeys)
+
+    /// The application handler's connections are opened once, at start.
+    static let handlerKeys = ["agent.handler", "agent.handler_timeout", "agent.handler_connections"]
 
     /// The plan for `serve`.
     public static func serve(from old: DaemonConfig, to new: DaemonConfig) -> ReloadPlan {
@@ -67,7 +71,8 @@ public struct ReloadPlan: Sendable, Equatable {
         ("agent.listen", same(\.agent.listen)), ("agent.load_limit", same(\.agent.loadLimit)),
         ("agent.user_load_limit", same(\.agent.userLoadLimit)), ("agent.sessions_dir", same(\.agent.sessionsDirectory)),
         ("agent.active_window", same(\.agent.activeWindow)), ("agent.load_file", same(\.agent.loadFile)),
-        ("agent.haproxy_listen", same(\.agent.haproxyListen)),
+        ("agent.haproxy_listen", same(\.agent.haproxyListen)), ("agent.handler", same(\.agent.handler)),
+        ("agent.handler_timeout", same(\.agent.handlerTimeout)), ("agent.handler_connections", same(\.agent.handlerConnections)),
     ]
 
     private static func same<Value: Equatable & Sendable>(_ path: any KeyPath<DaemonConfig, Value> & Sendable) -> @Sendable (DaemonConfig, DaemonConfig) -> Bool {

@@ -28,6 +28,7 @@ final class BalancerMetrics: Sendable {
         var noTarget = 0
         var backup = 0
         var returning = 0
+        var rejected: [String: Int] = [:]
     }
 
     /// When each certificate in use stops being valid (unix seconds), by its
@@ -56,6 +57,10 @@ final class BalancerMetrics: Sendable {
         var staleAfter: Double
         /// Files in `<state_dir>/delayed/bad/`: delayed messages given up on; nil when unreadable.
         var badDelayed: Int?
+        /// Files in `<state_dir>/delayed/rejected/`: critical messages a peer refused; nil when unreadable.
+        var rejectedDelayed: Int?
+        /// Critical messages refused since start, by peer.
+        var rejectedByPeer: [String: Int] = [:]
     }
 
     /// Brings every metric up to date and renders the registry.
@@ -66,6 +71,7 @@ final class BalancerMetrics: Sendable {
         gauge("balancerd_start_time_seconds").set(liveness.startedAt)
         gauge("balancerd_login_target_available").set(liveness.hasTarget ? 1.0 : 0.0)
         gauge("balancerd_delayed_bad_messages").set(liveness.badDelayed.map(Double.init) ?? .nan)
+        gauge("balancerd_delayed_rejected_messages").set(liveness.rejectedDelayed.map(Double.init) ?? .nan)
         gauge("balancerd_self_load_percent").set(snapshot.own?.loadPercent ?? .nan)
         gauge("balancerd_self_userload_percent").set(snapshot.own?.userLoadPercent ?? .nan)
         let now = MonotonicClock.now()
@@ -119,6 +125,11 @@ final class BalancerMetrics: Sendable {
             let returningCounter = counter("balancerd_returning_logins_total", [])
             if returningDelta > 0 { returningCounter.increment(by: Int64(returningDelta)) }
             exported.returning = returning
+            for (peer, count) in liveness.rejectedByPeer {
+                let delta = count - exported.rejected[peer, default: 0]
+                if delta > 0 { counter("balancerd_relay_rejected_total", [("peer", peer)]).increment(by: Int64(delta)) }
+                exported.rejected[peer] = count
+            }
         }
         var buffer: [UInt8] = []
         registry.emit(into: &buffer)
@@ -141,6 +152,8 @@ final class BalancerMetrics: Sendable {
         "balancerd_start_time_seconds": "When this daemon started, in seconds since the Unix epoch.",
         "balancerd_login_target_available": "1 when /login has a target now, 0 when logins get 503.",
         "balancerd_delayed_bad_messages": "Delayed messages given up on (files in <state_dir>/delayed/bad/).",
+        "balancerd_delayed_rejected_messages": "Critical messages a peer refused, kept with its reply in <state_dir>/delayed/rejected/.",
+        "balancerd_relay_rejected_total": "Critical messages a peer refused (unknown_cmd, refused, error:...) since start, by peer.",
         "balancerd_peer_sample_age_seconds": "Age of the peer's latest load sample, in seconds (NaN when none).",
         "balancerd_peer_sample_stale": "1 when the peer has no load sample younger than poll.stale_after, else 0.",
         "balancerd_self_load_percent": "This server's load: 100 x loadavg(1 min) / agent.load_limit.",

@@ -18,9 +18,11 @@ public struct HealthDocument: StatusDocument, Equatable {
     public var own: OwnLoad
     public var balancer: BalancerSummary
     public var peers: [Peer]
+    /// Critical messages the peers refused (`serve` only; absent for other documents).
+    public var relay: Relay? = nil
 
     enum CodingKeys: String, CodingKey {
-        case host, version, status, generatedAt, startedAt, balancer, peers
+        case host, version, status, generatedAt, startedAt, balancer, peers, relay
         case uptimeSeconds = "uptimeS"
         case own = "self"
     }
@@ -78,6 +80,14 @@ public struct HealthDocument: StatusDocument, Equatable {
         public var delayed: Int
         /// Recent samples as `[unix time, effective percent or null]`.
         public var history: [[Double?]]
+    }
+
+    /// The relay's refused critical messages, kept in `<state_dir>/delayed/rejected/` with their replies.
+    public struct Relay: Codable, Sendable, Equatable {
+        /// Messages in `delayed/rejected/` now (null when the folder cannot be read: unknown, not 0).
+        @Nullable public var rejectedMessages: Int?
+        /// Messages the peers refused since this daemon started.
+        public var rejectedTotal: Int
     }
 
     public struct Link: Codable, Sendable, Equatable {

@@ -11,6 +11,8 @@ struct HealthPresenter: Sendable {
     let routing: RoutingTable
     let poller: LoadPoller
     let links: @Sendable () -> [LinkStatus]
+    /// The relay's refused messages (nil: no relay, as in tests without one).
+    var relay: @Sendable () -> HealthDocument.Relay? = { nil }
     let started = Date()
     let startedMonotonic = MonotonicClock.now()
 
@@ -72,7 +74,7 @@ struct HealthPresenter: Sendable {
                 mode: config.balancer.mode.rawValue, target: decision.target.name, reason: decision.reason, backup: decision.usedBackup,
                 redirectsTotal: report.redirects.reduce(report.local) { $0 + $1.count }, backupRedirectsTotal: report.backup,
                 noTargetTotal: report.none, maxLoadPercent: config.balancer.maxLoad, readmitLoadPercent: config.balancer.readmitLoad),
-            peers: peers)
+            peers: peers, relay: relay())
     }
 
     /// `[unix time, effective percent or null]` for a peer (nil: this server).

@@ -11,6 +11,8 @@ struct StatusEndpoint: EndpointState {
     let links: @Sendable () -> [LinkStatus]
     let health: HealthPresenter
     let decisions: DecisionsPresenter
+    /// Critical messages refused since start, by peer.
+    var rejectedByPeer: @Sendable () -> [String: Int] = { [:] }
 
     func routeLogin(cookies: String?) -> LoginRoute { routing.route(cookies: cookies) }
 
@@ -30,9 +32,11 @@ struct StatusEndpoint: EndpointState {
         let report = routing.report()
         let config = health.store.current.config
         let bad = try? FileManager.default.contentsOfDirectory(atPath: config.stateDirectory + "/delayed/bad")
+        let rejected = try? FileManager.default.contentsOfDirectory(atPath: config.stateDirectory + "/delayed/rejected")
         let liveness = BalancerMetrics.Liveness(
             startedAt: health.started.timeIntervalSince1970, hasTarget: isReady,
-            staleAfter: config.poll.staleAfter.secondsValue, badDelayed: bad?.count)
+            staleAfter: config.poll.staleAfter.secondsValue, badDelayed: bad?.count,
+            rejectedDelayed: rejected?.filter { !$0.hasSuffix(".reply") }.count, rejectedByPeer: rejectedByPeer())
         return metrics.render(
             snapshot: poller.snapshot, links: links(),
             redirects: report.redirects + [("self", report.local)], backup: report.backup, returning: report.returning,

@@ -54,6 +54,16 @@ public struct StatusPage: Sendable {
         """
     }
 
+    /// Critical messages the peers refused wait in `delayed/rejected/` for an operator: say so in the header.
+    private func relayBadge() -> String {
+        guard let relay = health.relay else { return "" }
+        guard let kept = relay.rejectedMessages else {
+            return " <span class=\"badge degraded\" title=\"delayed/rejected/ cannot be read\">rejected messages: unknown</span>"
+        }
+        guard kept > 0 else { return "" }
+        return " <span class=\"badge degraded\" title=\"critical messages a peer refused, kept with its reply in delayed/rejected/ (\(relay.rejectedTotal) since start)\">\(kept) rejected message\(kept == 1 ? "" : "s")</span>"
+    }
+
     private func header() -> String {
         var badges = "<span class=\"badge \(health.status.rawValue)\" title=\"\(htmlEscaped(Self.statusMeaning(health.status)))\">\(health.status.rawValue)</span>"
         // `status` speaks of links and the login target; a server past max_load is
@@ -61,6 +71,7 @@ public struct StatusPage: Sendable {
         if let own = health.own.effectivePercent, own >= thresholds.maxLoad {
             badges += " <span class=\"badge busy\">this server at \(percent(own)), max_load \(percent(thresholds.maxLoad))</span>"
         }
+        badges += relayBadge()
         return """
             <header>
               <div class="title"><h1>balancerd <span id="host">\(htmlEscaped(health.host))</span></h1> \(badges)</div>

@@ -12,12 +12,14 @@ struct RelayPart: DaemonPart {
         try await relay.update(peers: supervisor.all.map(\.peerID))
     }
 
-    /// Picks up delayed files other tools drop in, for peers whose link is up.
+    /// Twice a second: picks up delayed files other tools drop in (one `stat` of
+    /// the folder when nothing changed), and retries peers whose backoff after a
+    /// `con_lost` is due, for peers whose link is up.
     func serve() async {
         let router = router
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
-                try? await Task.sleep(for: .seconds(5))
+                try? await Task.sleep(for: .milliseconds(500))
                 await router.replayWaiting()
             }
         }
