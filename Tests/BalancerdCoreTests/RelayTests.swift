@@ -105,10 +105,14 @@ struct RelayTests {
         #expect(lstat(control, &info) == 0 && info.st_gid != group && info.st_mode & 0o777 == 0o600)
     }
 
-    @Test("while the peer is down: con_lost for plain lines, con_delayed and a file for critical ones, replayed in order when it returns")
+    @Test("while the peer is down: con_lost for plain lines, con_delayed and a file for critical ones, sent in order to its handler when it returns")
     func criticalWhileDown() async throws {
         let cluster = try ProcessCluster(agents: ["a2"])
-        defer { cluster.stopAll() }
+        let handler = try StoreHandlerProcess(directory: cluster.directory)
+        defer {
+            handler.stop()
+            cluster.stopAll()
+        }
         try cluster.startServe()
         let relay = try await connectRelay(cluster.directory + "/run/a2")
         relay.send("ping\n")
@@ -122,11 +126,16 @@ struct RelayTests {
         #expect(files.count == 20)
         #expect(try String(contentsOfFile: delayed + "/" + files[0], encoding: .utf8) == "store:0\n")
         #expect(cluster.peer("a2")?.delayed == 20)
-        try cluster.startAgent("a2")
-        // On link-up the 20 go out in order; each file is removed after the agent's reply.
+        try #require(await handler.waitUntilListening())
+        try cluster.startAgent("a2", environment: ["BALANCERD_AGENT_HANDLER": handler.socket])
+        // On link-up the 20 go out in order; each file is removed after the handler's `ok`.
         #expect(await waitFor(.seconds(10)) { ((try? FileManager.default.contentsOfDirectory(atPath: delayed)) ?? []).filter { $0.hasSuffix(".a2") }.isEmpty } != nil)
         #expect(await waitFor { cluster.peer("a2")?.delayed == 0 } != nil)
-        relay.send("critical:ping\n")
-        #expect(relay.readLine() == "a2")
+        #expect(handler.stored().map(\.command) == (0..<20).map { "store:\($0)" })
+        #expect(handler.stored().map(\.id) == files, "the id on the wire is the delayed file's name")
+        relay.send("critical:store:last\n")
+        #expect(relay.readLine() == "ok")
+        relay.send("echo:plain\n")
+        #expect(relay.readLine() == "plain")
     }
 }
