@@ -31,20 +31,53 @@ struct DelayedQueueTests {
         #expect(second.depth(peer: "a2") == 99)
     }
 
-    @Test("files other tools drop in are picked up; unreadable ones go to bad/ and never block the rest")
+    @Test("files other tools drop in (any name ending in .<peer id>) are picked up in modification-time order; unreadable ones go to bad/ and never block the rest")
     func foreignAndBad() throws {
         let state = try folder()
         defer { try? FileManager.default.removeItem(atPath: state) }
         let queue = try DelayedQueue(stateDirectory: state, logger: Logger(label: "q"))
         try queue.store(peer: "a2", line: "mine")
         let delayed = state + "/delayed"
-        try "dropped\n".write(toFile: delayed + "/000000000001.000000001.a2", atomically: true, encoding: .utf8)
-        try "".write(toFile: delayed + "/000000000001.000000002.a2", atomically: true, encoding: .utf8)
-        try "two\nlines\n".write(toFile: delayed + "/000000000001.000000003.a2", atomically: true, encoding: .utf8)
-        try "ignored".write(toFile: delayed + "/notes.txt", atomically: true, encoding: .utf8)
+        let older = Date().addingTimeInterval(-60)
+        for (name, text) in [("zz_lonnet_1.a2", "seed-named\n"), ("000000000001.000000002.a2", ""), ("000000000001.000000003.a2", "two\nlines\n")] {
+            try text.write(toFile: delayed + "/" + name, atomically: true, encoding: .utf8)
+            try FileManager.default.setAttributes([.modificationDate: older], ofItemAtPath: delayed + "/" + name)
+        }
+        try "later\n".write(toFile: delayed + "/aa_later.a2", atomically: true, encoding: .utf8)
+        try "hidden".write(toFile: delayed + "/.tmp-9-9", atomically: true, encoding: .utf8)
+        #expect(queue.folderChanged())
         let lines = queue.pending(peer: "a2").compactMap { queue.line(of: $0) }
-        #expect(lines == ["dropped", "mine"])
+        #expect(lines == ["seed-named", "mine", "later"])
         #expect(Set(try FileManager.default.contentsOfDirectory(atPath: delayed + "/bad")) == ["000000000001.000000002.a2", "000000000001.000000003.a2"])
+    }
+
+    @Test("a refused message moves to rejected/ beside its reply, and is counted there, not delivered")
+    func rejected() throws {
+        let state = try folder()
+        defer { try? FileManager.default.removeItem(atPath: state) }
+        let queue = try DelayedQueue(stateDirectory: state, logger: Logger(label: "q"))
+        let entry = try queue.store(peer: "a2", line: "store:x")
+        #expect(queue.rejectedCount() == 0)
+        queue.reject(entry, reply: "unknown_cmd")
+        #expect(queue.depth(peer: "a2") == 0)
+        #expect(queue.pending().isEmpty)
+        #expect(queue.rejectedCount() == 1)
+        #expect(try String(contentsOfFile: queue.rejectedDirectory + "/" + entry.name, encoding: .utf8) == "store:x\n")
+        #expect(try String(contentsOfFile: queue.rejectedDirectory + "/" + entry.name + ".reply", encoding: .utf8) == "unknown_cmd\n")
+    }
+
+    @Test("own files keep acceptance order when the clock steps back: their modification times only go up")
+    func clockStepsBack() throws {
+        let state = try folder()
+        defer { try? FileManager.default.removeItem(atPath: state) }
+        let first = try DelayedQueue(stateDirectory: state, logger: Logger(label: "q"))
+        let entry = try first.store(peer: "a2", line: "one")
+        // A file from "the future" (as after a clock stepped back): later messages still sort after it.
+        let future = Date().addingTimeInterval(3600)
+        try FileManager.default.setAttributes([.modificationDate: future], ofItemAtPath: first.directory + "/" + entry.name)
+        let second = try DelayedQueue(stateDirectory: state, logger: Logger(label: "q"))
+        try second.store(peer: "a2", line: "two")
+        #expect(second.pending(peer: "a2").compactMap { second.line(of: $0) } == ["one", "two"])
     }
 
     @Test("a full disk gives a typed error naming the path, and leaves no partial file")

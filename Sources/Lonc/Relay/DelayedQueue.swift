@@ -27,8 +27,8 @@ public final class DelayedQueue: Sendable {
     /// Messages waiting per peer, kept in memory so `depth` never lists the folder;
     /// re-synced from the folder on every `pending` scan.
     private let counts = Locked<[String: Int]>([:])
-    /// The folder's own modification time at the last scan (`folderChanged`).
-    private let lastScan = Locked<FileStamp?>(nil)
+    /// The folder's own modification time at the last scan, and when that scan was (`folderChanged`).
+    private let lastScan = Locked<(folder: FileStamp, at: Int)?>(nil)
 
     /// A modification time, nanosecond precision.
     public struct FileStamp: Sendable, Equatable, Comparable {
@@ -128,12 +128,15 @@ public final class DelayedQueue: Sendable {
     /// How many messages wait for `peer` (from memory; files dropped in by other tools count after the next scan).
     public func depth(peer: String) -> Int { counts.withLock { $0[peer] ?? 0 } }
 
-    /// True when files were added to or removed from the folder since the last scan
-    /// (its modification time moved): worth a `pending` scan. One `stat`, no listing.
+    /// True when files may have been added to or removed from the folder since the
+    /// last scan: its modification time moved, or the scan came within 2 s of the
+    /// last change (the kernel stamps folders at clock-tick resolution, so a file
+    /// dropped just after a scan can leave the stamp as it was). One `stat`, no listing.
     public func folderChanged() -> Bool {
         var info = stat()
         guard stat(directory, &info) == 0 else { return false }
-        return lastScan.withLock { $0 } != FileStamp(info.st_mtim)
+        guard let last = lastScan.withLock({ $0 }) else { return true }
+        return last.folder != FileStamp(info.st_mtim) || last.at - last.folder.seconds < 2
     }
 
     private func resync(_ all: [Entry]) {
@@ -203,7 +206,7 @@ public final class DelayedQueue: Sendable {
     /// Every message file in the folder (regular files only: `bad/` and `rejected/` are folders).
     private func entries() -> [Entry] {
         var folder = stat()
-        if stat(directory, &folder) == 0 { lastScan.withLock { $0 = FileStamp(folder.st_mtim) } }
+        if stat(directory, &folder) == 0 { lastScan.withLock { $0 = (FileStamp(folder.st_mtim), time(nil)) } }
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return [] }
         return names.compactMap { name in
             var info = stat()
