@@ -22,8 +22,9 @@ state_dir: state
 socket_dir: run
 tls: {insecure: true}
 http: {listen: "127.0.0.1:0"}
-agent: {load_file: load, load_limit: 1}
+agent: {load_file: load, load_limit: 1, sessions_dir: sessions}
 YAML
+mkdir -p "$WORK/sessions"
 python3 examples/handler/store-handler.py --socket "$WORK/handler.sock" --store "$WORK/store.txt" 2>/dev/null &
 for _ in $(seq 100); do [ -S "$WORK/handler.sock" ] && break; sleep 0.05; done
 BALANCERD_HOST_ID=a2 BALANCERD_AGENT_LISTEN=127.0.0.1:$A2 BALANCERD_AGENT_HANDLER="$WORK/handler.sock" \
