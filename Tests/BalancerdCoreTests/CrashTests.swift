@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 import BalancerdCore
+import Lonc
 
 @Suite("nothing lost when the daemon is killed", .serialized)
 struct CrashTests {
@@ -115,7 +116,9 @@ struct CrashTests {
         var expected = 0
         var duplicates = 0
         var outOfOrder: [String] = []
-        for line in peer.received {
+        // On the link each is critical:<file name>:store:<n>; the command is what counts here.
+        let commands = peer.received.map { CriticalMessage(line: $0)?.command ?? $0 }
+        for line in commands {
             guard line.hasPrefix("store:"), let value = Int(line.dropFirst(6)) else { continue }
             if value == expected {
                 expected += 1
@@ -125,7 +128,8 @@ struct CrashTests {
                 outOfOrder.append("\(value) when \(expected) was next")
             }
         }
-        let journal = peer.receivedWithConnection.filter { $0.line.hasPrefix("store:") }.map { "\($0.line)@\($0.connection)" }
+        let journal = peer.receivedWithConnection.map { (CriticalMessage(line: $0.line)?.command ?? $0.line, $0.connection) }
+            .filter { $0.0.hasPrefix("store:") }.map { "\($0.0)@\($0.1)" }
         let firstBad = outOfOrder.first.flatMap { $0.split(separator: " ").first }.map { "store:\($0)" }
         let position = journal.firstIndex { firstBad != nil && $0.hasPrefix(firstBad! + "@") } ?? 0
         #expect(outOfOrder.isEmpty, "\(outOfOrder.prefix(3)); journal around it: \(journal[max(0, position - 6)..<min(journal.count, position + 4)])")
