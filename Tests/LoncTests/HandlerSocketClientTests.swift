@@ -1,0 +1,55 @@
+import Foundation
+import Logging
+import Testing
+@testable import Lonc
+
+@Suite("the client of agent.handler, against real handler processes", .serialized)
+struct HandlerSocketClientTests {
+    static let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("examples/handler/store-handler.py").path
+
+    /// Runs python3 with `arguments`; the caller SIGKILLs it.
+    func python(_ arguments: [String]) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = arguments
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    func stop(_ process: Process) {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    @Test("sends <peer> <id or -> <command>, returns the reply; no handler, a silent one, or one that went away: con_lost, then it recovers")
+    func contract() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("balancerd-handler-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let socket = folder + "/handler.sock"
+        let client = HandlerSocketClient(path: socket, timeout: .milliseconds(300), connections: 2, group: AgentFixture.group, logger: Logger(label: "h"))
+        defer { client.close() }
+        #expect(await client.answer("echo:x", from: "s1", messageID: nil) == "con_lost", "nothing listens")
+
+        // A handler that takes the connection and never answers: con_lost after the timeout.
+        let silent = try python(["-c", "import socket,time; s=socket.socket(socket.AF_UNIX); s.bind('\(socket)'); s.listen(8); c=[s.accept() for _ in range(8)]; time.sleep(60)"])
+        #expect(await eventually { FileManager.default.fileExists(atPath: socket) })
+        #expect(await client.answer("echo:x", from: "s1", messageID: nil) == "con_lost", "silent handler")
+        stop(silent)
+        unlink(socket)
+
+        let store = folder + "/store.txt"
+        let handler = try python([Self.example, "--socket", socket, "--store", store])
+        defer { stop(handler) }
+        #expect(await eventually { FileManager.default.fileExists(atPath: socket) })
+        #expect(await client.answer("echo:hello world", from: "s1", messageID: nil) == "hello world")
+        #expect(await client.answer("store:a", from: "s1", messageID: "1.b1") == "ok")
+        #expect(await client.answer("store:a", from: "s1", messageID: "1.b1") == "ok")
+        #expect(await client.answer("store:b", from: "s2", messageID: nil) == "ok")
+        #expect(await client.answer("frobnicate", from: "s1", messageID: nil) == "unknown_cmd")
+        #expect(try String(contentsOfFile: store, encoding: .utf8) == "1.b1 s1 store:a\n- s2 store:b\n")
+        #expect(HandlerSocketClient.requestLine("store:a", from: "s1", messageID: nil) == "s1 - store:a")
+    }
+}
