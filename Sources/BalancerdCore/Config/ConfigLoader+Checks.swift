@@ -50,6 +50,11 @@ extension ConfigLoader {
         } catch {
             warnings.append(source.problem("agent.sessions_dir", "\(error): userload will be unknown, and this server is never chosen as a spare"))
         }
+        // The application may start after balancerd: a missing handler is a warning, and its commands get con_lost until it listens.
+        var info = stat()
+        if let handler = agent.handler, stat(handler, &info) != 0 || (info.st_mode & S_IFMT) != S_IFSOCK {
+            warnings.append(source.problem("agent.handler", "\(handler) is not a socket (yet): commands for the application are answered con_lost until it listens"))
+        }
         return warnings.map { problem in
             var warning = problem
             warning.isWarning = true
