@@ -38,7 +38,7 @@ extension ConfigLoader {
     /// A load source the agent cannot read makes its figure unknown, and the
     /// server is then never chosen as a spare: worth a warning, not a refusal
     /// (the folder may appear once LON-CAPA runs).
-    static func loadSourceWarnings(_ agent: DaemonConfig.Agent, source: ConfigSource) -> [ConfigProblem] {
+    static func loadSourceWarnings(_ agent: DaemonConfig.Agent, requestTimeout: Duration, source: ConfigSource) -> [ConfigProblem] {
         var warnings: [ConfigProblem] = []
         do {
             _ = try LoadAverageFile(path: agent.loadFile).read()
@@ -54,6 +54,10 @@ extension ConfigLoader {
         var info = stat()
         if let handler = agent.handler, stat(handler, &info) != 0 || (info.st_mode & S_IFMT) != S_IFSOCK {
             warnings.append(source.problem("agent.handler", "\(handler) is not a socket (yet): commands for the application are answered con_lost until it listens"))
+        }
+        if agent.handler != nil, agent.handlerTimeout >= requestTimeout {
+            warnings.append(source.problem(
+                "agent.handler_timeout", "\(agent.handlerTimeout) is not below links.request_timeout (\(requestTimeout)): a slow handler would reset the peers' links before it is answered con_lost"))
         }
         return warnings.map { problem in
             var warning = problem
