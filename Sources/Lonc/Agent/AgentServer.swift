@@ -3,7 +3,8 @@ import NIOCore
 import NIOPosix
 
 /// The agent: listens for peer links and answers the handshake and the load
-/// commands (the subset of `lond` that balancerd needs).
+/// commands (the subset of `lond` that balancerd needs); every other command
+/// goes to `settings.application` (`agent.handler`), or gets `unknown_cmd`.
 ///
 /// Its settings and transport can be replaced while it runs (`reconfigure`,
 /// on a reload): new clients get the new ones, clients already linked keep
