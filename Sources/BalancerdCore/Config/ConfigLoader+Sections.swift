@@ -59,6 +59,7 @@ extension ConfigLoader {
         }
         balancer.spares = reader.list("balancer.spares", default: balancer.spares)
         balancer.backups = reader.list("balancer.backups", default: balancer.backups)
+        balancer.instances = reader.list("balancer.instances", default: balancer.instances)
         balancer.affinityCookie = reader.string("balancer.affinity_cookie", default: balancer.affinityCookie)
         if !balancer.affinityCookie.isEmpty, !AffinityCookie.isValidName(balancer.affinityCookie) {
             reader.problem("balancer.affinity_cookie", "'\(balancer.affinityCookie)' is not a cookie name: use letters, digits, '-' and '_'")

@@ -21,11 +21,12 @@ extension LocalLoad {
 }
 
 extension AgentSettings {
-    init(config: DaemonConfig, listen: ListenAddress, local: LocalLoad) {
+    init(config: DaemonConfig, listen: ListenAddress, local: LocalLoad, application: (any AgentApplication)? = nil) {
         self.init(
             ownID: config.hostID, host: listen.host, port: listen.port, handshakeTimeout: config.links.connectTimeout,
             maxLine: config.links.maxLine,
-            replies: AgentLoadReplies(load: { local.loadReply() }, userload: { local.userLoadReply() }, loadavg: { local.loadAverageReply() }))
+            replies: AgentLoadReplies(load: { local.loadReply() }, userload: { local.userLoadReply() }, loadavg: { local.loadAverageReply() }),
+            application: application)
     }
 }
 

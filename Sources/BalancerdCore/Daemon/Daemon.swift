@@ -56,10 +56,13 @@ public final class Daemon: Sendable {
         let endpoint = StatusEndpoint(
             routing: routing, metrics: BalancerMetrics(certificateNotAfter: try Self.certificateNotAfter(config.tls)), poller: poller, links: links, health: health,
             decisions: DecisionsPresenter(routing: routing, store: store))
+        // Drains from the other balancer instances arrive as agent commands.
+        let drainSync = DrainSyncApplication(
+            drains: drains, instances: { store.current.config.balancer.instances }, applied: { feed.refresh() }, next: nil, logger: logger)
         var agent: AgentServer?
         if let listen = config.agent.listen {
             agent = AgentServer(
-                settings: AgentSettings(config: config, listen: listen, local: local), hosts: { store.current.hosts },
+                settings: AgentSettings(config: config, listen: listen, local: local, application: drainSync), hosts: { store.current.hosts },
                 transport: transport, group: group, logger: logger,
                 onInboundPeer: { id in
                     // The seed's USR1 from lond: a peer that links to us is back; retry our link to it now.

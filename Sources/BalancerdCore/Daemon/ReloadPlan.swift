@@ -55,7 +55,7 @@ public struct ReloadPlan: Sendable, Equatable {
         ("poll.interval", same(\.poll.interval)), ("poll.timeout", same(\.poll.timeout)),
         ("poll.stale_after", same(\.poll.staleAfter)), ("poll.history", same(\.poll.history)),
         ("balancer.mode", same(\.balancer.mode)), ("balancer.spares", same(\.balancer.spares)),
-        ("balancer.backups", same(\.balancer.backups)),
+        ("balancer.backups", same(\.balancer.backups)), ("balancer.instances", same(\.balancer.instances)),
         ("balancer.same_domain", same(\.balancer.sameDomain)), ("balancer.login_cost", same(\.balancer.loginCost)),
         ("balancer.max_load", same(\.balancer.maxLoad)), ("balancer.readmit_load", same(\.balancer.readmitLoad)),
         ("balancer.slow_start", same(\.balancer.slowStart)), ("balancer.affinity_cookie", same(\.balancer.affinityCookie)),

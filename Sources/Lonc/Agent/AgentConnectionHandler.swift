@@ -2,7 +2,8 @@ import Logging
 import NIOCore
 
 /// One client of the agent (the lond side of a link): the handshake, then
-/// commands, each answered at once and so in order.
+/// commands, answered in order: its own at once, any other by
+/// `settings.application` (async; later replies wait behind it).
 ///
 ///     client                          agent
 ///     init                     ──▶    <32 hex challenge>
@@ -33,6 +34,9 @@ final class AgentConnectionHandler: ChannelInboundHandler, RemovableChannelHandl
     private var handshakeTimer: Scheduled<Void>?
     private var peerID: String?
     private var transport: TransportEstablished?
+    /// The last reply still being computed by the application; nil until the first
+    /// application command. Every later reply is written after it, so replies stay in order.
+    private var lastReply: EventLoopFuture<Void>?
 
     init(settings: AgentSettings, identify: @escaping @Sendable (TransportEstablished, SocketAddress?) -> String?, onPeer: @escaping @Sendable (String) -> Void, logger: Logger) {
         self.settings = settings
@@ -107,20 +111,38 @@ final class AgentConnectionHandler: ChannelInboundHandler, RemovableChannelHandl
         case WireProtocol.loadavg: reply(context: context, settings.replies.loadavg())
         case WireProtocol.exit:
             phase = .closing
-            context.writeAndFlush(wrapOutboundOut(WireProtocol.bye))
-            .whenComplete { [channel = context.channel] _ in channel.close(promise: nil) }
+            let channel = context.channel
+            let before = lastReply ?? context.eventLoop.makeSucceededVoidFuture()
+            before.whenComplete { _ in channel.writeAndFlush(WireProtocol.bye).whenComplete { _ in channel.close(promise: nil) } }
         case _ where line.hasPrefix(WireProtocol.sethostPrefix):
             let id = line.dropFirst(WireProtocol.sethostPrefix.count)
             reply(context: context, id == settings.ownID ? WireProtocol.ok : WireProtocol.wrongHost)
         case _ where line.hasPrefix(WireProtocol.versionPrefix):
             reply(context: context, WireProtocol.versionPrefix + WireProtocol.version)
         default:
-            reply(context: context, WireReply.unknownCommand)
+            guard let application = settings.application else {
+                reply(context: context, WireReply.unknownCommand)
+                return
+            }
+            let answer = context.eventLoop.makePromise(of: String.self)
+            let peer = peerID ?? ""
+            answer.completeWithTask { await application.answer(line, from: peer, messageID: nil) }
+            writeInTurn(answer.futureResult, channel: context.channel)
         }
     }
 
     private func reply(context: ChannelHandlerContext, _ text: String) {
-        context.write(wrapOutboundOut(text), promise: nil)
+        if lastReply == nil {
+            context.write(wrapOutboundOut(text), promise: nil)
+        } else {
+            writeInTurn(context.eventLoop.makeSucceededFuture(text), channel: context.channel)
+        }
+    }
+
+    /// Writes `reply` once every earlier reply is written.
+    private func writeInTurn(_ reply: EventLoopFuture<String>, channel: any Channel) {
+        let before = lastReply ?? channel.eventLoop.makeSucceededVoidFuture()
+        lastReply = before.flatMap { reply }.map { text in channel.writeAndFlush(text, promise: nil) }
     }
 
     private func refuse(context: ChannelHandlerContext) {

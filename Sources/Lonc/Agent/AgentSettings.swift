@@ -32,14 +32,20 @@ public struct AgentSettings: Sendable {
     public var maxLine: Int
     /// The load replies.
     public var replies: AgentLoadReplies
+    /// Answers every command the agent does not own; nil: `unknown_cmd`.
+    public var application: (any AgentApplication)?
 
     /// Creates settings.
-    public init(ownID: String, host: String, port: Int, handshakeTimeout: Duration, maxLine: Int, replies: AgentLoadReplies) {
+    public init(
+        ownID: String, host: String, port: Int, handshakeTimeout: Duration, maxLine: Int, replies: AgentLoadReplies,
+        application: (any AgentApplication)? = nil
+    ) {
         self.ownID = ownID
         self.host = host
         self.port = port
         self.handshakeTimeout = handshakeTimeout
         self.maxLine = maxLine
         self.replies = replies
+        self.application = application
     }
 }
