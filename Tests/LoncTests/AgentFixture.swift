@@ -11,13 +11,13 @@ struct AgentFixture {
     static let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
     static let replies = AgentLoadReplies(load: { "37.50" }, userload: { "12.00" }, loadavg: { "0.75 0.50 0.25" })
 
-    static func agent(id: String = "agent1", port: Int = 0, handshakeTimeout: Duration = .seconds(5), maxLine: Int = 1024, onPeer: @escaping @Sendable (String) -> Void = { _ in }) async throws -> (AgentServer, Int) {
+    static func agent(id: String = "agent1", port: Int = 0, handshakeTimeout: Duration = .seconds(5), maxLine: Int = 1024, application: (any AgentApplication)? = nil, onPeer: @escaping @Sendable (String) -> Void = { _ in }) async throws -> (AgentServer, Int) {
         let hosts = HostsTable(entries: [
             HostEntry(id: "client1", domain: "test", role: "access", hostname: "client1.localhost", address: "127.0.0.1"),
             HostEntry(id: id, domain: "test", role: "access", hostname: "\(id).localhost", address: "127.0.0.2"),
         ])
         let server = AgentServer(
-            settings: AgentSettings(ownID: id, host: "127.0.0.1", port: port, handshakeTimeout: handshakeTimeout, maxLine: maxLine, replies: replies),
+            settings: AgentSettings(ownID: id, host: "127.0.0.1", port: port, handshakeTimeout: handshakeTimeout, maxLine: maxLine, replies: replies, application: application),
             hosts: { hosts }, transport: PlainTransport(), group: group, logger: Logger(label: "agent"), onInboundPeer: onPeer)
         let address = try await server.start()
         return (server, address.port ?? 0)

@@ -3,29 +3,34 @@ import Foundation
 /// Which of two changes to one peer's drain is the later: a Lamport counter per
 /// peer, ties broken by the instance that made the change. Every instance orders
 /// every pair of changes alike, so they converge whatever order messages arrive in.
-struct DrainRevision: Codable, Sendable, Hashable, Comparable {
+public struct DrainRevision: Codable, Sendable, Hashable, Comparable {
     /// One more than the highest revision this instance had seen for the peer.
-    var number: Int
+    public var number: Int
     /// The `serve` instance (hosts-table id) where `balancerd ctl` was given the change.
-    var origin: String
+    public var origin: String
 
-    static func < (a: Self, b: Self) -> Bool { (a.number, a.origin) < (b.number, b.origin) }
+    public init(number: Int, origin: String) {
+        self.number = number
+        self.origin = origin
+    }
+
+    public static func < (a: Self, b: Self) -> Bool { (a.number, a.origin) < (b.number, b.origin) }
 }
 
 /// One drain or undrain of one peer, as the balancer instances send it to each
 /// other (`drainsync:` and one line of JSON, over the link as a critical message).
-struct DrainChange: Codable, Sendable, Equatable {
-    static let wirePrefix = "drainsync:"
+public struct DrainChange: Codable, Sendable, Equatable {
+    public static let wirePrefix = "drainsync:"
 
-    var peer: String
-    var draining: Bool
-    var reason: String
-    var since: Date
-    var by: String?
-    var revision: DrainRevision
+    public var peer: String
+    public var draining: Bool
+    public var reason: String
+    public var since: Date
+    public var by: String?
+    public var revision: DrainRevision
 
     /// The command line for the link.
-    var wireCommand: String {
+    public var wireCommand: String {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
         encoder.outputFormatting = [.sortedKeys]
@@ -34,7 +39,7 @@ struct DrainChange: Codable, Sendable, Equatable {
     }
 
     /// Parses a `drainsync:` command; nil when it is not one, or not valid.
-    init?(wireCommand: String) {
+    public init?(wireCommand: String) {
         guard wireCommand.hasPrefix(Self.wirePrefix) else { return nil }
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
@@ -42,7 +47,7 @@ struct DrainChange: Codable, Sendable, Equatable {
         self = change
     }
 
-    init(peer: String, draining: Bool, reason: String, since: Date, by: String?, revision: DrainRevision) {
+    public init(peer: String, draining: Bool, reason: String, since: Date, by: String?, revision: DrainRevision) {
         self.peer = peer
         self.draining = draining
         self.reason = reason
@@ -55,21 +60,26 @@ struct DrainChange: Codable, Sendable, Equatable {
 /// The drains in force and, for every peer ever drained or undrained, the
 /// revision of its last change (so an undrain also wins over a late drain).
 /// A value: changes in, whether they applied out; the store persists it.
-struct DrainBook: Codable, Sendable, Equatable {
-    struct Drain: Codable, Sendable, Equatable {
-        var reason: String
-        var since: Date
+public struct DrainBook: Codable, Sendable, Equatable {
+    public struct Drain: Codable, Sendable, Equatable {
+        public var reason: String
+        public var since: Date
         /// The operator who asked (`balancerd ctl` sends its user); nil in files written before it was kept.
-        var by: String?
+        public var by: String?
         /// The instance where the drain was given; nil in files written before drains were shared.
-        var origin: String?
+        public var origin: String?
     }
 
-    var drains: [String: Drain] = [:]
-    var revisions: [String: DrainRevision] = [:]
+    public var drains: [String: Drain] = [:]
+    public var revisions: [String: DrainRevision] = [:]
+
+    public init(drains: [String: Drain] = [:], revisions: [String: DrainRevision] = [:]) {
+        self.drains = drains
+        self.revisions = revisions
+    }
 
     /// A change given to this instance (`origin`): its revision is one past any seen for the peer.
-    mutating func local(peer: String, draining: Bool, reason: String, by: String?, origin: String, now: Date) -> DrainChange {
+    public mutating func local(peer: String, draining: Bool, reason: String, by: String?, origin: String, now: Date) -> DrainChange {
         let number = (revisions[peer]?.number ?? 0) + 1
         let change = DrainChange(
             peer: peer, draining: draining, reason: reason, since: now, by: by, revision: DrainRevision(number: number, origin: origin))
@@ -78,7 +88,7 @@ struct DrainBook: Codable, Sendable, Equatable {
     }
 
     /// Applies `change` unless the peer's last change is as late or later; returns whether it applied.
-    mutating func merge(_ change: DrainChange) -> Bool {
+    public mutating func merge(_ change: DrainChange) -> Bool {
         if let current = revisions[change.peer], current >= change.revision { return false }
         revisions[change.peer] = change.revision
         if change.draining {
