@@ -90,6 +90,7 @@ extension ConfigLoader {
         http.connectionLimit = reader.integer("http.connection_limit", default: http.connectionLimit, in: 1...1_000_000)
         http.connectionTimeout = reader.duration("http.connection_timeout", default: http.connectionTimeout)
         http.perAddressLimit = reader.integer("http.per_address_limit", default: http.perAddressLimit, in: 0...1_000_000)
+        http.connectionMemory = reader.integer("http.connection_memory", default: http.connectionMemory, in: 4096...1_048_576)
     }
 
     func readAgent(into agent: inout DaemonConfig.Agent, with reader: inout ConfigFieldReader, resolve: (String) -> String) {
