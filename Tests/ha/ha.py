@@ -324,6 +324,13 @@ def main():
     missing = [tool for tool in ["keepalived", "curl", "ip"] if not shutil.which(tool)]
     if os.geteuid() != 0 or missing:
         raise SystemExit(f"ha: needs root and {', '.join(missing) or 'nothing else'} (scripts/install-test-deps.sh)")
+    probe = f"{args.prefix}-probe"
+    made = run("ip", "netns", "add", probe, check=False)
+    if made.returncode != 0:
+        # A container without CAP_SYS_ADMIN: nothing here can be measured; say so loudly.
+        log(f"SKIPPED: cannot make a network namespace here ({made.stderr.strip()}); run it where root can")
+        return
+    run("ip", "netns", "del", probe, check=False)
 
     started = time.monotonic()
     work = tempfile.mkdtemp(prefix=f"{args.prefix}-")
