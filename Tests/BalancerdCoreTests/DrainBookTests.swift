@@ -56,6 +56,25 @@ struct DrainBookTests {
         #expect(first.drains["a3"]?.reason == "again")
     }
 
+    @Test("the changes made at one instance, to send again: drains and undrains as they stand, none made elsewhere")
+    func changesToResend() {
+        var book = DrainBook()
+        _ = book.local(peer: "a3", draining: true, reason: "kernel", by: "alice", origin: "s1", now: now)
+        _ = book.local(peer: "a4", draining: true, reason: "disk", by: nil, origin: "s1", now: now)
+        _ = book.local(peer: "a4", draining: false, reason: "", by: nil, origin: "s1", now: now)
+        var other = DrainBook()
+        let elsewhere = other.local(peer: "a5", draining: true, reason: "x", by: nil, origin: "s2", now: now)
+        let applied = book.merge(elsewhere)
+        #expect(applied)
+        let resent = book.changes(origin: "s1")
+        #expect(resent.map(\.peer) == ["a3", "a4"])
+        #expect(resent.map(\.draining) == [true, false])
+        for change in resent { _ = other.merge(change) }
+        #expect(other.drains["a3"]?.reason == "kernel")
+        #expect(other.drains["a4"] == nil)
+        #expect(other.revisions["a4"] == book.revisions["a4"])
+    }
+
     @Test("a change survives the wire; what is not one is nil")
     func wire() {
         var book = DrainBook()

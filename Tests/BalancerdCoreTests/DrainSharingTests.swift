@@ -60,5 +60,14 @@ struct DrainSharingTests {
         #expect(cluster.peer("s1", port: secondPort)?.delayed == 0)
         #expect(cluster.peer("s2")?.delayed == 0)
         #expect(await waitFor { cluster.login() == "a3" } != nil)
+
+        // s2 loses its state folder while down: when its link comes up, s1 sends
+        // its own last changes again, and s2 has the drain back.
+        #expect(try ctl(cluster, socketDirectory: first, ["drain", "a3", "again"]).contains("s2 ok"))
+        cluster.kill("s2")
+        try FileManager.default.removeItem(atPath: cluster.directory + "/state-s2")
+        try cluster.startServe(as: "s2", httpPort: secondPort)
+        #expect(await waitFor { cluster.peer("a3", port: secondPort)?.drainReason == "again" } != nil, "\(cluster.log("s2"))")
+        #expect(cluster.peer("a3", port: secondPort)?.drainOrigin == "s1")
     }
 }

@@ -87,6 +87,16 @@ public struct DrainBook: Codable, Sendable, Equatable {
         return change
     }
 
+    /// The last change made at `origin` for each peer, as it stands (to send again).
+    public func changes(origin: String) -> [DrainChange] {
+        revisions.filter { $0.value.origin == origin }.sorted { $0.key < $1.key }.map { peer, revision in
+            let drain = drains[peer]
+            return DrainChange(
+                peer: peer, draining: drain != nil, reason: drain?.reason ?? "", since: drain?.since ?? Date(timeIntervalSince1970: 0),
+                by: drain?.by, revision: revision)
+        }
+    }
+
     /// Applies `change` unless the peer's last change is as late or later; returns whether it applied.
     public mutating func merge(_ change: DrainChange) -> Bool {
         if let current = revisions[change.peer], current >= change.revision { return false }

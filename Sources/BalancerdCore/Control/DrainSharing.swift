@@ -4,11 +4,30 @@ import Lonc
 /// Tells the other balancer instances (`balancer.instances`) about a drain given
 /// here: one critical message per instance through the relay, so an instance
 /// whose link is down, or that is restarting, gets it from the delayed folder
-/// when its link comes back up.
+/// when its link comes back up. On every link-up to an instance, the last change
+/// given here for each peer is sent again (plain, not kept): whatever it missed
+/// (a message it refused, a lost state folder) is made good, and what it has is ignored.
 struct DrainSharing: Sendable {
     let relay: RelayRouter
     let store: ConfigStore
+    let drains: DrainStore
     let logger: Logger
+
+    /// Whether `peer` is another instance behind the same address.
+    func isOtherInstance(_ peer: String) -> Bool {
+        let config = store.current.config
+        return peer != config.hostID && config.balancer.instances.contains(peer)
+    }
+
+    /// Sends `instance` the last change given here for every peer; returns how many it applied.
+    @discardableResult
+    func resend(to instance: String) async -> Int {
+        var applied = 0
+        for change in drains.changes(origin: store.current.config.hostID) {
+            if await relay.handle(peer: instance, line: change.wireCommand) == WireProtocol.ok { applied += 1 }
+        }
+        return applied
+    }
 
     /// Sends `change` to every other instance; what each answered, for the operator
     /// (`msua2 ok`, `msua3 con_delayed`).

@@ -60,6 +60,9 @@ final class DrainStore: Sendable {
         }
     }
 
+    /// The last change given at `origin` for each peer (`DrainBook.changes(origin:)`).
+    func changes(origin: String) -> [DrainChange] { book.withLock { $0.changes(origin: origin) } }
+
     /// A change from another instance; false (and nothing written) when a later one is already in force.
     func merge(_ received: DrainChange) throws(DrainStoreError) -> Bool {
         try change { $0.merge(received) }

@@ -34,19 +34,30 @@ public final class Daemon: Sendable {
         let relayRouter = RelayRouter(queue: queue, logger: logger, depthChanged: { id, depth in
             supervisorBox.withLock { $0 }?.link(for: id)?.setDelayedCount(depth)
         })
+        let drains = try DrainStore(stateDirectory: config.stateDirectory)
+        let sharing = DrainSharing(relay: relayRouter, store: store, drains: drains, logger: logger)
         let supervisor = LinkSupervisor(
             ownID: config.hostID, settings: config.links, transport: transport, group: group, logger: logger,
             onNewLink: { link in
+                let wasUp = Locked(false)
                 link.observe { status in
                     poller.linkChanged(status)
-                    // On every link-up, that peer's delayed messages go out first, in order.
-                    if status.state == .up { Task { await relayRouter.replay(peer: status.peerID) } }
+                    let cameUp = wasUp.withLock { wasUp in
+                        defer { wasUp = status.state == .up }
+                        return status.state == .up && !wasUp
+                    }
+                    // On every link-up, that peer's delayed messages go out first, in order;
+                    // another balancer instance then gets this one's drains again.
+                    guard status.state == .up else { return }
+                    Task {
+                        await relayRouter.replay(peer: status.peerID)
+                        if cameUp, sharing.isOtherInstance(status.peerID) { await sharing.resend(to: status.peerID) }
+                    }
                 }
             })
         supervisorBox.withLock { $0 = supervisor }
         let relay = LocalRelay(socketDirectory: config.socketDirectory, owner: config.socketGroup, router: relayRouter, group: group, maxLine: config.links.maxLine, logger: logger)
 
-        let drains = try DrainStore(stateDirectory: config.stateDirectory)
         let routing = RoutingTable(config: config, hosts: loaded.hosts)
         let feed = RoutingFeed(routing: routing, store: store, drains: drains, poller: poller)
         poller.onSnapshot { snapshot in feed.feed(snapshot) }

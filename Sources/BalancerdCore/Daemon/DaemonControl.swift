@@ -33,7 +33,7 @@ final class DaemonControl: ControlActions {
         self.poller = poller
         self.relay = relay
         self.relayRouter = relayRouter
-        sharing = DrainSharing(relay: relayRouter, store: store, logger: logger)
+        sharing = DrainSharing(relay: relayRouter, store: store, drains: drains, logger: logger)
         self.health = health
         self.agent = agent
         self.loadWatch = loadWatch
