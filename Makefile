@@ -4,7 +4,7 @@ SWIFT ?= swift
 BUILD_FLAGS ?=
 BIN = .build/debug/balancerd
 
-.PHONY: all deps test-deps build release test rules faults soak sanitize demo check clean deb man package-test
+.PHONY: all deps test-deps build release test rules faults ha soak sanitize demo check clean deb man package-test
 
 all: build
 
@@ -26,7 +26,8 @@ release: deps
 # Builds the daemon first: end-to-end tests start it as a real process.
 # Tests run one at a time: many start processes and block on sockets, and on two
 # cores parallel tests would starve each other's timers (about 50 s in all).
-# Then the fault suite in its short form (each fault twice, about 2 minutes), and
+# Then the fault suite in its short form (each fault twice, about 2 minutes), the
+# keepalived move once per fault (Tests/ha, about 25 s), and
 # the package's (both units verified; as root, the install test: about a minute
 # with the release build done, five more without).
 test: build test-deps
@@ -34,6 +35,7 @@ test: build test-deps
 	$(SWIFT) test --skip-build --no-parallel $(BUILD_FLAGS)
 	$(MAKE) --no-print-directory rules
 	$(MAKE) --no-print-directory faults
+	$(MAKE) --no-print-directory ha
 	$(MAKE) --no-print-directory package-test
 
 # The shipped Prometheus alerting rules: their syntax, then a unit test of every alert.
@@ -47,12 +49,21 @@ FAULT_TRIES ?= 2
 faults: build test-deps
 	python3 Tests/faults/faults.py --tries $(FAULT_TRIES)
 
+# Two serve instances behind one address moved by keepalived (dist/keepalived),
+# in network namespaces: the active one killed, frozen, its keepalived stopped
+# (Tests/ha/ha.py). make test: each once (about 25 s); make soak: 10 times each.
+HA_TRIES ?= 1
+ha: build test-deps
+	python3 Tests/ha/ha.py --tries $(HA_TRIES)
+
 # The long form: 1,000,000 inputs per fuzzer, every fault 10 times (medians for
-# RELIABILITY.md), and 1,000 peers polled by one daemon. About an hour.
+# RELIABILITY.md), the keepalived move 10 times per fault, and 1,000 peers polled
+# by one daemon. About an hour.
 soak: build test-deps
 	$(SWIFT) build --build-tests $(BUILD_FLAGS)
 	BALANCERD_FUZZ_ITERATIONS=1000000 $(SWIFT) test --skip-build --no-parallel --filter 'Fuzz|fuzz' $(BUILD_FLAGS)
 	python3 Tests/faults/faults.py --tries 10 --report .build/faults-report.md
+	python3 Tests/ha/ha.py --tries 10 --report .build/ha-report.md
 	Benchmarks/poll/run.sh 1000
 
 # The whole test suite under AddressSanitizer, then ThreadSanitizer (own build folders).

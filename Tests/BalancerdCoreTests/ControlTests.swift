@@ -27,7 +27,7 @@ struct ControlTests {
         #expect(cluster.login() == "a3")
         #expect(cluster.peer("a2")?.excludedBecause == "draining: kernel upgrade")
         #expect(cluster.peer("a2")?.drainedBy == "alice")
-        #expect(cluster.get("/status")?.contains(" by alice</span>: kernel upgrade") == true)
+        #expect(cluster.get("/status")?.contains(" by alice on s1</span>: kernel upgrade") == true)
 
         // Kill the daemon outright and start it again: the drain is still there.
         cluster.kill("s1")

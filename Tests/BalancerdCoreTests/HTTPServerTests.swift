@@ -72,6 +72,19 @@ struct HTTPServerTests {
         #expect(statusCode(of: conflicting) == 400, "\(conflicting)")
     }
 
+    @Test("request headers: a 6 KB cookie is answered at the default connection_memory, refused 431 at 4 KiB")
+    func connectionMemory() throws {
+        let request = "GET /login HTTP/1.1\r\nHost: a\r\nCookie: session=\(String(repeating: "x", count: 6_000))\r\nConnection: close\r\n\r\n"
+        for (memory, status) in [(HTTPSettings().connectionMemory, 302), (4096, 431)] {
+            var settings = HTTPSettings()
+            settings.listen = ListenAddress(host: "127.0.0.1", port: 0)
+            settings.connectionMemory = memory
+            let server = try HTTPServer(settings: settings, responder: Router(state: FixedEndpointState(), allow: .empty, assets: WebAssets()))
+            defer { server.stop() }
+            #expect(statusCode(of: try rawHTTP(port: server.port, request)) == status, "connection_memory \(memory)")
+        }
+    }
+
     @Test("at default settings, 1,000 connections at once from one address (a campus NAT) are all answered")
     func campusBehindOneAddress() throws {
         var settings = HTTPSettings()

@@ -77,6 +77,16 @@ final class ProcessCluster: @unchecked Sendable {
         try start("s1", arguments: ["serve", "-c", directory + "/balancerd.yaml"], environment: environment)
     }
 
+    /// Starts a second `serve`, `id`, from the shared config: its own certificate,
+    /// agent, HTTP port, state and socket folders.
+    func startServe(as id: String, httpPort: Int) throws {
+        let own = [
+            "BALANCERD_HTTP_LISTEN": "127.0.0.1:\(httpPort)", "BALANCERD_STATE_DIR": "\(directory)/state-\(id)",
+            "BALANCERD_SOCKET_DIR": "\(directory)/run-\(id)",
+        ]
+        try start(id, arguments: ["serve", "-c", directory + "/balancerd.yaml"], environment: agentEnvironment(id).merging(own) { _, new in new })
+    }
+
     func startAgent(_ id: String, environment extra: [String: String] = [:]) throws {
         try start(id, arguments: ["agent", "-c", directory + "/balancerd.yaml"], environment: agentEnvironment(id).merging(extra) { _, new in new })
     }
@@ -115,16 +125,18 @@ final class ProcessCluster: @unchecked Sendable {
 
     func log(_ id: String) -> String { (try? String(contentsOfFile: directory + "/\(id).log", encoding: .utf8)) ?? "" }
 
-    func get(_ target: String) -> String? { try? rawHTTP(port: httpPort, "GET \(target) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n") }
+    func get(_ target: String, port: Int? = nil) -> String? {
+        try? rawHTTP(port: port ?? httpPort, "GET \(target) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    }
 
     /// The /health document, decoded into the type the daemon encodes it from.
-    func health() -> HealthDocument? {
-        guard let response = get("/health"), let body = response.components(separatedBy: "\r\n\r\n").dropFirst().first else { return nil }
+    func health(port: Int? = nil) -> HealthDocument? {
+        guard let response = get("/health", port: port), let body = response.components(separatedBy: "\r\n\r\n").dropFirst().first else { return nil }
         return try? HealthDocument(json: Data(body.utf8))
     }
 
-    func peer(_ id: String) -> HealthDocument.Peer? {
-        health()?.peers.first { $0.id == id }
+    func peer(_ id: String, port: Int? = nil) -> HealthDocument.Peer? {
+        health(port: port)?.peers.first { $0.id == id }
     }
 
     /// The target of one login.

@@ -20,7 +20,7 @@ struct StatusPageTests {
     static func peer(_ id: String, state: LinkState = .up, load: Double? = 40, rtt: Double? = 0.42, eligible: Bool = true) throws -> HealthDocument.Peer {
         try decode([
             "id": id, "domain": "msu", "role": "access", "hostname": "\(id).example.edu", "spare": true, "backup": false,
-            "draining": false, "drain_reason": NSNull(), "drain_since": NSNull(), "drained_by": NSNull(), "eligible": eligible, "slow_start_share": 1,
+            "draining": false, "drain_reason": NSNull(), "drain_since": NSNull(), "drained_by": NSNull(), "drain_origin": NSNull(), "eligible": eligible, "slow_start_share": 1,
             "excluded_because": eligible ? NSNull() : "link is \(state.rawValue)",
             "link": [
                 "state": state.rawValue, "since": iso(now.addingTimeInterval(-300)), "attempts": state == .up ? 0 : 4,

@@ -27,6 +27,9 @@ public struct BalancerSettings: Sendable, Equatable {
     public var localLoginURL = ""
     public var scheme = "https"
     public var loginPath = "/login"
+    /// Every `serve` behind the same login address (hosts-table ids; this one may be
+    /// listed): drains given to one are sent to the others, and only they may send drains here.
+    public var instances: [String] = []
 
     public init() {}
 

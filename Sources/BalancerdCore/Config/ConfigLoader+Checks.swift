@@ -67,6 +67,26 @@ extension ConfigLoader {
     }
 
     /// Folders hidden from a service by the shipped unit's `ProtectHome=yes`.
+    /// `balancer.instances`: each in the hosts table, once; and an agent to receive the others' drains.
+    static func instanceProblems(_ config: DaemonConfig, hostID: String, hosts: HostsTable, source: ConfigSource) -> [ConfigProblem] {
+        var problems: [ConfigProblem] = []
+        var seen = Set<String>()
+        for id in config.balancer.instances {
+            if !seen.insert(id).inserted {
+                problems.append(source.problem("balancer.instances", "'\(id)' is listed twice"))
+            } else if hosts[id] == nil {
+                problems.append(source.problem("balancer.instances", "'\(id)' is not in the hosts table \(config.hostsTablePath)"))
+            }
+        }
+        if config.balancer.instances.contains(where: { $0 != hostID }), config.agent.listen == nil {
+            problems.append(
+                source.problem(
+                    "balancer.instances",
+                    "the other instances send their drains to this server's agent, but agent.listen is not set"))
+        }
+        return problems
+    }
+
     static let protectedHomes = ["/home", "/root", "/run/user"]
 
     /// Configured paths the shipped unit (`ProtectHome=yes`) would hide from the daemon.

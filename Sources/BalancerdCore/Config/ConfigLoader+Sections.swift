@@ -59,6 +59,7 @@ extension ConfigLoader {
         }
         balancer.spares = reader.list("balancer.spares", default: balancer.spares)
         balancer.backups = reader.list("balancer.backups", default: balancer.backups)
+        balancer.instances = reader.list("balancer.instances", default: balancer.instances)
         balancer.affinityCookie = reader.string("balancer.affinity_cookie", default: balancer.affinityCookie)
         if !balancer.affinityCookie.isEmpty, !AffinityCookie.isValidName(balancer.affinityCookie) {
             reader.problem("balancer.affinity_cookie", "'\(balancer.affinityCookie)' is not a cookie name: use letters, digits, '-' and '_'")
@@ -89,6 +90,7 @@ extension ConfigLoader {
         http.connectionLimit = reader.integer("http.connection_limit", default: http.connectionLimit, in: 1...1_000_000)
         http.connectionTimeout = reader.duration("http.connection_timeout", default: http.connectionTimeout)
         http.perAddressLimit = reader.integer("http.per_address_limit", default: http.perAddressLimit, in: 0...1_000_000)
+        http.connectionMemory = reader.integer("http.connection_memory", default: http.connectionMemory, in: 4096...1_048_576)
     }
 
     func readAgent(into agent: inout DaemonConfig.Agent, with reader: inout ConfigFieldReader, resolve: (String) -> String) {

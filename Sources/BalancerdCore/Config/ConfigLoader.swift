@@ -120,6 +120,7 @@ public struct ConfigLoader {
                     }
                 }
             }
+            problems += Self.instanceProblems(config, hostID: hostID, hosts: hosts, source: source)
             if tls.insecure {
                 for entry in hosts.entries where !entry.isLoopback {
                     problems.append(source.problem("tls.insecure", "plain TCP is refused because peer '\(entry.id)' has the non-loopback address \(entry.address)"))

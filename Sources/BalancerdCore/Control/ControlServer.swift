@@ -9,9 +9,9 @@ protocol ControlActions: Sendable {
     /// The /health document as one line of JSON.
     func statusJSON() -> String
     /// Drains `id` at the request of `operatorName` (nil: not said); the reply line.
-    func drain(_ id: String, reason: String, by operatorName: String?) -> String
-    /// Undrains `id`; the reply line.
-    func undrain(_ id: String) -> String
+    func drain(_ id: String, reason: String, by operatorName: String?) async -> String
+    /// Undrains `id` at the request of `operatorName`; the reply line.
+    func undrain(_ id: String, by operatorName: String?) async -> String
     /// Retries one link (or all); the reply line.
     func reconnect(_ id: String?) -> String
     /// Reloads the config and hosts table; the reply line.
@@ -82,8 +82,8 @@ final class ControlConnectionHandler: ChannelInboundHandler {
         }
         switch (words.first, words.count) {
         case ("status", 1): return actions.statusJSON()
-        case ("drain", 2...): return actions.drain(words[1], reason: words.dropFirst(2).joined(separator: " "), by: operatorName)
-        case ("undrain", 2): return actions.undrain(words[1])
+        case ("drain", 2...): return await actions.drain(words[1], reason: words.dropFirst(2).joined(separator: " "), by: operatorName)
+        case ("undrain", 2): return await actions.undrain(words[1], by: operatorName)
         case ("reconnect", 1): return actions.reconnect(nil)
         case ("reconnect", 2): return actions.reconnect(words[1])
         case ("reload", 1): return await actions.reload()

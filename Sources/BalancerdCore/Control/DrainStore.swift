@@ -1,19 +1,18 @@
 import Foundation
 import Lonc
 
-/// Drains set by operators (`balancerd ctl drain <id> <reason>`), kept in
-/// `<state_dir>/drains.json` so they survive restarts and reloads. Written to a
-/// temporary file, fsynced, renamed: a crash leaves the old or the new file.
+/// Drains set by operators (`balancerd ctl drain <id> <reason>`, here or on
+/// another balancer instance), kept in `<state_dir>/drains.json` so they survive
+/// restarts and reloads: the drains in force and each peer's last revision
+/// (`DrainBook`). Written to a temporary file, fsynced, renamed: a crash leaves
+/// the old or the new file. A file of the older form (only id → drain) is read too.
 final class DrainStore: Sendable {
-    struct Drain: Codable, Sendable, Equatable {
-        var reason: String
-        var since: Date
-        /// The operator who asked (`balancerd ctl` sends its user); nil in files written before it was kept.
-        var by: String?
-    }
+    typealias Drain = DrainBook.Drain
 
     let path: String
-    private let drains: Locked<[String: Drain]>
+    private let book: Locked<DrainBook>
+    /// One change and its save at a time, so the file never goes back to an older book.
+    private let saving = Locked(())
 
     /// Loads the drains at `<stateDirectory>/drains.json` (none if the file is missing).
     init(stateDirectory: String) throws(DrainStoreError) {
@@ -24,45 +23,69 @@ final class DrainStore: Sendable {
             throw DrainStoreError(path: stateDirectory, reason: "cannot create the state folder: \(error.localizedDescription)")
         }
         guard let data = FileManager.default.contents(atPath: path) else {
-            drains = Locked([:])
+            book = Locked(DrainBook())
             return
         }
-        do {
-            let decoder = JSONDecoder()
-            decoder.dateDecodingStrategy = .iso8601
-            drains = Locked(try decoder.decode([String: Drain].self, from: data))
-        } catch {
-            throw DrainStoreError(path: path, reason: "not a drains file: \(error)")
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        if let current = try? decoder.decode(DrainBook.self, from: data) {
+            book = Locked(current)
+        } else {
+            do {
+                book = Locked(DrainBook(drains: try decoder.decode([String: Drain].self, from: data)))
+            } catch {
+                throw DrainStoreError(path: path, reason: "not a drains file: \(error)")
+            }
         }
     }
 
     /// Every drain, by id.
-    var all: [String: Drain] { drains.withLock { $0 } }
+    var all: [String: Drain] { book.withLock { $0.drains } }
 
     /// id → reason, for the balancer.
     var reasons: [String: String] { all.mapValues(\.reason) }
 
-    func drain(_ id: String, reason: String, by operatorName: String? = nil) throws(DrainStoreError) {
-        try change { $0[id] = Drain(reason: reason, since: Date(), by: operatorName) }
-    }
-
-    /// Returns false when `id` was not draining.
+    /// Drains `id` here (`origin`: this instance); the change to tell the other instances.
     @discardableResult
-    func undrain(_ id: String) throws(DrainStoreError) -> Bool {
-        var existed = false
-        try change { existed = $0.removeValue(forKey: id) != nil }
-        return existed
+    func drain(_ id: String, reason: String, by operatorName: String? = nil, origin: String = "") throws(DrainStoreError) -> DrainChange {
+        try change { $0.local(peer: id, draining: true, reason: reason, by: operatorName, origin: origin, now: Date()) }
     }
 
-    private func change(_ body: (inout [String: Drain]) -> Void) throws(DrainStoreError) {
-        let snapshot = drains.withLock { drains in
-            body(&drains)
-            return drains
+    /// Undrains `id` here; whether it was draining, and the change to tell the other instances.
+    @discardableResult
+    func undrain(_ id: String, by operatorName: String? = nil, origin: String = "") throws(DrainStoreError) -> (wasDraining: Bool, change: DrainChange) {
+        try change { book in
+            let wasDraining = book.drains[id] != nil
+            return (wasDraining, book.local(peer: id, draining: false, reason: "", by: operatorName, origin: origin, now: Date()))
         }
-        try save(snapshot)
     }
 
-    private func save(_ snapshot: [String: Drain]) throws(DrainStoreError) {
+    /// The last change given at `origin` for each peer (`DrainBook.changes(origin:)`).
+    func changes(origin: String) -> [DrainChange] { book.withLock { $0.changes(origin: origin) } }
+
+    /// A change from another instance; false (and nothing written) when a later one is already in force.
+    func merge(_ received: DrainChange) throws(DrainStoreError) -> Bool {
+        try change { $0.merge(received) }
+    }
+
+    private func change<Result>(_ body: (inout DrainBook) -> Result) throws(DrainStoreError) -> Result {
+        var failure: DrainStoreError?
+        let result = saving.withLock { _ in
+            let (result, snapshot) = book.withLock { book in
+                let before = book
+                let result = body(&book)
+                return (result, book == before ? nil : book)
+            }
+            if let snapshot {
+                do throws(DrainStoreError) { try save(snapshot) } catch { failure = error }
+            }
+            return result
+        }
+        if let failure { throw failure }
+        return result
+    }
+
+    private func save(_ snapshot: DrainBook) throws(DrainStoreError) {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

@@ -34,19 +34,30 @@ public final class Daemon: Sendable {
         let relayRouter = RelayRouter(queue: queue, logger: logger, depthChanged: { id, depth in
             supervisorBox.withLock { $0 }?.link(for: id)?.setDelayedCount(depth)
         })
+        let drains = try DrainStore(stateDirectory: config.stateDirectory)
+        let sharing = DrainSharing(relay: relayRouter, store: store, drains: drains, logger: logger)
         let supervisor = LinkSupervisor(
             ownID: config.hostID, settings: config.links, transport: transport, group: group, logger: logger,
             onNewLink: { link in
+                let wasUp = Locked(false)
                 link.observe { status in
                     poller.linkChanged(status)
-                    // On every link-up, that peer's delayed messages go out first, in order.
-                    if status.state == .up { Task { await relayRouter.replay(peer: status.peerID) } }
+                    let cameUp = wasUp.withLock { wasUp in
+                        defer { wasUp = status.state == .up }
+                        return status.state == .up && !wasUp
+                    }
+                    // On every link-up, that peer's delayed messages go out first, in order;
+                    // another balancer instance then gets this one's drains again.
+                    guard status.state == .up else { return }
+                    Task {
+                        await relayRouter.replay(peer: status.peerID)
+                        if cameUp, sharing.isOtherInstance(status.peerID) { await sharing.resend(to: status.peerID) }
+                    }
                 }
             })
         supervisorBox.withLock { $0 = supervisor }
         let relay = LocalRelay(socketDirectory: config.socketDirectory, owner: config.socketGroup, router: relayRouter, group: group, maxLine: config.links.maxLine, logger: logger)
 
-        let drains = try DrainStore(stateDirectory: config.stateDirectory)
         let routing = RoutingTable(config: config, hosts: loaded.hosts)
         let feed = RoutingFeed(routing: routing, store: store, drains: drains, poller: poller)
         poller.onSnapshot { snapshot in feed.feed(snapshot) }
@@ -58,11 +69,14 @@ public final class Daemon: Sendable {
             routing: routing, metrics: BalancerMetrics(certificateNotAfter: try Self.certificateNotAfter(config.tls)), poller: poller, links: links, health: health,
             decisions: DecisionsPresenter(routing: routing, store: store))
         endpoint.rejectedByPeer = { relayRouter.rejectedSinceStart }
+        // Drains from the other balancer instances arrive as agent commands; the rest goes to agent.handler.
+        let drainSync = DrainSyncApplication(
+            drains: drains, instances: { store.current.config.balancer.instances }, applied: { feed.refresh() },
+            next: config.agent.handlerClient(group: group, logger: logger), logger: logger)
         var agent: AgentServer?
         if let listen = config.agent.listen {
             agent = AgentServer(
-                settings: AgentSettings(config: config, listen: listen, local: local, application: config.agent.handlerClient(group: group, logger: logger)),
-                hosts: { store.current.hosts },
+                settings: AgentSettings(config: config, listen: listen, local: local, application: drainSync), hosts: { store.current.hosts },
                 transport: transport, group: group, logger: logger,
                 onInboundPeer: { id in
                     // The seed's USR1 from lond: a peer that links to us is back; retry our link to it now.

@@ -13,6 +13,7 @@ final class DaemonControl: ControlActions {
     let poller: LoadPoller
     let relay: LocalRelay
     let relayRouter: RelayRouter
+    let sharing: DrainSharing
     let health: HealthPresenter
     /// The agent `serve` runs when `agent.listen` is set, with the transport it was started with.
     let agent: (server: AgentServer, transport: any TransportSecurity)?
@@ -32,6 +33,7 @@ final class DaemonControl: ControlActions {
         self.poller = poller
         self.relay = relay
         self.relayRouter = relayRouter
+        sharing = DrainSharing(relay: relayRouter, store: store, drains: drains, logger: logger)
         self.health = health
         self.agent = agent
         self.loadWatch = loadWatch
@@ -69,8 +71,8 @@ final class DaemonControl: ControlActions {
         let local = LocalLoad(config: config, watch: loadWatch)
         poller.reconfigure(settings: config.poll, local: local)
         if let agent, let listen = config.agent.listen {
-            agent.server.reconfigure(
-                settings: AgentSettings(config: config, listen: listen, local: local, application: agent.server.settings.application), transport: agent.transport)
+            let settings = AgentSettings(config: config, listen: listen, local: local, application: agent.server.settings.application)
+            agent.server.reconfigure(settings: settings, transport: agent.transport)
             await agent.server.dropClients(notIn: loaded.hosts)
         }
         store.replace(config: config, hosts: loaded.hosts)
@@ -105,31 +107,40 @@ final class DaemonControl: ControlActions {
 
     func statusJSON() -> String { String(decoding: health.json(), as: UTF8.self) }
 
-    func drain(_ id: String, reason: String, by operatorName: String?) -> String {
+    func drain(_ id: String, reason: String, by operatorName: String?) async -> String {
         let current = store.current
         guard current.hosts[id] != nil, id != current.config.hostID else { return "error: unknown peer '\(id)'" }
+        let change: DrainChange
         do {
-            try drains.drain(id, reason: reason, by: operatorName)
+            change = try drains.drain(id, reason: reason, by: operatorName, origin: current.config.hostID)
         } catch {
             return "error: \(error)"
         }
         feed.refresh()
         logger.notice("drained \(id)", metadata: ["reason": "\(reason)", "by": "\(operatorName ?? "unknown")"])
         let note = current.config.balancer.spares.contains(id) ? "" : " (not a spare: it takes no logins anyway)"
-        return "ok: \(id) is draining\(reason.isEmpty ? "" : ": \(reason)")\(note)"
+        return "ok: \(id) is draining\(reason.isEmpty ? "" : ": \(reason)")\(note)\(await sharedNote(change))"
     }
 
-    func undrain(_ id: String) -> String {
-        guard store.current.hosts[id] != nil else { return "error: unknown peer '\(id)'" }
-        let existed: Bool
+    func undrain(_ id: String, by operatorName: String?) async -> String {
+        let current = store.current
+        guard current.hosts[id] != nil else { return "error: unknown peer '\(id)'" }
+        let outcome: (wasDraining: Bool, change: DrainChange)
         do {
-            existed = try drains.undrain(id)
+            outcome = try drains.undrain(id, by: operatorName, origin: current.config.hostID)
         } catch {
             return "error: \(error)"
         }
         feed.refresh()
-        logger.notice("undrained \(id)")
-        return existed ? "ok: \(id) takes logins again (slow start)" : "ok: \(id) was not draining"
+        logger.notice("undrained \(id)", metadata: ["by": "\(operatorName ?? "unknown")"])
+        let shared = await sharedNote(outcome.change)
+        return (outcome.wasDraining ? "ok: \(id) takes logins again (slow start)" : "ok: \(id) was not draining") + shared
+    }
+
+    /// "; sent to msua2 (ok)": what the other instances answered (`con_delayed`: kept, sent when its link is up).
+    private func sharedNote(_ change: DrainChange) async -> String {
+        let outcomes = await sharing.share(change)
+        return outcomes.isEmpty ? "" : "; sent to instances: " + outcomes.joined(separator: ", ")
     }
 
     func reconnect(_ id: String?) -> String {

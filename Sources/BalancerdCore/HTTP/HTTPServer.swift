@@ -35,7 +35,7 @@ public final class HTTPServer: Sendable {
             balancerd_mhd_start(
                 sockaddr, isIPv6 ? 1 : 0, UInt32(clamping: max(1, settings.threads)), UInt32(clamping: settings.connectionLimit),
                 UInt32(clamping: settings.perAddressLimit), UInt32(clamping: max(1, settings.connectionTimeout.components.seconds)),
-                accessHandler, opaque, uriLogger, requestCompleted)
+                settings.connectionMemory, accessHandler, opaque, uriLogger, requestCompleted)
         }
         guard let daemon else {
             throw .cannotListen(settings.listen.description, reason: String(cString: strerror(errno)))

@@ -15,12 +15,17 @@ public struct HTTPSettings: Sendable, Equatable {
     /// cannot take them all. Campus NATs and proxies put thousands of users
     /// behind one address: 2,048 serves such a campus in one login rush.
     public var perAddressLimit: Int
+    /// Bytes per connection for the request (libmicrohttpd's pool): headers
+    /// beyond about half of it are answered 431. libmicrohttpd zeroes the whole
+    /// pool between keep-alive requests, so more costs time on every request.
+    public var connectionMemory: Int
     /// Who may see /status, /health, /decisions and /metrics (addresses or CIDR blocks).
     public var statusAllow: [String]
 
     public init(
         listen: ListenAddress = ListenAddress(host: "0.0.0.0", port: 8080), threads: Int = 2, connectionLimit: Int = 8192,
-        connectionTimeout: Duration = .seconds(15), perAddressLimit: Int = 2048, statusAllow: [String] = ["127.0.0.0/8", "::1/128"]
+        connectionTimeout: Duration = .seconds(15), perAddressLimit: Int = 2048, statusAllow: [String] = ["127.0.0.0/8", "::1/128"],
+        connectionMemory: Int = 16_384
     ) {
         self.listen = listen
         self.threads = threads
@@ -28,5 +33,6 @@ public struct HTTPSettings: Sendable, Equatable {
         self.connectionTimeout = connectionTimeout
         self.perAddressLimit = perAddressLimit
         self.statusAllow = statusAllow
+        self.connectionMemory = connectionMemory
     }
 }

@@ -69,6 +69,9 @@ public struct HealthDocument: StatusDocument, Equatable {
         @Nullable public var drainSince: Date?
         /// Who asked for the drain (`balancerd ctl`'s user), when known.
         @Nullable public var drainedBy: String?
+        /// The balancer instance (hosts-table id) where the drain was given: this
+        /// one, or another of `balancer.instances` that sent it; null when not known.
+        @Nullable public var drainOrigin: String?
         public var eligible: Bool
         /// The part of its fair share of logins slow start lets the spare take
         /// now (0…1; 1 once slow start is over), null when it is not a candidate.

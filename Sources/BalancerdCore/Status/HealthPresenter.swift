@@ -45,7 +45,7 @@ struct HealthPresenter: Sendable {
                 id: entry.id, domain: entry.domain, role: entry.role, hostname: entry.hostname,
                 spare: spares.contains(entry.id), backup: backups.contains(entry.id), draining: drains[entry.id] != nil,
                 drainReason: drains[entry.id]?.reason, drainSince: drains[entry.id]?.since,
-                drainedBy: drains[entry.id]?.by, eligible: verdict?.eligible ?? false,
+                drainedBy: drains[entry.id]?.by, drainOrigin: drains[entry.id]?.origin?.nilIfEmpty, eligible: verdict?.eligible ?? false,
                 slowStartShare: spares.contains(entry.id) || backups.contains(entry.id) ? rounded(verdict?.share) : nil,
                 excludedBecause: spares.contains(entry.id) || backups.contains(entry.id)
                     ? verdict?.excludedBecause : "not a spare (not in balancer.spares or balancer.backups)",

@@ -163,6 +163,7 @@ public struct StatusPage: Sendable {
         }
         if peer.draining {
             let since = (peer.drainSince.map { " since \(time($0))" } ?? "") + (peer.drainedBy.map { " by \(htmlEscaped($0))" } ?? "")
+                + (peer.drainOrigin.map { " on \(htmlEscaped($0))" } ?? "")
             lines.append("<span class=\"drain\">drained\(since)</span>\(peer.drainReason.map { ": \(htmlEscaped($0))" } ?? "")")
         }
         return lines.joined(separator: "<br>")

@@ -26,7 +26,7 @@ typedef void (*balancerd_mhd_completed_cb)(void *cls, struct MHD_Connection *con
 
 /// Starts an epoll daemon with an internal thread pool on `address`.
 struct MHD_Daemon *balancerd_mhd_start(const struct sockaddr *address, int ipv6, unsigned int threads,
-    unsigned int connection_limit, unsigned int per_ip_limit, unsigned int timeout_seconds,
+    unsigned int connection_limit, unsigned int per_ip_limit, unsigned int timeout_seconds, size_t connection_memory,
     balancerd_mhd_access_cb access, void *access_cls, balancerd_mhd_uri_cb uri_log,
     balancerd_mhd_completed_cb completed);
 

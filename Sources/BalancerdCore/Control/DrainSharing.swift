@@ -1,0 +1,95 @@
+import Logging
+import Lonc
+
+/// Tells the other balancer instances (`balancer.instances`) about a drain given
+/// here: one critical message per instance through the relay, so an instance
+/// whose link is down, or that is restarting, gets it from the delayed folder
+/// when its link comes back up. On every link-up to an instance, the last change
+/// given here for each peer is sent again (plain, not kept): whatever it missed
+/// (a message it refused, a lost state folder) is made good, and what it has is ignored.
+struct DrainSharing: Sendable {
+    let relay: RelayRouter
+    let store: ConfigStore
+    let drains: DrainStore
+    let logger: Logger
+
+    /// Whether `peer` is another instance behind the same address.
+    func isOtherInstance(_ peer: String) -> Bool {
+        let config = store.current.config
+        return peer != config.hostID && config.balancer.instances.contains(peer)
+    }
+
+    /// Sends `instance` the last change given here for every peer; returns how many it applied.
+    @discardableResult
+    func resend(to instance: String) async -> Int {
+        var applied = 0
+        for change in drains.changes(origin: store.current.config.hostID) {
+            if await relay.handle(peer: instance, line: change.wireCommand) == WireProtocol.ok { applied += 1 }
+        }
+        return applied
+    }
+
+    /// Sends `change` to every other instance; what each answered, for the operator
+    /// (`msua2 ok`, `msua3 con_delayed`).
+    func share(_ change: DrainChange) async -> [String] {
+        let current = store.current
+        let others = current.config.balancer.instances.filter { $0 != current.config.hostID && current.hosts[$0] != nil }
+        var outcomes: [String] = []
+        for instance in others {
+            let reply = await relay.handle(peer: instance, line: WireProtocol.criticalPrefix + change.wireCommand)
+            outcomes.append("\(instance) \(reply)")
+            if reply != WireProtocol.ok {
+                logger.notice("drain of \(change.peer) not yet confirmed by instance \(instance): \(reply)", metadata: ["instance": "\(instance)", "reply": "\(reply)"])
+            }
+        }
+        return outcomes
+    }
+}
+
+/// The agent's answer to `drainsync:` commands from the other balancer
+/// instances: the change is merged into this instance's drains (a later change
+/// already in force wins) and written before `ok` is sent, and it is never passed
+/// on (each instance tells every other one itself, so nothing loops). Every
+/// other command goes to `next` (a site's own application), or `unknown_cmd`.
+struct DrainSyncApplication: AgentApplication {
+    let drains: DrainStore
+    /// The ids allowed to change drains here: `balancer.instances`, read per command (reloads apply).
+    let instances: @Sendable () -> [String]
+    /// Called after a change applied (the balancer re-reads the drains).
+    let applied: @Sendable () -> Void
+    let next: (any AgentApplication)?
+    let logger: Logger
+
+    /// Reply words beyond `ok`.
+    static let notAnInstance = "error:not_an_instance"
+    static let badChange = "error:bad_drainsync"
+    static let notStored = "error:drain_not_stored"
+
+    func answer(_ command: String, from peer: String, messageID: String?) async -> String {
+        guard command.hasPrefix(DrainChange.wirePrefix) else {
+            return await next?.answer(command, from: peer, messageID: messageID) ?? WireReply.unknownCommand
+        }
+        guard instances().contains(peer) else {
+            logger.warning("drain change from \(peer), which balancer.instances does not list; refused", metadata: ["peer": "\(peer)"])
+            return Self.notAnInstance
+        }
+        guard let change = DrainChange(wireCommand: command), change.revision.origin == peer else {
+            logger.warning("unreadable drain change from instance \(peer); refused", metadata: ["peer": "\(peer)"])
+            return Self.badChange
+        }
+        do {
+            guard try drains.merge(change) else {
+                logger.info("drain change for \(change.peer) from \(peer) is older than the one in force; ignored", metadata: ["revision": "\(change.revision.number)"])
+                return WireProtocol.ok
+            }
+        } catch {
+            logger.error("drain change from \(peer) could not be stored: \(error)", metadata: ["peer": "\(peer)"])
+            return Self.notStored
+        }
+        applied()
+        logger.notice(
+            "\(change.draining ? "drained" : "undrained") \(change.peer) as instance \(peer) asked",
+            metadata: ["origin": "\(peer)", "by": "\(change.by ?? "unknown")", "reason": "\(change.reason)"])
+        return WireProtocol.ok
+    }
+}
