@@ -26,9 +26,29 @@ struct DelayedQueueTests {
         #expect(pending.map(\.name) == pending.map(\.name).sorted())
         #expect(second.depth(peer: "a3") == 1)
         let entry = try #require(pending.first)
-        #expect(entry.name.range(of: #"^\d{12}\.\d{9}\.a2$"#, options: .regularExpression) != nil)
+        #expect(entry.name.range(of: #"^\d{12}\.\d{9}\.[0-9a-f]{16}\.a2$"#, options: .regularExpression) != nil)
         second.remove(entry)
         #expect(second.depth(peer: "a2") == 99)
+    }
+
+    /// Found by the 2,000-message kill test: names were `<second>.<sequence>.<peer>`
+    /// with the sequence starting again after a restart on an emptied folder, so
+    /// a serve restarted within the second re-used the ids of messages already
+    /// delivered, and the application dropped the new messages as repeats.
+    @Test("a queue reopened on an emptied folder never makes a name (a message id) it made before")
+    func namesNeverRepeatAfterRestart() throws {
+        let state = try folder()
+        defer { try? FileManager.default.removeItem(atPath: state) }
+        var names: Set<String> = []
+        for _ in 0..<20 {
+            let queue = try DelayedQueue(stateDirectory: state, logger: Logger(label: "q"))
+            for index in 0..<5 {
+                let entry = try queue.store(peer: "a2", line: "store:\(index)")
+                #expect(names.insert(entry.name).inserted, "\(entry.name) was made twice")
+                queue.remove(entry)
+            }
+        }
+        #expect(names.count == 100)
     }
 
     @Test("files other tools drop in (any name ending in .<peer id>) are picked up in modification-time order; unreadable ones go to bad/ and never block the rest")

@@ -6,10 +6,10 @@ import NIOPosix
 /// the lond-like service the agent hands every command it does not own to
 /// (docs/REFERENCE.md, "Application handler"). One line out, one line back:
 ///
-///     balancerd                                     handler
-///     msua2 000001764019200.000000042.msua2 store:homework   ──▶     (critical: the id)
-///     msua2 - get:answer                            ──▶     (plain: `-`)
-///                                                   ◀──     ok
+///     balancerd                                                       handler
+///     msua2 001764019200.123456789.9f2c41d07a3be815.msua2 store:homework ──▶  (critical: the id)
+///     msua2 - get:answer                                              ──▶  (plain: `-`)
+///                                                                     ◀──  ok
 ///
 /// `<peer id> <message id or -> <command>`: the peer is the hosts-table id
 /// that sent it. Up to `connections` connections are kept open and reused,

@@ -1,11 +1,11 @@
 /// A critical message as it crosses a link: the command with an identity, so
 /// the peer's application can drop a copy it already has.
 ///
-///     critical:000001764019200.000000042.msua2:store:homework
-///              └──────────── id ─────────────┘ └── command ──┘
+///     critical:001764019200.123456789.9f2c41d07a3be815.msua2:store:homework
+///              └──────────────────── id ─────────────────────┘ └── command ──┘
 ///
-/// The id is the delayed file's name (unique, and the same after a restart,
-/// so a re-send carries it again), with `%`, `:` and blanks written as `%XX`
+/// The id is the delayed file's name (never made twice, and the same after a
+/// restart, so a re-send carries it again), with `%`, `:` and blanks written as `%XX`
 /// so that the first `:` after it ends it.
 public struct CriticalMessage: Sendable, Equatable {
     /// The message's identity (already in its wire form: no `:`, no blanks).
@@ -78,5 +78,6 @@ extension WireReply {
 }
 
 extension String {
-    fileprivate func leftPadded(to width: Int) -> String { count >= width ? self : String(repeating: "0", count: width - count) + self }
+    /// `self` with zeros in front up to `width` characters.
+    func leftPadded(to width: Int) -> String { count >= width ? self : String(repeating: "0", count: width - count) + self }
 }

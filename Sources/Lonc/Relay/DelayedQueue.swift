@@ -4,13 +4,20 @@ import Logging
 /// Critical messages waiting for a peer, one file each in `<state_dir>/delayed/`
 /// (docs/REFERENCE.md, "Local relay and delayed messages"):
 ///
-///     000001764019200.000000042.msua2      balancerd's own: <unix time>.<sequence>.<peer id>
-///     anything-else.msua2                  dropped in by another tool (the seed's names)
+///     001764019200.123456789.9f2c41d07a3be815.msua2   balancerd's own: <unix time>.<nanoseconds>.<instance>.<peer id>
+///     anything-else.msua2                              dropped in by another tool (the seed's names)
 ///
 /// Any regular file whose name ends in `.<peer id>` (and does not start with
 /// `.`) is a message for that peer. Order is modification time, then name.
 /// balancerd's own files get a modification time above every file it has
-/// seen, so a clock stepping back cannot reorder them, across restarts too.
+/// seen, so a clock stepping back cannot reorder them, across restarts too;
+/// their name is that time, so name order is sending order as well.
+///
+/// A name is also the message's id on the wire, and an application drops a
+/// message whose id it has stored before, so a name is never used twice: the
+/// instance part is random for each opening of the queue (each process), so
+/// a restart on an emptied folder in the same second, or after the clock
+/// stepped back, still makes new names.
 /// A file is written under a temporary name, fsynced, renamed, and the folder
 /// fsynced, so a crash leaves either no file or the whole message. A file that
 /// cannot be read is moved to `delayed/bad/` with a log line and never blocks
@@ -22,8 +29,10 @@ public final class DelayedQueue: Sendable {
     /// `<state_dir>/delayed/rejected`.
     public var rejectedDirectory: String { directory + "/rejected" }
     private let logger: Logger
-    /// The last sequence number and the newest modification time handed out.
-    private let clock = Locked<(sequence: Int, stamp: FileStamp)>((0, FileStamp(seconds: 0, nanoseconds: 0)))
+    /// The newest modification time handed out (or seen in the folder at opening).
+    private let clock = Locked(FileStamp(seconds: 0, nanoseconds: 0))
+    /// 64 random bits for this opening, in every name it makes: names stay unique across restarts.
+    private let instance = String(UInt64.random(in: .min ... .max), radix: 16).leftPadded(to: 16)
     /// Messages waiting per peer, kept in memory so `depth` never lists the folder;
     /// re-synced from the folder on every `pending` scan.
     private let counts = Locked<[String: Int]>([:])
@@ -79,9 +88,8 @@ public final class DelayedQueue: Sendable {
             }
         }
         let all = entries()
-        let highest = all.compactMap { Self.ownSequence($0.name) }.max() ?? 0
         let newest = all.map(\.modified).max() ?? FileStamp(seconds: 0, nanoseconds: 0)
-        clock.withLock { $0 = (highest, newest) }
+        clock.withLock { $0 = newest }
         resync(all)
     }
 
@@ -90,13 +98,13 @@ public final class DelayedQueue: Sendable {
     public func store(peer: String, line: String) throws(DelayedQueueError) -> Entry {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
-        let (sequence, stamp) = clock.withLock { clock in
-            clock.sequence += 1
-            clock.stamp = max(clock.stamp.next, FileStamp(now))
+        let stamp = clock.withLock { clock in
+            clock = max(clock.next, FileStamp(now))
             return clock
         }
-        let name = String(format: "%012d.%09d.%@", stamp.seconds, sequence, peer)
-        let temporary = "\(directory)/.tmp-\(sequence)-\(getpid())"
+        let time = String(format: "%012d.%09d", stamp.seconds, stamp.nanoseconds)
+        let name = "\(time).\(instance).\(peer)"
+        let temporary = "\(directory)/.tmp-\(time)-\(getpid())"
         let bytes = Array((line + "\n").utf8)
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o640)
         guard descriptor >= 0 else { throw .cannotStore(path: temporary, reason: String(cString: strerror(errno))) }
@@ -215,13 +223,6 @@ public final class DelayedQueue: Sendable {
         }
     }
 
-    /// The sequence of a name balancerd made (`<digits>.<digits>.<peer>`), nil for others.
-    private static func ownSequence(_ name: String) -> Int? {
-        let parts = name.split(separator: ".", maxSplits: 2, omittingEmptySubsequences: false)
-        guard parts.count == 3, parts[0].allSatisfy(\.isASCIIDigit), !parts[1].isEmpty, parts[1].allSatisfy(\.isASCIIDigit) else { return nil }
-        return Int(parts[1])
-    }
-
     private func syncDirectory(_ path: String) {
         let descriptor = open(path, O_RDONLY | O_DIRECTORY)
         guard descriptor >= 0 else { return }
@@ -242,6 +243,3 @@ public enum DelayedQueueError: Error, Sendable, Equatable, CustomStringConvertib
     }
 }
 
-extension Character {
-    var isASCIIDigit: Bool { isASCII && isNumber }
-}
