@@ -65,6 +65,7 @@ public final class AgentServer: Sendable {
                     let sync = channel.pipeline.syncOperations
                     try sync.addHandlers(try transport.serverHandlers())
                     try sync.addLineFraming(maximumLength: settings.maxLine)
+                    try sync.addHandler(AgentRequestIDNegotiator())
                     try sync.addHandler(AgentConnectionHandler(settings: settings, identify: identify, onPeer: onPeer, logger: logger))
                 }
             }
