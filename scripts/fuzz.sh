@@ -31,7 +31,7 @@ for target in "${targets[@]}"; do
         log=.build-fuzz/logs/$target-$mode.log
         random=0; [ "$mode" = seeded-random ] && random=1
         BALANCERD_FUZZ_TARGET=$target BALANCERD_FUZZ_RANDOM=$random "$binary" \
-            -max_total_time="$seconds" -max_len=4096 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+            -max_total_time="$seconds" -max_len=4096 -timeout=60 -rss_limit_mb=2048 -print_final_stats=1 \
             -artifact_prefix=".build-fuzz/crashes/$target-$mode-" "$work" "Fuzz/Corpus/$target" >"$log" 2>&1
         status=$?
         executions=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
