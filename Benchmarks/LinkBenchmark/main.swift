@@ -33,6 +33,12 @@ func row(_ transport: String, _ mode: String, perSecond: Double, latencies: [UIn
     print("| \(transport) | \(mode) | \(String(format: "%.0f", perSecond)) | \(String(format: "%.1f", percentile(latencies, 0.5))) | \(String(format: "%.1f", percentile(latencies, 0.99))) |")
 }
 
+/// `--profile N`: only plain TCP with ids, N requests one at a time (for `perf`; BENCHMARKS.md).
+let profileCount = CommandLine.arguments.firstIndex(of: "--profile").flatMap { index in
+    CommandLine.arguments.dropFirst(index + 1).first.flatMap { Int($0) }
+}
+let modes = profileCount.map { [("one at a time", 1, $0)] } ?? [("pipelined (64 in flight)", 64, 200_000), ("one at a time", 1, 20_000)]
+
 func measure(transport: String, agentTransport: any TransportSecurity, clientTransport: any TransportSecurity, requestIDs: Bool) async throws {
     let hosts = HostsTable(entries: [
         HostEntry(id: "client", domain: "b", role: "access", hostname: "client.localhost", address: "127.0.0.1"),
@@ -51,7 +57,7 @@ func measure(transport: String, agentTransport: any TransportSecurity, clientTra
     while link.status.state != .up { try await Task.sleep(for: .milliseconds(5)) }
     guard link.status.requestIDs == requestIDs else { fatalError("request ids \(requestIDs) asked, link has \(String(describing: link.status.requestIDs))") }
     let label = "\(transport), ids \(requestIDs ? "on" : "off")"
-    for (mode, workers, total) in [("pipelined (64 in flight)", 64, 200_000), ("one at a time", 1, 20_000)] {
+    for (mode, workers, total) in modes {
         let perWorker = total / workers
         let start = DispatchTime.now().uptimeNanoseconds
         let latencies = await withTaskGroup(of: [UInt64].self) { group in
@@ -78,10 +84,19 @@ func measure(transport: String, agentTransport: any TransportSecurity, clientTra
 
 print("| transport | mode | requests/s | p50 µs | p99 µs |")
 print("| --- | --- | --- | --- | --- |")
-for requestIDs in [false, true] {
+if let profileCount {
+    try await measure(transport: "plain TCP", agentTransport: PlainTransport(), clientTransport: PlainTransport(), requestIDs: true)
+    let echo = try await LoopbackFloor.nioEcho(group: group, count: profileCount)
+    row("bare NIO line echo (floor)", "one at a time", perSecond: echo.perSecond, latencies: echo.latencies)
+    try await group.shutdownGracefully()
+    exit(0)
+}
+// `--ids-first`: ids on before ids off, to see whether running second favours or hurts a side.
+let idsOrder = CommandLine.arguments.contains("--ids-first") ? [true, false] : [false, true]
+for requestIDs in idsOrder {
     try await measure(transport: "plain TCP", agentTransport: PlainTransport(), clientTransport: PlainTransport(), requestIDs: requestIDs)
 }
-for requestIDs in [false, true] {
+for requestIDs in idsOrder {
     try await measure(transport: "mutual TLS 1.3", agentTransport: try tls("agent"), clientTransport: try tls("client"), requestIDs: requestIDs)
 }
 let echo = try await LoopbackFloor.nioEcho(group: group, count: 20_000)
