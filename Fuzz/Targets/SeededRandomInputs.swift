@@ -8,7 +8,7 @@ import TestSupport
 /// reaches compare directly (RELIABILITY.md, "Fuzzing").
 extension FuzzTarget {
     /// The valid input the edits start from: what the seeded-random fuzzers start from.
-    static let validHostsTable = Array("""
+    public static let validHostsTable = Array("""
         # id:domain:role:hostname:ip[:port]
         msul1:msu:library:zaphod.lite.msu.edu:35.8.63.51
         msua1:msu:access:agrajag.lite.msu.edu:35.8.63.68:5663

@@ -54,14 +54,6 @@ struct LoncFuzzTests {
         }
     }
 
-    static let validTable = Array("""
-        # id:domain:role:hostname:ip[:port]
-        msul1:msu:library:zaphod.lite.msu.edu:35.8.63.51
-        msua1:msu:access:agrajag.lite.msu.edu:35.8.63.68:5663
-        lb2:demo:access:lb2.localhost:[::1]:5702
-        c:d:access:c.example:2001:db8::7
-        """.utf8)
-
     @Test("the hosts-table parser never crashes; what it accepts is well formed, what it refuses names real lines")
     func hostsTable() throws {
         let iterations = Fuzz.iterations(default: 20_000)
@@ -71,7 +63,7 @@ struct LoncFuzzTests {
         for iteration in 0..<iterations {
             let bytes = Int.random(in: 0..<8, using: &rng) == 0
                 ? Fuzz.bytes(Int.random(in: 0...200, using: &rng), using: &rng)
-                : Fuzz.mutate(Self.validTable, using: &rng)
+                : Fuzz.mutate(FuzzTarget.validHostsTable, using: &rng)
             let text = String(decoding: bytes, as: UTF8.self)
             let broken = HostsTableFuzz.check(text)
             #expect(broken.isEmpty, "seed \(seed) iteration \(iteration): \(text.debugDescription): \(broken)")

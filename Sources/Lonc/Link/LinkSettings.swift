@@ -6,6 +6,7 @@ public struct LinkSettings: Sendable, Equatable {
     /// TCP connect, and then the TLS handshake and the `init` dialogue, must each finish within this.
     public var connectTimeout: Duration
     /// A request unanswered for this long resets the link (the seed's transaction timeout).
+    /// With request ids, only when the peer has answered nothing since; else that request alone gets `con_lost`.
     public var requestTimeout: Duration
     /// An idle link is pinged this often.
     public var keepalive: Duration
