@@ -9,6 +9,9 @@ import NIOCore
 ///
 /// `AgentServer` calls it for every client; the agent's fuzz target builds the
 /// same pipeline on an `EmbeddedChannel`, so what is fuzzed is what serves.
+/// The command handler must write one reply per request, in request order
+/// (an answer computed elsewhere waits for the ones before it): the request-id
+/// codec gives each reply the id of the oldest unanswered request.
 package enum AgentPipeline {
     /// Adds the handlers to `pipeline`.
     package static func addHandlers(
