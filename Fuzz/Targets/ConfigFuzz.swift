@@ -5,9 +5,10 @@ import Foundation
 /// hosts table (`hosts.tab`). What loads is usable; every refusal names the
 /// config file or the hosts table it points to, with a message.
 public enum ConfigFuzz {
-    /// The folder the config is "in": made once per process, with a hosts table.
+    /// The folder the config is "in", with a hosts table: one per user, reused by
+    /// every run (the table is the same each time, written atomically), so runs leave no litter.
     static let folder: String = {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("balancerd-fuzz-config-\(getpid())").path
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("balancerd-fuzz-config-\(getuid())").path
         try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let hosts = """
             msua1:msu:access:agrajag.lite.msu.edu:35.8.63.68
