@@ -55,7 +55,7 @@ public struct ReloadPlan: Sendable, Equatable {
         ("links.request_timeout", same(\.links.requestTimeout)), ("links.keepalive", same(\.links.keepalive)),
         ("links.max_attempts", same(\.links.maxAttempts)), ("links.backoff_initial", same(\.links.backoffInitial)),
         ("links.backoff_max", same(\.links.backoffMax)), ("links.pipeline_depth", same(\.links.pipelineDepth)),
-        ("links.max_line", same(\.links.maxLine)),
+        ("links.max_line", same(\.links.maxLine)), ("links.request_ids", same(\.links.requestIDs)),
         ("poll.interval", same(\.poll.interval)), ("poll.timeout", same(\.poll.timeout)),
         ("poll.stale_after", same(\.poll.staleAfter)), ("poll.history", same(\.poll.history)),
         ("balancer.mode", same(\.balancer.mode)), ("balancer.spares", same(\.balancer.spares)),

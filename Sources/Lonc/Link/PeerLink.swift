@@ -155,8 +155,10 @@ public final class PeerLink: PeerRequesting, @unchecked Sendable {
         }
     }
 
-    func handshakeCompleted(peerVersion: String, connection: Int) {
-        perform(machine.handshakeCompleted(connection, peerVersion: peerVersion))
+    func handshakeCompleted(peerVersion: String, requestIDs: Bool, connection: Int) {
+        let action = machine.handshakeCompleted(connection, peerVersion: peerVersion)
+        if case .becomeUp = action { updateStatus { $0.requestIDs = requestIDs } }
+        perform(action)
     }
 
     func failed(_ reason: LinkFailure, connection: Int) {
@@ -233,6 +235,11 @@ public final class PeerLink: PeerRequesting, @unchecked Sendable {
 
     func recordLost(_ callers: Int) {
         statusBox.withLock { $0.failuresTotal += callers }
+    }
+
+    func recordStrayReply(_ why: String) {
+        statusBox.withLock { $0.strayRepliesTotal += 1 }
+        logger.notice("dropped a reply that matches no request", metadata: ["address": "\(address)", "reply": "\(why)"])
     }
 
     func updateStatus(_ change: (inout LinkStatus) -> Void) {
