@@ -171,11 +171,11 @@ struct LoadPollerTests {
         #expect(await waitForSnapshot(poller) { $0.peer("a") == nil } != nil)
     }
 
-    @Test("listeners get every snapshot")
+    @Test("listeners get every update, in order")
     func listeners() async {
         let poller = LoadPoller(settings: Self.fast, local: nil, logger: Logger(label: "test"))
         let seen = Locked<[UInt64]>([])
-        poller.onSnapshot { snapshot in seen.withLock { $0.append(snapshot.generation) } }
+        poller.onUpdate { update in seen.withLock { $0.append(update.generation) } }
         poller.setPeers([ScriptedPeer("a", load: .reply("1.00"), userload: .reply("1.00"))])
         let task = Task { await poller.run() }
         defer { task.cancel() }
