@@ -19,12 +19,15 @@ public struct LinkSettings: Sendable, Equatable {
     public var pipelineDepth: Int
     /// The longest line accepted.
     public var maxLine: Int
+    /// Links connecting or handshaking at once (`ConnectionPacer`); the others wait their turn.
+    public var maxConnecting: Int
 
     /// Creates settings.
     public init(
         port: Int = 5663, connectTimeout: Duration = .seconds(5), requestTimeout: Duration = .seconds(60),
         keepalive: Duration = .seconds(10), maxAttempts: Int = 15, backoffInitial: Duration = .milliseconds(500),
-        backoffMax: Duration = .seconds(30), pipelineDepth: Int = 64, maxLine: Int = 65536
+        backoffMax: Duration = .seconds(30), pipelineDepth: Int = 64, maxLine: Int = 65536,
+        maxConnecting: Int = 128
     ) {
         self.port = port
         self.connectTimeout = connectTimeout
@@ -35,6 +38,7 @@ public struct LinkSettings: Sendable, Equatable {
         self.backoffMax = backoffMax
         self.pipelineDepth = pipelineDepth
         self.maxLine = maxLine
+        self.maxConnecting = maxConnecting
     }
 
     /// The delay before attempt `attempt + 1` after `attempt` failures in a row:

@@ -27,6 +27,8 @@ public final class PeerLink: PeerRequesting, @unchecked Sendable {
     private let logger: Logger
     private let statusBox: Locked<LinkStatus>
     private let observers = Locked<[@Sendable (LinkStatus) -> Void]>([])
+    /// Shared by the supervisor's links: attempts in flight at once (nil: unpaced).
+    private let pacer: ConnectionPacer?
 
     // loop-confined
     var machine: StateMachine
@@ -34,9 +36,13 @@ public final class PeerLink: PeerRequesting, @unchecked Sendable {
     /// The connect deadline while coming up, the backoff delay while backing off.
     private var timer: Scheduled<Void>?
     private var flushScheduled = false
+    /// This link's attempt holds one of the pacer's slots.
+    private var holdsConnectSlot = false
 
-    /// Creates a link; it does nothing until `start()`.
-    public init(host: HostEntry, settings: LinkSettings, transport: any TransportSecurity, eventLoop: any EventLoop, logger: Logger) {
+    /// Creates a link; it does nothing until `start()`. `pacer`: shared by the
+    /// links of one supervisor, so that only so many attempts run at once.
+    public init(host: HostEntry, settings: LinkSettings, transport: any TransportSecurity, eventLoop: any EventLoop, logger: Logger, pacer: ConnectionPacer? = nil) {
+        self.pacer = pacer
         self.host = host
         self.settings = settings
         self.transport = transport
@@ -173,14 +179,15 @@ public final class PeerLink: PeerRequesting, @unchecked Sendable {
             break
         case .connect(let connection, let deadline):
             timer?.cancel()
-            timer = eventLoop.scheduleTask(in: TimeAmount(deadline)) {
-                self.failed(.setupTooSlow(connectTimeout: self.settings.connectTimeout), connection: connection)
-            }
+            timer = nil
             updateStatus { $0.state = .connecting; $0.since = Date(); $0.attempts = self.machine.failures }
-            connect(connection)
+            guard let pacer else { return attempt(connection, deadline: deadline) }
+            // The deadline starts when the turn comes, not while waiting for it.
+            pacer.admit { self.eventLoop.execute { self.attempt(connection, deadline: deadline, paced: true) } }
         case .becomeUp(let peerVersion):
             timer?.cancel()
             timer = nil
+            releaseConnectSlot()
             logger.info("link up", metadata: ["address": "\(address)", "peer_version": "\(peerVersion)"])
             updateStatus {
                 $0.state = .up
@@ -192,15 +199,37 @@ public final class PeerLink: PeerRequesting, @unchecked Sendable {
         case .reset(let reset):
             timer?.cancel()
             timer = nil
+            releaseConnectSlot()
             channel?.close(promise: nil)
             channel = nil
             backOff(reset)
         case .stop:
             timer?.cancel()
             timer = nil
+            releaseConnectSlot()
             channel?.close(promise: nil)
             channel = nil
         }
+    }
+
+    /// Dials `connection` within `deadline`, unless the link moved on (a
+    /// retry, a shutdown) while the attempt waited for the pacer.
+    private func attempt(_ connection: Int, deadline: Duration, paced: Bool = false) {
+        guard case .connecting(let current) = machine.state, current.connection == connection else {
+            if paced { pacer?.release() }
+            return
+        }
+        holdsConnectSlot = paced
+        timer = eventLoop.scheduleTask(in: TimeAmount(deadline)) {
+            self.failed(.setupTooSlow(connectTimeout: self.settings.connectTimeout), connection: connection)
+        }
+        connect(connection)
+    }
+
+    private func releaseConnectSlot() {
+        guard holdsConnectSlot else { return }
+        holdsConnectSlot = false
+        pacer?.release()
     }
 
     private func backOff(_ reset: StateMachine.Reset) {
