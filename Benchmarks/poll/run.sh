@@ -11,13 +11,13 @@
 # against the same probe once they are all up.
 #
 # usage: Benchmarks/poll/run.sh [peers...]          (default: 1000 10000)
-#   BALANCERD_BIN=path   the balancerd binary to measure (default: a release build)
+#   SERVE_BIN=path   the balancerd binary to measure (default: a release build)
 #   STEADY_SECONDS=20    length of the CPU window
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-if [ -z "${BALANCERD_BIN:-}" ]; then
+if [ -z "${SERVE_BIN:-}" ]; then
   swift build -c release --product balancerd >/dev/null
-  BALANCERD_BIN=.build/release/balancerd
+  SERVE_BIN=.build/release/balancerd
 fi
 swift build -c release --product AgentSwarm >/dev/null
 SWARM_BIN=.build/release/AgentSwarm
@@ -51,7 +51,7 @@ echo "| --- | --- | --- | --- | --- | --- | --- |"
 for count in "${@:-1000 10000}"; do
   WORK=$(mktemp -d /tmp/s20-scale-poll-XXXXXX)
   pids=()
-  cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+  cleanup() { [ -s "$WORK/serve.err" ] && { echo "  serve said:" >&2; tail -5 "$WORK/serve.err" >&2; }; for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
   trap cleanup EXIT
   echo "0.50 0.50 0.50 1/1 1" > "$WORK/load"
   base=$(first_free_block "$count")
@@ -66,6 +66,8 @@ hosts_table: hosts.tab
 state_dir: state
 socket_dir: run
 tls: {insecure: true}
+# One open file per peer, not two: 10,000 links fit under a 20,000 limit.
+relay_sockets: false
 poll: {interval: 1s, timeout: 900ms, stale_after: 3s, history: 900}
 balancer: {mode: always, spares: [$spares]}
 http: {listen: "127.0.0.1:$http"}
@@ -83,7 +85,7 @@ YAML
   python3 Benchmarks/poll/login_probe.py "$http" "$WORK/coming-up.ms" "$WORK/stop-coming-up" &
   pids+=($!)
   start=$(date +%s.%N)
-  "$BALANCERD_BIN" serve -c "$WORK/balancerd.yaml" --log-level error 2> "$WORK/serve.err" &
+  "$SERVE_BIN" serve -c "$WORK/balancerd.yaml" --log-level error 2> "$WORK/serve.err" &
   serve=$!; pids+=($serve)
   up=""
   for _ in $(seq 1200); do
@@ -109,5 +111,5 @@ YAML
   kill -0 "$serve" 2>/dev/null && echo "  serve still running 15 s after SIGTERM" >&2
   echo "  stop after SIGTERM: $(printf %.2f "$(echo "$(date +%s.%N) - $stop_began" | bc)") s" >&2
   cleanup; trap - EXIT
-  rm -rf "$WORK"
+  [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"
 done

@@ -79,7 +79,7 @@ public final class Daemon: Sendable {
         ]
         if let agent { parts.append(ListenerPart(server: agent, purpose: "peer links", logger: logger)) }
         parts += [
-            RelayPart(relay: relay, router: relayRouter, supervisor: supervisor),
+            RelayPart(relay: relay, router: relayRouter, supervisor: supervisor, sockets: config.relaySockets),
             ControlPart(server: ControlServer(socketDirectory: config.socketDirectory, actions: control, group: group, logger: logger)),
             HTTPPart(
                 settings: config.http, state: endpoint, assets: WebAssets(root: webRoot), ready: ready, logger: logger,

@@ -62,7 +62,7 @@ final class DaemonControl: ControlActions {
         poller.setPeers(supervisor.all)
         relayRouter.setLinks(supervisor.all)
         do {
-            try await relay.update(peers: supervisor.all.map(\.peerID))
+            if config.relaySockets { try await relay.update(peers: supervisor.all.map(\.peerID)) }
         } catch {
             logger.error("reload: relay sockets: \(error)")
         }

@@ -33,15 +33,17 @@ enum DescriptorLimit {
         return (count(limit.rlim_cur), count(limit.rlim_max))
     }
 
-    /// Makes room for one link per peer (plus the reserve) before any link
+
+    /// Makes room for each peer's link and relay socket (plus the reserve) before any link
     /// opens: raises the soft limit, or throws naming the limit and the count
     /// when even the hard limit is too low, rather than fail thousands of
     /// connects later with "too many open files".
-    static func ensure(peers: Int, hostsTable: String) throws(DescriptorLimitError) {
-        let wanted = peers + reserve
+    static func ensure(peers: Int, relaySockets: Bool, hostsTable: String) throws(DescriptorLimitError) {
+        let perPeer = relaySockets ? 2 : 1
+        let wanted = peers * perPeer + reserve
         let (soft, hard) = raise(to: wanted)
         guard soft >= wanted else {
-            throw DescriptorLimitError(peers: peers, hostsTable: hostsTable, wanted: wanted, soft: soft, hard: hard)
+            throw DescriptorLimitError(peers: peers, perPeer: perPeer, hostsTable: hostsTable, wanted: wanted, soft: soft, hard: hard)
         }
     }
 }
@@ -49,14 +51,15 @@ enum DescriptorLimit {
 /// The hosts table needs more open files than this process may have.
 struct DescriptorLimitError: Error, CustomStringConvertible {
     var peers: Int
+    var perPeer: Int
     var hostsTable: String
     var wanted: Int
     var soft: Int
     var hard: Int
 
     var description: String {
-        "\(hostsTable) has \(peers) peers: their links need \(wanted) open files (one per peer plus \(DescriptorLimit.reserve) for the rest), "
+        "\(hostsTable) has \(peers) peers: their \(perPeer == 2 ? "links and relay sockets" : "links") need \(wanted) open files (\(perPeer) per peer plus \(DescriptorLimit.reserve) for the rest), "
             + "but the open-files limit (RLIMIT_NOFILE) is \(soft) and its hard limit \(hard) cannot be passed without privilege; "
-            + "raise it (LimitNOFILE= in the systemd unit, or ulimit -Hn) or split the hosts table between instances"
+            + "raise it (LimitNOFILE= in the systemd unit, or ulimit -Hn)\(perPeer == 2 ? ", set relay_sockets: false if no local program sends over the links," : "") or split the hosts table between instances"
     }
 }

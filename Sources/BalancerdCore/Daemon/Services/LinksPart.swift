@@ -25,7 +25,7 @@ struct LinksPart: DaemonPart {
 
     func start() async throws {
         let (config, hosts) = (store.current.config, store.current.hosts)
-        try DescriptorLimit.ensure(peers: hosts.entries.count { $0.id != config.hostID }, hostsTable: config.hostsTablePath)
+        try DescriptorLimit.ensure(peers: hosts.entries.count { $0.id != config.hostID }, relaySockets: config.relaySockets, hostsTable: config.hostsTablePath)
         await supervisor.update(hosts: hosts)
     }
 
