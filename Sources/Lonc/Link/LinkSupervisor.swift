@@ -85,8 +85,10 @@ public final class LinkSupervisor: Sendable {
         return true
     }
 
-    /// Closes every link.
+    /// Closes every link, all at once: one at a time, 10,000 links took seconds of a bounded stop.
     public func shutdown() async {
-        for link in all { await link.shutdown() }
+        await withTaskGroup(of: Void.self) { group in
+            for link in all { group.addTask { await link.shutdown() } }
+        }
     }
 }
