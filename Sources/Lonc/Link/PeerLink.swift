@@ -33,8 +33,10 @@ public final class PeerLink: PeerRequesting, @unchecked Sendable {
     // loop-confined
     var machine: StateMachine
     var channel: (any Channel)?
-    /// The connect deadline while coming up, the backoff delay while backing off.
+    /// The backoff delay while backing off.
     private var timer: Scheduled<Void>?
+    /// The connect deadline while coming up (left to fire, harmlessly, once up).
+    private var setupDeadline: Scheduled<Void>?
     private var flushScheduled = false
     /// This link's attempt holds one of the pacer's slots.
     private var holdsConnectSlot = false
@@ -178,15 +180,14 @@ public final class PeerLink: PeerRequesting, @unchecked Sendable {
             // Performed by the event handlers above, which hold the channel or the transport.
             break
         case .connect(let connection, let deadline):
-            timer?.cancel()
+            // A backoff timer still pending (a retry) finds the link moved on: not cancelled, see `attempt`.
             timer = nil
             updateStatus { $0.state = .connecting; $0.since = Date(); $0.attempts = self.machine.failures }
             guard let pacer else { return attempt(connection, deadline: deadline) }
             // The deadline starts when the turn comes, not while waiting for it.
             pacer.admit { self.eventLoop.execute { self.attempt(connection, deadline: deadline, paced: true) } }
         case .becomeUp(let peerVersion):
-            timer?.cancel()
-            timer = nil
+            setupDeadline = nil
             releaseConnectSlot()
             logger.info("link up", metadata: ["address": "\(address)", "peer_version": "\(peerVersion)"])
             updateStatus {
@@ -199,6 +200,8 @@ public final class PeerLink: PeerRequesting, @unchecked Sendable {
         case .reset(let reset):
             timer?.cancel()
             timer = nil
+            setupDeadline?.cancel()
+            setupDeadline = nil
             releaseConnectSlot()
             channel?.close(promise: nil)
             channel = nil
@@ -206,6 +209,8 @@ public final class PeerLink: PeerRequesting, @unchecked Sendable {
         case .stop:
             timer?.cancel()
             timer = nil
+            setupDeadline?.cancel()
+            setupDeadline = nil
             releaseConnectSlot()
             channel?.close(promise: nil)
             channel = nil
@@ -220,7 +225,10 @@ public final class PeerLink: PeerRequesting, @unchecked Sendable {
             return
         }
         holdsConnectSlot = paced
-        timer = eventLoop.scheduleTask(in: TimeAmount(deadline)) {
+        // Left to fire when the link is up rather than cancelled (NIO cancels by a
+        // linear search of its timer heap: O(links) per link at a cold start).
+        setupDeadline = eventLoop.scheduleTask(in: TimeAmount(deadline)) {
+            guard self.machine.upConnection != connection else { return }
             self.failed(.setupTooSlow(connectTimeout: self.settings.connectTimeout), connection: connection)
         }
         connect(connection)
