@@ -8,7 +8,8 @@
 # the daemon's own CPU (utime+stime from /proc/PID/stat over 20 s of steady
 # polling, as % of one core, so other load on the machine does not count),
 # resident memory (now and peak), and /login p50/p99 while the links come up
-# against the same probe once they are all up.
+# against the same probe once they are all up; then the bytes and time of
+# /status, /health?summary, /health?peer=ID and /health; the stop after SIGTERM.
 #
 # usage: Benchmarks/poll/run.sh [peers...]          (default: 1000 10000)
 #   SERVE_BIN=path   the balancerd binary to measure (default: a release build)
@@ -53,9 +54,10 @@ for count in "${@:-1000 10000}"; do
   pids=()
   cleanup() { [ -s "$WORK/serve.err" ] && { echo "  serve said:" >&2; tail -5 "$WORK/serve.err" >&2; }; for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
   trap cleanup EXIT
-  echo "0.50 0.50 0.50 1/1 1" > "$WORK/load"
+  echo "0.50 0.50 0.50 1/1 1" > "$WORK/load"; mkdir "$WORK/sessions"
   base=$(first_free_block "$count")
-  free_port http
+  # Not inside the agents' block, which nothing listens on yet.
+  while free_port http; [ "$http" -ge "$base" ] && [ "$http" -lt "$((base + count))" ]; do :; done
   { echo "s0:bench:access:s0.localhost:127.0.0.1:$http"
     for i in $(seq 1 "$count"); do echo "p$i:bench:access:p$i.localhost:127.0.0.1:$((base + i - 1))"; done
   } > "$WORK/hosts.tab"
@@ -71,7 +73,7 @@ relay_sockets: false
 poll: {interval: 1s, timeout: 900ms, stale_after: 3s, history: 900}
 balancer: {mode: always, spares: [$spares]}
 http: {listen: "127.0.0.1:$http"}
-agent: {load_file: load}
+agent: {load_file: load, sessions_dir: sessions}
 YAML
   swarms=0
   for ((first = 1; first <= count; first += PER_SWARM)); do
@@ -89,6 +91,7 @@ YAML
   serve=$!; pids+=($serve)
   up=""
   for _ in $(seq 1200); do
+    kill -0 "$serve" 2>/dev/null || { echo "serve exited:" >&2; tail -3 "$WORK/serve.err" >&2; exit 1; }
     if [ "$(links_up "$http")" = "$count" ]; then up=$(echo "$(date +%s.%N) - $start" | bc); break; fi
     sleep 0.25
   done
@@ -105,6 +108,11 @@ YAML
   printf '| %s | %s | %s | %s (%s) | %s / %s | %s / %s | %s |\n' "$count" "$up" "$cpu" "$rss" "$peak" \
     "$(percentile "$WORK/coming-up.ms" 50)" "$(percentile "$WORK/coming-up.ms" 99)" \
     "$(percentile "$WORK/idle.ms" 50)" "$(percentile "$WORK/idle.ms" 99)" "$(cut -d' ' -f1 /proc/loadavg)"
+  # The operator's view at this size: bytes and milliseconds (best of 3) of each page.
+  for path in "/status" "/status?q=p1&page=2" "/health?summary" "/health?peer=p1" "/health"; do
+    best=$(for _ in 1 2 3; do curl -s -o /dev/null -w '%{size_download} %{time_total}\n' "http://127.0.0.1:$http$path"; done | sort -k2 -n | head -1)
+    echo "  GET $path: $(awk '{printf "%.0f KiB in %.1f ms", $1 / 1024, $2 * 1000}' <<<"$best")" >&2
+  done
   # A bounded stop: SIGTERM, then how long until the process is gone.
   stop_began=$(date +%s.%N); kill -TERM "$serve"
   for _ in $(seq 300); do kill -0 "$serve" 2>/dev/null || break; sleep 0.05; done

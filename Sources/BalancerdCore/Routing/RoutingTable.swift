@@ -74,20 +74,22 @@ final class RoutingTable: Sendable {
     }
 
     /// What a login would get now, explained.
+    /// Explains a copy taken under the lock (O(1): the state's storage is
+    /// shared until the next login writes it), so /status and /health at
+    /// 10,000 spares never hold `/login` up for an explanation of every one.
     func explain() -> Decision {
         let now = MonotonicClock.now()
-        return routing.withLock { $0.balancer.explain(now: now) }
+        let balancer = routing.withLock { $0.balancer }
+        return balancer.explain(now: now)
     }
 
     /// The decision log and the counters, for /decisions, /health and /metrics.
     func report() -> RoutingReport {
-        routing.withLock { routing in
-            let balancer = routing.balancer
-            return RoutingReport(
-                log: balancer.log.entries, unrecorded: balancer.log.unrecorded, redirects: balancer.redirectsBySpare,
-                local: balancer.localCount, none: balancer.noneCount, backup: balancer.backupCount,
-                returning: balancer.returningCount)
-        }
+        let balancer = routing.withLock { $0.balancer }
+        return RoutingReport(
+            log: balancer.log.entries, unrecorded: balancer.log.unrecorded, redirects: balancer.redirectsBySpare,
+            local: balancer.localCount, none: balancer.noneCount, backup: balancer.backupCount,
+            returning: balancer.returningCount)
     }
 }
 
