@@ -25,7 +25,6 @@ SWARM_BIN=.build/release/AgentSwarm
 STEADY=${STEADY_SECONDS:-20}
 PER_SWARM=5000
 hz=$(getconf CLK_TCK)
-. Tests/package/common.sh
 
 # first_free_block COUNT: a first port with COUNT ports after it that nothing
 # listens on, below the ephemeral range (so outgoing connections never take them).
@@ -56,11 +55,16 @@ for count in "${@:-1000 10000}"; do
   trap cleanup EXIT
   echo "0.50 0.50 0.50 1/1 1" > "$WORK/load"; mkdir "$WORK/sessions"
   base=$(first_free_block "$count")
-  # Not inside the agents' block, which nothing listens on yet.
-  while free_port http; [ "$http" -ge "$base" ] && [ "$http" -lt "$((base + count))" ]; do :; done
+  # Below the ephemeral range (the links' own ports come from it once they
+  # dial, before HTTP binds) and outside the agents' block.
+  http=$(first_free_block 1)
+  while [ "$http" -ge "$base" ] && [ "$http" -lt "$((base + count))" ]; do http=$(first_free_block 1); done
   { echo "s0:bench:access:s0.localhost:127.0.0.1:$http"
     for i in $(seq 1 "$count"); do echo "p$i:bench:access:p$i.localhost:127.0.0.1:$((base + i - 1))"; done
   } > "$WORK/hosts.tab"
+  # Relay sockets too when they fit (as in production); else one open file per peer, not two.
+  relay_line=""
+  if [ $((count * 2 + 1024)) -gt "$(ulimit -Hn)" ]; then relay_line="relay_sockets: false"; fi
   spares=$(seq -s, -f 'p%g' 1 "$count")
   cat > "$WORK/balancerd.yaml" <<YAML
 host_id: s0
@@ -68,8 +72,7 @@ hosts_table: hosts.tab
 state_dir: state
 socket_dir: run
 tls: {insecure: true}
-# One open file per peer, not two: 10,000 links fit under a 20,000 limit.
-relay_sockets: false
+$relay_line
 poll: {interval: 1s, timeout: 900ms, stale_after: 3s, history: 900}
 balancer: {mode: always, spares: [$spares]}
 http: {listen: "127.0.0.1:$http"}

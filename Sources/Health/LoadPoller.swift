@@ -48,14 +48,18 @@ public final class LoadPoller: Sendable {
 
     private enum PublishPending: Sendable { case none, later, soon }
 
+    /// The loop of pollers given none (tests): a thread of its own, not NIO's
+    /// shared loops, which other code in the process may hold up.
+    private static let ownLoop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+
     /// Creates a poller. `local` also polls this server's own load (nil: only
     /// peers). `eventLoop`: where the polls are scheduled, the links' own loop
-    /// in the daemon (nil: NIO's shared loop, for tests).
+    /// in the daemon (nil: a loop of the pollers' own, for tests).
     public init(settings: PollSettings, local: LocalLoad?, logger: Logger, publishDelay: Duration = .milliseconds(50), eventLoop: (any EventLoop)? = nil) {
         self.configured = Locked((settings, local))
         self.logger = logger
         self.publishDelay = publishDelay
-        self.loop = eventLoop ?? MultiThreadedEventLoopGroup.singleton.next()
+        self.loop = eventLoop ?? Self.ownLoop.next()
         self.state = Locked(State())
     }
 

@@ -92,6 +92,7 @@ final class DaemonControl: ControlActions {
         config.hostID = old.hostID
         config.stateDirectory = old.stateDirectory
         config.socketDirectory = old.socketDirectory
+        config.relaySockets = old.relaySockets
         config.http = old.http
         config.links = old.links
         config.tls = old.tls
