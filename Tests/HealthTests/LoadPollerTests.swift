@@ -37,7 +37,9 @@ final class ScriptedPeer: PeerRequesting {
 }
 
 /// Waits (with a deadline) until the poller publishes a snapshot that satisfies `predicate`.
-func waitForSnapshot(_ poller: LoadPoller, timeout: Duration = .seconds(10), _ predicate: @escaping @Sendable (HealthSnapshot) -> Bool) async -> HealthSnapshot? {
+/// The deadline is generous: with the whole suite in parallel on 2 cores, the
+/// test doubles' answers (Swift tasks) have been seen to wait over 10 s for a thread.
+func waitForSnapshot(_ poller: LoadPoller, timeout: Duration = .seconds(30), _ predicate: @escaping @Sendable (HealthSnapshot) -> Bool) async -> HealthSnapshot? {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
         let snapshot = poller.snapshot
