@@ -22,13 +22,15 @@ public struct LinkSettings: Sendable, Equatable {
     public var maxLine: Int
     /// Offer request ids in the handshake (`version:<v> ids`); used when the agent accepts them.
     public var requestIDs: Bool
+    /// Links connecting or handshaking at once (`ConnectionPacer`); the others wait their turn.
+    public var maxConnecting: Int
 
     /// Creates settings.
     public init(
         port: Int = 5663, connectTimeout: Duration = .seconds(5), requestTimeout: Duration = .seconds(60),
         keepalive: Duration = .seconds(10), maxAttempts: Int = 15, backoffInitial: Duration = .milliseconds(500),
         backoffMax: Duration = .seconds(30), pipelineDepth: Int = 64, maxLine: Int = 65536,
-        requestIDs: Bool = true
+        requestIDs: Bool = true, maxConnecting: Int = 128
     ) {
         self.port = port
         self.connectTimeout = connectTimeout
@@ -40,6 +42,7 @@ public struct LinkSettings: Sendable, Equatable {
         self.pipelineDepth = pipelineDepth
         self.maxLine = maxLine
         self.requestIDs = requestIDs
+        self.maxConnecting = maxConnecting
     }
 
     /// The delay before attempt `attempt + 1` after `attempt` failures in a row:
