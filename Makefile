@@ -4,7 +4,7 @@ SWIFT ?= swift
 BUILD_FLAGS ?=
 BIN = .build/debug/balancerd
 
-.PHONY: all deps test-deps build release test rules faults ha soak sanitize demo check clean deb man package-test
+.PHONY: all deps test-deps build release test rules faults ha soak sanitize fuzz fuzz-build demo check clean deb man package-test
 
 all: build
 
@@ -56,15 +56,29 @@ HA_TRIES ?= 1
 ha: build test-deps
 	python3 Tests/ha/ha.py --tries $(HA_TRIES)
 
-# The long form: 1,000,000 inputs per fuzzer, every fault 10 times (medians for
-# RELIABILITY.md), the keepalived move 10 times per fault, and 1,000 peers polled
-# by one daemon. About an hour.
+# The long form: 1,000,000 inputs per seeded fuzzer, a minute per coverage-guided
+# fuzz target (and as long again seeded-random), every fault 10 times (medians
+# for RELIABILITY.md), the keepalived move 10 times per fault, and 1,000 peers
+# polled by one daemon. About an hour.
 soak: build test-deps
 	$(SWIFT) build --build-tests $(BUILD_FLAGS)
 	BALANCERD_FUZZ_ITERATIONS=1000000 $(SWIFT) test --skip-build --no-parallel --filter 'Fuzz|fuzz' $(BUILD_FLAGS)
+	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=60
 	python3 Tests/faults/faults.py --tries 10 --report .build/faults-report.md
 	python3 Tests/ha/ha.py --tries 10 --report .build/ha-report.md
 	Benchmarks/poll/run.sh 1000
+
+# Coverage-guided fuzzing with libFuzzer and AddressSanitizer (Fuzz/, RELIABILITY.md):
+# each target FUZZ_SECONDS coverage-guided, then as long seeded-random for the
+# comparison; a crash or broken invariant fails it. Its own build folder and
+# manifest switch (BALANCERD_FUZZ), so `swift build` and `swift test` never
+# compile the libFuzzer binary; `make test` replays the corpora (FuzzCorpusTests).
+FUZZ_SECONDS ?= 20
+fuzz-build: deps
+	BALANCERD_FUZZ=1 $(SWIFT) build --build-path .build-fuzz -Xswiftc -sanitize=fuzzer,address --product balancerd-fuzz
+
+fuzz: fuzz-build
+	./scripts/fuzz.sh $(FUZZ_SECONDS)
 
 # The whole test suite under AddressSanitizer, then ThreadSanitizer (own build folders).
 # A memory error or a race fails it; leaks at exit are printed but do not (objects

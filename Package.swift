@@ -1,4 +1,5 @@
 // swift-tools-version: 6.2
+import Foundation
 import PackageDescription
 
 let swiftSettings: [SwiftSetting] = [
@@ -55,6 +56,7 @@ let package = Package(
                 "Lonc",
                 .product(name: "HeapModule", package: "swift-collections"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings),
@@ -101,9 +103,19 @@ let package = Package(
             path: "Benchmarks/AgentSwarm", swiftSettings: swiftSettings),
 
         .target(name: "TestSupport", dependencies: ["Lonc"], path: "Tests/TestSupport", swiftSettings: swiftSettings),
+        // The coverage-guided fuzz targets (RELIABILITY.md, "Fuzzing"): built normally they
+        // replay their corpora in `make test`; `make fuzz` links them to libFuzzer (below).
+        .target(
+            name: "FuzzTargets",
+            dependencies: [
+                "Lonc", "BalancerdCore", "TestSupport", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Fuzz/Targets", swiftSettings: swiftSettings),
+        .testTarget(name: "FuzzCorpusTests", dependencies: ["FuzzTargets"], swiftSettings: swiftSettings),
         .testTarget(
             name: "LoncTests",
-            dependencies: ["Lonc", "TestSupport", .product(name: "NIOEmbedded", package: "swift-nio")],
+            dependencies: ["Lonc", "TestSupport", "FuzzTargets", .product(name: "NIOEmbedded", package: "swift-nio")],
             swiftSettings: swiftSettings),
         .testTarget(name: "HealthTests", dependencies: ["Health"], swiftSettings: swiftSettings),
         .testTarget(name: "BalancerTests", dependencies: ["Balancer"], swiftSettings: swiftSettings),
@@ -118,3 +130,10 @@ let package = Package(
             swiftSettings: swiftSettings),
     ]
 )
+
+// `make fuzz` only (BALANCERD_FUZZ=1, its own build folder, -sanitize=fuzzer,address): the
+// libFuzzer binary, which the normal build never compiles.
+if ProcessInfo.processInfo.environment["BALANCERD_FUZZ"] != nil {
+    package.targets.append(
+        .executableTarget(name: "balancerd-fuzz", dependencies: ["FuzzTargets", "TestSupport"], path: "Fuzz/Entry", swiftSettings: swiftSettings))
+}

@@ -4,7 +4,9 @@
 # for the agent-check interop test, keepalived for the two-instance test, iproute2,
 # iptables and slowhttptest for the fault suite, and Python's
 # openapi-schema-validator in a virtual environment under .build/ (Debian's
-# own Python refuses system-wide pip installs, PEP 668).
+# own Python refuses system-wide pip installs, PEP 668). `make fuzz` needs
+# nothing more: libFuzzer and AddressSanitizer ship with the Swift toolchain
+# (-sanitize=fuzzer,address).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 . "$root/scripts/apt-packages.sh"

@@ -1,5 +1,7 @@
-// Many agents in one process, for measuring `balancerd serve` against 100 or
-// 1,000 peers on loopback. usage: AgentSwarm COUNT FIRST-PORT LOADAVG-FILE
+// Many agents in one process, for measuring `balancerd serve` against many
+// peers on loopback (Benchmarks/poll/run.sh starts several, at most 5,000
+// each). usage: AgentSwarm COUNT FIRST-PORT LOADAVG-FILE [FIRST-ID]
+// The agents are p<FIRST-ID> … p<FIRST-ID + COUNT - 1> (FIRST-ID: 1).
 import Foundation
 import Health
 import Logging
@@ -7,8 +9,10 @@ import Lonc
 import NIOPosix
 
 let arguments = CommandLine.arguments
-guard arguments.count == 4, let count = Int(arguments[1]), let firstPort = Int(arguments[2]) else {
-    FileHandle.standardError.write(Data("usage: AgentSwarm COUNT FIRST-PORT LOADAVG-FILE\n".utf8))
+guard (4...5).contains(arguments.count), let count = Int(arguments[1]), let firstPort = Int(arguments[2]),
+    let firstID = arguments.count == 5 ? Int(arguments[4]) : 1
+else {
+    FileHandle.standardError.write(Data("usage: AgentSwarm COUNT FIRST-PORT LOADAVG-FILE [FIRST-ID]\n".utf8))
     exit(2)
 }
 let loadFile = arguments[3]
@@ -26,7 +30,7 @@ var agents: [AgentServer] = []
 for index in 0..<count {
     let agent = AgentServer(
         settings: AgentSettings(
-            ownID: "p\(index + 1)", host: "127.0.0.1", port: firstPort + index, handshakeTimeout: .seconds(5), maxLine: 65536,
+            ownID: "p\(firstID + index)", host: "127.0.0.1", port: firstPort + index, handshakeTimeout: .seconds(5), maxLine: 65536,
             replies: AgentLoadReplies(load: { local.loadReply() }, userload: { local.userLoadReply() }, loadavg: { local.loadAverageReply() })),
         hosts: { hosts }, transport: PlainTransport(), group: group, logger: logger)
     try await agent.start()

@@ -24,11 +24,13 @@ public struct BalancerState: Sendable {
     /// The policy in force.
     public private(set) var policy: BalancerPolicy
     var slots: [SpareSlot]
+    /// The slots of each id (one, unless an id is both spare and backup).
+    var slotsByID: [String: [Int]] = [:]
     /// Slots `0..<spareCount` are spares, the rest backups.
     private(set) var spareCount: Int
     var own: LoadReading?
     var ownExtra: Double = 0
-    private var ownSequence: UInt64?
+    var ownSequence: UInt64?
     var roundRobinCursor = 0
     /// Where the search for the least busy starts, so equal loads are taken in turn.
     var tieCursor = 0
@@ -97,6 +99,12 @@ public struct BalancerState: Sendable {
         self.slots = (policy.spares + policy.backups).map {
             SpareSlot(observation: SpareObservation(id: $0, domain: "", linkUp: false, linkState: "connecting", reading: nil))
         }
+        indexSlots()
+    }
+
+    private mutating func indexSlots() {
+        slotsByID = [:]
+        for index in slots.indices { slotsByID[slots[index].observation.id, default: []].append(index) }
     }
 
     /// Takes a new policy (a config reload), keeping what it knows of spares that stay.
@@ -108,6 +116,7 @@ public struct BalancerState: Sendable {
             byID[$0] ?? SpareSlot(observation: SpareObservation(id: $0, domain: "", linkUp: false, linkState: "connecting", reading: nil))
         }
         policy = newPolicy
+        indexSlots()
         for index in slots.indices { refreshFacts(index) }
         roundRobinCursor = 0
         tieCursor = 0
@@ -118,49 +127,7 @@ public struct BalancerState: Sendable {
     /// Logins sent to each spare and backup, by id, in configured order (spares first).
     public var redirectsBySpare: [(id: String, count: Int)] { slots.map { ($0.observation.id, $0.redirects) } }
 
-    // MARK: - New information
-
-    /// Takes a new snapshot of this server, its spares and its backups.
-    ///
-    /// A fresh sample (a new `sequence`) resets that server's predicted-load
-    /// ledger and updates its hysteresis latch; a spare that becomes available
-    /// (link up, answering polls, not draining) starts slow start.
-    public mutating func update(_ input: BalancerInput, now: Double) {
-        if let reading = input.own, reading.sequence != ownSequence {
-            ownSequence = reading.sequence
-            ownExtra = 0
-        }
-        own = input.own
-
-        var observations: [String: SpareObservation] = [:]
-        for observation in input.spares { observations[observation.id] = observation }
-        for index in slots.indices {
-            let id = slots[index].observation.id
-            let wasAvailable = slots[index].available
-            slots[index].observation = observations[id]
-                ?? SpareObservation(id: id, domain: "", linkUp: false, linkState: "unknown", reading: nil)
-            if !wasAvailable, slots[index].available, policy.slowStart > 0 {
-                slots[index].joinedAt = now
-                slots[index].credit = 0
-            }
-            if let reading = slots[index].observation.reading, reading.sequence != slots[index].lastSequence {
-                slots[index].lastSequence = reading.sequence
-                slots[index].extra = 0
-                if let load = reading.effective {
-                    if load >= policy.maxLoad {
-                        slots[index].overloaded = true
-                    } else if load < policy.readmitLoad {
-                        slots[index].overloaded = false
-                    }
-                }
-            }
-        }
-        for index in slots.indices { refreshFacts(index) }
-        slowStarting = slots.reduce(0) { $0 + ($1.joinedAt != nil ? 1 : 0) }
-        generation &+= 1
-    }
-
-    private mutating func refreshFacts(_ index: Int) {
+    mutating func refreshFacts(_ index: Int) {
         let observation = slots[index].observation
         let effective = observation.reading?.effective ?? .nan
         slots[index].fast = FastFacts(

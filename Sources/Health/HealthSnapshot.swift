@@ -25,31 +25,68 @@ public struct PeerHealth: Sendable, Equatable {
     }
 }
 
-/// An immutable picture of this server and every peer, published after every
-/// change; readers copy it and never block the poller.
+/// An immutable picture of this server and every peer; readers copy it and
+/// never block the poller. Taking one costs O(1): the peers share the
+/// poller's storage until the poller next changes a peer.
 public struct HealthSnapshot: Sendable, Equatable {
-    /// Increases with every published snapshot.
+    /// Increases with every published update.
     public var generation: UInt64
-    /// When it was built (wall clock).
+    /// When it was taken (wall clock).
     public var generatedAt: Date
     /// This server's own latest sample.
     public var own: LoadSample?
     /// Every peer, in hosts-table order.
     public var peers: [PeerHealth]
+    /// Where each peer is in `peers`.
+    private var index: [String: Int]
 
     /// Creates a snapshot.
     public init(generation: UInt64, generatedAt: Date = Date(), own: LoadSample?, peers: [PeerHealth]) {
+        self.init(generation: generation, generatedAt: generatedAt, own: own, peers: peers, index: Self.index(of: peers))
+    }
+
+    init(generation: UInt64, generatedAt: Date = Date(), own: LoadSample?, peers: [PeerHealth], index: [String: Int]) {
         self.generation = generation
         self.generatedAt = generatedAt
         self.own = own
         self.peers = peers
+        self.index = index
+    }
+
+    /// Where each peer is, the first of any id given twice.
+    static func index(of peers: [PeerHealth]) -> [String: Int] {
+        Dictionary(peers.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { first, _ in first })
     }
 
     /// The empty snapshot before the first poll.
     public static let empty = HealthSnapshot(generation: 0, own: nil, peers: [])
 
     /// The peer with this id.
-    public func peer(_ id: String) -> PeerHealth? { peers.first { $0.id == id } }
+    public func peer(_ id: String) -> PeerHealth? { index[id].map { peers[$0] } }
+
+    public static func == (lhs: HealthSnapshot, rhs: HealthSnapshot) -> Bool {
+        lhs.generation == rhs.generation && lhs.generatedAt == rhs.generatedAt && lhs.own == rhs.own && lhs.peers == rhs.peers
+    }
+}
+
+/// What changed since the previous update: what the poller hands its
+/// listeners, so that feeding the balancer costs O(changed peers), not O(all).
+public struct HealthUpdate: Sendable, Equatable {
+    /// The generation of the snapshot this update brings the listener to.
+    public var generation: UInt64
+    /// This server's own latest sample.
+    public var own: LoadSample?
+    /// The peers that changed (link state, sample or unanswered polls), in
+    /// hosts-table order; nil when the set of peers itself changed (start,
+    /// reload): then read the whole `LoadPoller.snapshot`.
+    public var changed: [PeerHealth]?
+
+    /// Creates an update.
+    public init(generation: UInt64, own: LoadSample?, changed: [PeerHealth]?) {
+        self.generation = generation
+        self.own = own
+        self.changed = changed
+    }
 }
 
 extension CircularBuffer {

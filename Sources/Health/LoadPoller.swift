@@ -1,78 +1,70 @@
 import Logging
 import Lonc
 import NIOCore
+import NIOPosix
 
 /// Asks every peer for `load` and `userload` every interval, over its link,
-/// and publishes a `HealthSnapshot` after every change.
+/// and tells its listeners what changed.
 ///
 /// A link is polled as soon as it comes up (at start, after a reload adds it,
 /// after a reconnect), so the balancer never goes blind for an interval after
-/// a restart: those first polls go out as the links come up, which TLS
-/// handshakes spread already. The polls after that are spread over one
-/// interval with jitter, then each peer keeps its own schedule, so a restart
-/// never sends every periodic poll at once. A reply that
-/// is not a number, `con_lost`, or no reply within `timeout` leaves that figure
-/// unknown; the link itself is not touched (it has its own request timeout):
-/// the timeout is the link's `request(_:timeout:)`, timed on its event loop.
-/// Snapshots are coalesced: at most one every `publishDelay`, so 1,000 peers
-/// answering within a few milliseconds cost one snapshot, not 1,000.
+/// a restart. The polls after that are spread over one interval with jitter,
+/// then each peer keeps its own schedule (`PollQueue`), so a restart never
+/// sends every periodic poll at once. A reply that is not a number,
+/// `con_lost`, or no reply within `timeout` leaves that figure unknown; the
+/// link itself is not touched (it has its own request timeout).
+///
+/// Everything runs on one event loop, the links' own: a scheduled task wakes
+/// when the next poll is due and hands each due link its request with a
+/// completion (`PeerRequesting.request(_:timeout:completion:)`), so a poll
+/// costs no task and no thread hop. The peers live in a `PeerTable`: a link
+/// change or an answer costs O(1), and an update to the listeners carries
+/// only the peers that changed. Updates are coalesced: a link that stops
+/// being up is published on the loop's next turn (the balancer stops choosing
+/// it at once), anything else at most `publishDelay` later, so 1,000 peers
+/// answering within a few milliseconds cost one update, not 1,000.
 public final class LoadPoller: Sendable {
     /// The settings and own load source in force; a reload replaces them (`reconfigure`).
     private let configured: Locked<(settings: PollSettings, local: LocalLoad?)>
     private let logger: Logger
     private let publishDelay: Duration
+    private let loop: any EventLoop
     private let state: Locked<State>
-    private let published = Locked(HealthSnapshot.empty)
-    private let listeners = Locked<[@Sendable (HealthSnapshot) -> Void]>([])
-    /// Nudged when a link comes up, so its first poll goes out at once.
-    private let linksCameUp: AsyncStream<Void>
-    private let linksCameUpSignal: AsyncStream<Void>.Continuation
+    private let listeners = Locked<[@Sendable (HealthUpdate) -> Void]>([])
 
     private struct State: Sendable {
-        var peers: [String: PeerEntry] = [:]
-        var order: [String] = []
+        var table = PeerTable<any PeerRequesting>()
         var queue = PollQueue()
         var own: LoadSample?
         var ownHistory = CircularBuffer<LoadSample>()
+        var ownChanged = true
+        var nextOwn = NIODeadline.now()
         var sequence: UInt64 = 0
         var generation: UInt64 = 0
-        var dirty = true
-
-        /// Records whether `id`'s link is up; true when it has just come up
-        /// (it is then marked for a poll out of turn).
-        mutating func note(_ id: String, isUp: Bool) -> Bool {
-            guard let wasUp = peers[id]?.wasUp else { return false }
-            peers[id]?.wasUp = isUp
-            guard isUp, !wasUp else { return false }
-            peers[id]?.pollNow = true
-            return true
-        }
+        var running = false
+        var tick: Scheduled<Void>?
+        var publish = PublishPending.none
     }
 
-    private struct PeerEntry: Sendable {
-        var link: any PeerRequesting
-        var latest: LoadSample?
-        var history = CircularBuffer<LoadSample>()
-        var unansweredPolls = 0
-        /// The link was up when last looked at: an up it was not, is a link coming up.
-        var wasUp = false
-        /// Polled once out of turn as soon as possible (the link just came up).
-        var pollNow = false
-    }
+    private enum PublishPending: Sendable { case none, later, soon }
 
-    /// Creates a poller. `local` also polls this server's own load (nil: only peers).
-    public init(settings: PollSettings, local: LocalLoad?, logger: Logger, publishDelay: Duration = .milliseconds(50)) {
+    /// The loop of pollers given none (tests): a thread of its own, not NIO's
+    /// shared loops, which other code in the process may hold up.
+    private static let ownLoop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+
+    /// Creates a poller. `local` also polls this server's own load (nil: only
+    /// peers). `eventLoop`: where the polls are scheduled, the links' own loop
+    /// in the daemon (nil: a loop of the pollers' own, for tests).
+    public init(settings: PollSettings, local: LocalLoad?, logger: Logger, publishDelay: Duration = .milliseconds(50), eventLoop: (any EventLoop)? = nil) {
         self.configured = Locked((settings, local))
         self.logger = logger
         self.publishDelay = publishDelay
+        self.loop = eventLoop ?? Self.ownLoop.next()
         self.state = Locked(State())
-        (linksCameUp, linksCameUpSignal) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
     /// The settings in force.
     public var settings: PollSettings { configured.withLock { $0.settings } }
-
-    private var local: LocalLoad? { configured.withLock { $0.local } }
 
     /// Applies a reload's `poll.*` and `agent.*` (this server's load source)
     /// from the next poll on. A shorter interval also brings every peer's next
@@ -81,13 +73,16 @@ public final class LoadPoller: Sendable {
         let latest = NIODeadline.now() + TimeAmount(settings.interval)
         configured.withLock { $0 = (settings, local) }
         state.withLock { $0.queue.pullIn(to: latest) }
+        loop.execute { self.tick() }
     }
 
-    /// The latest snapshot (a copy; never blocks on a poll).
-    public var snapshot: HealthSnapshot { published.withLock { $0 } }
+    /// The current picture of every peer: O(1), it shares the poller's storage.
+    public var snapshot: HealthSnapshot {
+        state.withLock { HealthSnapshot(generation: $0.generation, own: $0.own, peers: $0.table.peers, index: $0.table.index) }
+    }
 
-    /// Calls `listener` with every snapshot published from now on.
-    public func onSnapshot(_ listener: @escaping @Sendable (HealthSnapshot) -> Void) {
+    /// Calls `listener` with every update published from now on (on the poller's event loop).
+    public func onUpdate(_ listener: @escaping @Sendable (HealthUpdate) -> Void) {
         listeners.withLock { $0.append(listener) }
     }
 
@@ -97,28 +92,16 @@ public final class LoadPoller: Sendable {
     public func setPeers(_ links: [any PeerRequesting]) {
         let interval = settings.interval.secondsValue
         let now = NIODeadline.now()
+        let statuses = links.map { ($0.peerID, $0, $0.status) }
         state.withLock { state in
+            let before = Set(state.table.index.keys)
+            let added = state.table.replace(with: statuses)
             // Made here, not captured from outside: ThreadSanitizer crashes on an
             // empty struct captured inout by a closure (seen with Swift 6.3.1).
             var generator = SystemRandomNumberGenerator()
-            let newIDs = links.map(\.peerID).filter { state.peers[$0] == nil }
-            let offsets = PollSchedule.firstOffsets(count: newIDs.count, interval: interval, using: &generator)
-            var offsetByID: [String: TimeAmount] = [:]
-            for (id, offset) in zip(newIDs, offsets) { offsetByID[id] = .nanoseconds(Int64(offset * 1e9)) }
-            var peers: [String: PeerEntry] = [:]
-            for link in links {
-                if var existing = state.peers[link.peerID] {
-                    existing.link = link
-                    peers[link.peerID] = existing
-                } else {
-                    peers[link.peerID] = PeerEntry(link: link, latest: nil)
-                    state.queue.schedule(link.peerID, at: now + (offsetByID[link.peerID] ?? .zero))
-                }
-            }
-            for id in state.peers.keys where peers[id] == nil { state.queue.remove(id) }
-            state.peers = peers
-            state.order = links.map(\.peerID)
-            state.dirty = true
+            let offsets = PollSchedule.firstOffsets(count: added.count, interval: interval, using: &generator)
+            for (id, offset) in zip(added, offsets) { state.queue.schedule(id, at: now + .nanoseconds(Int64(offset * 1e9))) }
+            for id in before where state.table.index[id] == nil { state.queue.remove(id) }
         }
         linkChanged()
     }
@@ -127,92 +110,80 @@ public final class LoadPoller: Sendable {
     public func history(of id: String?) -> [LoadSample] {
         state.withLock { state in
             guard let id else { return Array(state.ownHistory) }
-            return state.peers[id].map { Array($0.history) } ?? []
+            return state.table.history(of: id)
         }
     }
 
-    /// One link changed state: publishes a snapshot at once, so the balancer
-    /// stops choosing a peer the moment its link drops, not at the next poll.
-    /// A link that came up is polled at once. Looks at that peer only.
+    /// One link changed state: O(1). A link that came up is polled at once; a
+    /// link that is no longer up is published on the loop's next turn, so the
+    /// balancer stops choosing it before the next poll.
     public func linkChanged(_ status: LinkStatus) {
-        let cameUp = state.withLock { state in
-            state.dirty = true
-            return state.note(status.peerID, isUp: status.state == .up)
+        let pollNow: (any PeerRequesting)? = state.withLock { state in
+            state.table.noteLink(status, polling: state.running) && state.running ? state.table.link(status.peerID) : nil
         }
-        if cameUp { linksCameUpSignal.yield() }
-        publishIfDirty()
+        if let pollNow { poll(pollNow) }
+        requestPublish(soon: status.state != .up)
     }
 
     /// Any link may have changed (start, reload): looks at every peer's link.
     public func linkChanged() {
-        let cameUp = state.withLock { state in
-            state.dirty = true
-            var cameUp = false
-            for id in state.order {
-                guard let link = state.peers[id]?.link else { continue }
-                if state.note(id, isUp: link.status.state == .up) { cameUp = true }
-            }
-            return cameUp
+        let links = state.withLock { $0.table.links }
+        let statuses = links.map(\.status)
+        let cameUp: [any PeerRequesting] = state.withLock { state in
+            zip(links, statuses).compactMap { link, status in state.table.noteLink(status, polling: state.running) && state.running ? link : nil }
         }
-        if cameUp { linksCameUpSignal.yield() }
-        publishIfDirty()
+        cameUp.forEach(poll)
+        requestPublish(soon: true)
     }
 
     /// Polls until the task is cancelled.
     public func run() async {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.publishLoop() }
-            group.addTask { await self.scheduleLoop() }
-            group.addTask { await self.firstPollLoop() }
-            await group.waitForAll()
+        loop.execute {
+            let pending = self.state.withLock { state in
+                state.running = true
+                return state.table.takePollNow()
+            }
+            pending.forEach(self.poll)
+            self.tick()
+        }
+        while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
+        state.withLock { state in
+            state.running = false
+            state.tick?.cancel()
+            state.tick = nil
         }
     }
 
-    // MARK: - Scheduling
+    // MARK: - Scheduling (on the loop)
 
-    private func scheduleLoop() async {
-        var nextOwn = NIODeadline.now()
-        await withDiscardingTaskGroup { polls in
-            while !Task.isCancelled {
-                let (settings, local) = configured.withLock { $0 }
-                let interval = TimeAmount(settings.interval)
-                let now = NIODeadline.now()
-                if nextOwn > now + interval { nextOwn = now + interval }
-                if local != nil, now >= nextOwn {
-                    nextOwn = now + interval
-                    polls.addTask { self.pollOwn() }
-                }
-                let (due, wake): ([any PeerRequesting], NIODeadline) = state.withLock { state in
-                    let due = state.queue.takeDue(now: now, interval: interval).compactMap { state.peers[$0]?.link }
-                    return (due, state.queue.nextDue() ?? now + interval)
-                }
-                for link in due {
-                    polls.addTask { await self.poll(link) }
-                }
-                let untilNext = min(max(min(wake, local == nil ? wake : nextOwn) - .now(), .milliseconds(1)), interval)
-                try? await Task.sleep(for: Duration(untilNext) + .milliseconds(1))
+    /// Sends every poll that is due and schedules the next wake-up. Wake-ups
+    /// are at least `granularity` apart: a poll goes out up to that late, and
+    /// 10,000 peers cost 200 wake-ups a second, not 10,000.
+    private func tick() {
+        let (settings, local) = configured.withLock { $0 }
+        let interval = TimeAmount(settings.interval)
+        let now = NIODeadline.now()
+        let granularity = min(TimeAmount.milliseconds(5), .nanoseconds(interval.nanoseconds / 10))
+        let work: (due: [any PeerRequesting], pollOwn: Bool)? = state.withLock { state in
+            guard state.running else { return nil }
+            var pollOwn = false
+            if state.nextOwn > now + interval { state.nextOwn = now + interval }
+            if local != nil, now >= state.nextOwn {
+                state.nextOwn = now + interval
+                pollOwn = true
             }
-            polls.cancelAll()
+            let due = state.queue.takeDue(now: now, interval: interval).compactMap { state.table.link($0) }
+            var wake = state.queue.nextDue() ?? now + interval
+            if local != nil { wake = min(wake, state.nextOwn) }
+            wake = min(max(wake, now + granularity), now + interval)
+            state.tick?.cancel()
+            state.tick = loop.scheduleTask(deadline: wake) { self.tick() }
+            return (due, pollOwn)
         }
-    }
-
-    /// Polls each link that just came up, out of turn; its periodic schedule is untouched.
-    private func firstPollLoop() async {
-        await withDiscardingTaskGroup { polls in
-            for await _ in linksCameUp {
-                let links: [any PeerRequesting] = state.withLock { state in
-                    var links: [any PeerRequesting] = []
-                    for id in state.order where state.peers[id]?.pollNow == true {
-                        state.peers[id]?.pollNow = false
-                        if let link = state.peers[id]?.link { links.append(link) }
-                    }
-                    return links
-                }
-                for link in links {
-                    polls.addTask { await self.poll(link) }
-                }
-            }
-        }
+        guard let work else { return }
+        // Reading the sessions folder is file I/O: off the loop.
+        if work.pollOwn { Task { self.pollOwn() } }
+        work.due.forEach(poll)
     }
 
     private func pollOwn() {
@@ -223,12 +194,19 @@ public final class LoadPoller: Sendable {
             let sample = local.sample(sequence: state.sequence)
             state.own = sample
             state.ownHistory.append(sample, keepingAtMost: settings.history)
-            state.dirty = true
+            state.ownChanged = true
+        }
+        requestPublish(soon: false)
+    }
+
+    private func poll(_ link: any PeerRequesting) {
+        let peerID = link.peerID
+        link.request([WireProtocol.load, WireProtocol.userload], timeout: settings.timeout) { replies in
+            self.record(replies, from: peerID)
         }
     }
 
-    private func poll(_ link: any PeerRequesting) async {
-        let replies = await link.request([WireProtocol.load, WireProtocol.userload], timeout: settings.timeout)
+    private func record(_ replies: [String?], from peerID: String) {
         let (loadReply, userReply) = (replies.first ?? nil, replies.dropFirst().first ?? nil)
         let loadPercent = loadReply.flatMap(WireNumber.parse)
         let userPercent = userReply.flatMap(WireNumber.parse)
@@ -237,52 +215,53 @@ public final class LoadPoller: Sendable {
         // A figure that did not arrive in time is not known to be unknown: a new sample needs both
         // replies. A reply that is not a number (the agent's `unknown`) does make that figure unknown.
         let missing = [loadReply, userReply].contains { $0 == nil || $0 == WireReply.connectionLost }
-        if missing || (loadPercent == nil && userPercent == nil) {
-            // Nothing usable: keep the previous sample, which will go stale on its own.
-            logger.debug("poll of \(link.peerID) got no number", metadata: ["load": "\(loadReply ?? "timeout")", "userload": "\(userReply ?? "timeout")"])
-            state.withLock { state in
-                if var entry = state.peers[link.peerID] {
-                    entry.unansweredPolls = answered ? 0 : entry.unansweredPolls + 1
-                    state.peers[link.peerID] = entry
-                }
-                state.dirty = true
-            }
-            return
+        let usable = !missing && (loadPercent != nil || userPercent != nil)
+        if !usable {
+            logger.debug("poll of \(peerID) got no number", metadata: ["load": "\(loadReply ?? "timeout")", "userload": "\(userReply ?? "timeout")"])
         }
+        let historyLimit = settings.history
         state.withLock { state in
-            guard var entry = state.peers[link.peerID] else { return }
-            entry.unansweredPolls = 0
-            state.sequence &+= 1
-            let sample = LoadSample(loadPercent: loadPercent, userLoadPercent: userPercent, sequence: state.sequence)
-            entry.latest = sample
-            entry.history.append(sample, keepingAtMost: settings.history)
-            state.peers[link.peerID] = entry
-            state.dirty = true
+            var sample: LoadSample?
+            if usable {
+                state.sequence &+= 1
+                sample = LoadSample(loadPercent: loadPercent, userLoadPercent: userPercent, sequence: state.sequence)
+            }
+            // Nothing usable: the previous sample stays, and goes stale on its own.
+            state.table.record(peerID, sample: sample, answered: answered, historyLimit: historyLimit)
         }
+        requestPublish(soon: false)
     }
 
     // MARK: - Publishing
 
-    private func publishLoop() async {
-        while !Task.isCancelled {
-            publishIfDirty()
-            try? await Task.sleep(for: publishDelay)
+    /// Asks for an update: on the loop's next turn (`soon`), or within `publishDelay`.
+    private func requestPublish(soon: Bool) {
+        let schedule: Bool = state.withLock { state in
+            switch (state.publish, soon) {
+            case (.soon, _), (.later, false): return false
+            case (.none, _), (.later, true):
+                state.publish = soon ? .soon : .later
+                return true
+            }
+        }
+        guard schedule else { return }
+        if soon {
+            loop.execute { self.publishIfDirty() }
+        } else {
+            loop.scheduleTask(in: TimeAmount(publishDelay)) { self.publishIfDirty() }
         }
     }
 
-    /// Builds and publishes a snapshot if anything changed since the last one.
+    /// Hands the listeners what changed since the last update, if anything did.
     public func publishIfDirty() {
-        let snapshot: HealthSnapshot? = state.withLock { state in
-            guard state.dirty else { return nil }
-            state.dirty = false
+        let update: HealthUpdate? = state.withLock { state in
+            state.publish = .none
+            guard state.table.hasChanges || state.ownChanged else { return nil }
             state.generation &+= 1
-            let peers = state.order.compactMap { id in
-                state.peers[id].map { PeerHealth(id: id, link: $0.link.status, latest: $0.latest, unansweredPolls: $0.unansweredPolls) }
-            }
-            return HealthSnapshot(generation: state.generation, own: state.own, peers: peers)
+            state.ownChanged = false
+            return HealthUpdate(generation: state.generation, own: state.own, changed: state.table.takeChanges())
         }
-        guard let snapshot else { return }
-        published.withLock { $0 = snapshot }
-        for listener in listeners.withLock({ $0 }) { listener(snapshot) }
+        guard let update else { return }
+        for listener in listeners.withLock({ $0 }) { listener(update) }
     }
 }

@@ -1,35 +1,17 @@
 import NIOCore
 import NIOEmbedded
 import Testing
+import FuzzTargets
 import TestSupport
 @testable import Lonc
 
 /// Seeded random inputs for the two parsers that read what other machines
 /// wrote: the line framer (bytes from a peer) and the hosts table (a file an
 /// operator edits). `make test` tries 20,000 inputs each; `make soak` 1,000,000.
+/// The reference framing and the hosts-table invariants are the coverage-guided
+/// fuzz targets' (`Fuzz/Targets`), so both fuzzers judge by the same rules.
 @Suite("fuzz: line framer and hosts table")
 struct LoncFuzzTests {
-    /// What the framer must do with `stream`, worked out byte by byte: the lines
-    /// it yields, and the offset of the byte at which it must fail (nil: never).
-    static func expectedFraming(_ stream: [UInt8], limit: Int) -> (lines: [String], failsAt: Int?) {
-        var lines: [String] = []
-        var current: [UInt8] = []
-        for (offset, byte) in stream.enumerated() {
-            if byte == UInt8(ascii: "\n") {
-                var line = current
-                if line.last == UInt8(ascii: "\r") { line.removeLast() }
-                if line.count > limit { return (lines, offset) }
-                lines.append(String(decoding: line, as: UTF8.self))
-                current.removeAll()
-            } else {
-                current.append(byte)
-                // Even a CR next could not bring this line back under the limit.
-                if current.count > limit + 1 { return (lines, offset) }
-            }
-        }
-        return (lines, nil)
-    }
-
     @Test("the framer yields exactly the lines of any byte stream, in any chunking, and fails on the byte that makes a line too long")
     func lineFramer() throws {
         let iterations = Fuzz.iterations(default: 20_000)
@@ -39,7 +21,7 @@ struct LoncFuzzTests {
         for iteration in 0..<iterations {
             let limit = Int.random(in: 1...48, using: &rng)
             let stream = Fuzz.bytes(Int.random(in: 0...300, using: &rng), using: &rng)
-            let (expected, failsAt) = Self.expectedFraming(stream, limit: limit)
+            let (expected, failsAt) = LineFramerFuzz.expectedFraming(stream, limit: limit)
 
             let channel = EmbeddedChannel(handler: ByteToMessageHandler(LineFrameDecoder(maximumLength: limit)))
             var lines: [String] = []
@@ -72,14 +54,6 @@ struct LoncFuzzTests {
         }
     }
 
-    static let validTable = Array("""
-        # id:domain:role:hostname:ip[:port]
-        msul1:msu:library:zaphod.lite.msu.edu:35.8.63.51
-        msua1:msu:access:agrajag.lite.msu.edu:35.8.63.68:5663
-        lb2:demo:access:lb2.localhost:[::1]:5702
-        c:d:access:c.example:2001:db8::7
-        """.utf8)
-
     @Test("the hosts-table parser never crashes; what it accepts is well formed, what it refuses names real lines")
     func hostsTable() throws {
         let iterations = Fuzz.iterations(default: 20_000)
@@ -89,27 +63,11 @@ struct LoncFuzzTests {
         for iteration in 0..<iterations {
             let bytes = Int.random(in: 0..<8, using: &rng) == 0
                 ? Fuzz.bytes(Int.random(in: 0...200, using: &rng), using: &rng)
-                : Fuzz.mutate(Self.validTable, using: &rng)
+                : Fuzz.mutate(FuzzTarget.validHostsTable, using: &rng)
             let text = String(decoding: bytes, as: UTF8.self)
-            let lineCount = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).count
-            let context = "seed \(seed) iteration \(iteration): \(text.debugDescription)"
-            do {
-                let table = try HostsTable.parse(text, file: "hosts.tab")
-                accepted += 1
-                #expect(Set(table.ids).count == table.ids.count, "\(context)")
-                for entry in table.entries {
-                    #expect(!entry.id.isEmpty && !entry.id.contains(":"), "\(context)")
-                    #expect(HostsTable.isHostname(entry.hostname), "\(context)")
-                    #expect(!entry.address.isEmpty, "\(context)")
-                    if let port = entry.port { #expect((1...65_535).contains(port), "\(context)") }
-                }
-            } catch {
-                #expect(!error.problems.isEmpty, "\(context)")
-                for problem in error.problems {
-                    #expect(!problem.message.isEmpty, "\(context)")
-                    if let line = problem.line { #expect((1...max(lineCount, 1)).contains(line), "\(context)") }
-                }
-            }
+            let broken = HostsTableFuzz.check(text)
+            #expect(broken.isEmpty, "seed \(seed) iteration \(iteration): \(text.debugDescription): \(broken)")
+            if (try? HostsTable.parse(text, file: "hosts.tab")) != nil { accepted += 1 }
         }
         // The mutations must leave some tables valid, or the accept branch is never tested.
         #expect(accepted > iterations / 20)

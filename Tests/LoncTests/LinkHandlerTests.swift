@@ -45,7 +45,7 @@ struct LinkHandshakeHandlerTests {
         try channel.writeInbound("ok")
         #expect(try channel.readOutbound(as: String.self) == "sethost:agent1")
         try channel.writeInbound("ok")
-        #expect(try channel.readOutbound(as: String.self) == "version:\(WireProtocol.version)")
+        #expect(try channel.readOutbound(as: String.self) == "version:\(WireProtocol.version) ids")
         try channel.writeInbound("version:9.9")
         #expect(recorder.events.compactMap { $0 as? LinkHandshakeCompleted } == [LinkHandshakeCompleted(peerVersion: "9.9")])
         #expect(recorder.errors.isEmpty)
@@ -90,6 +90,7 @@ struct RequestMatcherTests {
         let recorder = PipelineRecorder()
         let channel = EmbeddedChannel()
         let sync = channel.pipeline.syncOperations
+        try sync.addHandler(RequestIDCodec())
         try sync.addHandler(
             RequestMatcher(pipelineDepth: depth, requestTimeout: timeout, onReply: { _ in counts.replies += 1 }, onLost: { counts.lost += $0 }))
         try sync.addHandler(recorder)

@@ -76,4 +76,111 @@ struct MisbehavingPeerTests {
         #expect(await link.request("load") == "0.50")
         #expect(await link.request("userload") == "0.50")
     }
+
+    // MARK: With request ids: the same faults, and every caller gets its own figure.
+
+    /// A peer that accepts ids, whose `answer` sees each tagged line; `held` keeps one request's id for later.
+    static func taggedAgent(_ answer: @escaping @Sendable (_ id: UInt64, _ command: String, _ held: Locked<UInt64?>) -> String?) throws -> ScriptedAgent {
+        let held = Locked<UInt64?>(nil)
+        return try ScriptedAgent(id: "agent1", acceptsRequestIDs: true) { line in
+            guard let tagged = WireRequestID.parse(line) else { return nil }
+            return answer(tagged.id, tagged.text, held)
+        }
+    }
+
+    /// A link with a 60 s keepalive (no ping between the test's requests) to `agent`, up, tagging requests.
+    static func upLink(to agent: ScriptedAgent, requestTimeout: Duration = .milliseconds(300)) async -> PeerLink {
+        var settings = AgentFixture.fastSettings
+        settings.keepalive = .seconds(60)
+        settings.requestTimeout = requestTimeout
+        let link = AgentFixture.link(to: agent.port, settings: settings)
+        link.start()
+        _ = await eventually { link.status.state == .up }
+        return link
+    }
+
+    @Test("with ids, a peer that answers twice while another request waits: each gets its own figure, the extra line is dropped and counted")
+    func answersTwiceWithIDs() async throws {
+        let agent = try Self.taggedAgent { id, command, held in
+            switch command {
+            case "load":
+                held.withLock { $0 = id }
+                return nil
+            case "userload":
+                let load = held.withLock { $0 } ?? 0
+                return "#\(load) 37.50\n#\(load) 99.99\n#\(id) 12.00"
+            default: return "#\(id) reply to \(command)"
+            }
+        }
+        let link = await Self.upLink(to: agent)
+        defer { Task { await link.shutdown() } }
+        #expect(link.status.requestIDs == true)
+        async let load = link.request("load")
+        #expect(await eventually { agent.received.count == 1 }, "the agent holds load before the next request")
+        async let userload = link.request("userload")
+        #expect(await load == "37.50")
+        #expect(await userload == "12.00", "without ids the doubled 99.99 was taken as userload's figure")
+        #expect(await eventually { link.status.strayRepliesTotal == 1 })
+        #expect(await link.request("loadavg") == "reply to loadavg")
+        #expect(link.status.state == .up && link.status.attempts == 0 && agent.connections == 1)
+    }
+
+    @Test("with ids, a reply that comes after its request timed out is dropped and counted; the next request gets its own, the link stays up")
+    func answersLateWithIDs() async throws {
+        let agent = try Self.taggedAgent { id, command, held in
+            switch command {
+            case "load":
+                held.withLock { $0 = id }
+                return nil
+            case "loadavg":
+                let load = held.withLock { $0 } ?? 0
+                return "#\(load) 37.50\n#\(id) 0.75 0.50 0.25"
+            default: return "#\(id) reply to \(command)"
+            }
+        }
+        let link = await Self.upLink(to: agent)
+        defer { Task { await link.shutdown() } }
+        async let load = link.request("load")
+        #expect(await eventually { agent.received.count == 1 }, "the agent holds load before the next request")
+        // The peer answers this one, so it is alive: the unanswered load alone gets con_lost.
+        #expect(await link.request("userload") == "reply to userload")
+        #expect(await load == "con_lost")
+        #expect(await link.request("loadavg") == "0.75 0.50 0.25")
+        #expect(await eventually { link.status.strayRepliesTotal == 1 })
+        #expect(link.status.state == .up && link.status.lastError == nil && agent.connections == 1)
+    }
+
+    @Test("with ids, a peer that answers out of order: each request gets its own figure")
+    func answersOutOfOrderWithIDs() async throws {
+        let agent = try Self.taggedAgent { id, command, held in
+            switch command {
+            case "load":
+                held.withLock { $0 = id }
+                return nil
+            case "userload":
+                return "#\(id) 12.00\n#\(held.withLock { $0 } ?? 0) 37.50"
+            default: return "#\(id) reply to \(command)"
+            }
+        }
+        let link = await Self.upLink(to: agent)
+        defer { Task { await link.shutdown() } }
+        async let load = link.request("load")
+        #expect(await eventually { agent.received.count == 1 }, "the agent holds load before the next request")
+        async let userload = link.request("userload")
+        #expect(await load == "37.50")
+        #expect(await userload == "12.00")
+        #expect(link.status.strayRepliesTotal == 0)
+        #expect(link.status.state == .up && agent.connections == 1)
+    }
+
+    @Test("with ids, a peer silent for the request timeout still resets the link")
+    func silentWithIDs() async throws {
+        let agent = try Self.taggedAgent { id, command, _ in command == "load" ? nil : "#\(id) reply to \(command)" }
+        let link = await Self.upLink(to: agent)
+        defer { Task { await link.shutdown() } }
+        #expect(await link.request("load") == "con_lost")
+        #expect(await eventually { link.status.lastError?.contains("no reply within") == true })
+        #expect(await eventually { link.status.state == .up && agent.connections >= 2 })
+        #expect(await link.request("userload") == "reply to userload")
+    }
 }

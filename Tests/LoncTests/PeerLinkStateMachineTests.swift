@@ -253,4 +253,13 @@ struct PeerLinkStateMachineTests {
         #expect(machine.connected(1) == .closeStray, "a connect that finishes after shutdown is closed")
         #expect(machine.currentConnection == nil)
     }
+
+    @Test("fuzz finding second-shutdown-repeats-stop: a second shutdown answers .stop again and stays stopped; the driver's stop is idempotent")
+    func secondShutdownRepeatsStop() {
+        var machine = Self.upMachine()
+        #expect(machine.shutdown() == .stop)
+        #expect(machine.shutdown() == .stop, "PeerLink.perform(.stop) cancels a timer and closes a channel that are already gone")
+        #expect(machine.state == .stopped)
+        #expect(machine.start() == .none)
+    }
 }

@@ -6,7 +6,11 @@ import Foundation
 /// the connection hangs from then on, answering nothing (as a SIGSTOPped peer).
 /// An answer holding a newline is two replies (a peer that answers twice);
 /// `byteInterval` sends each byte of an answer on its own, that many seconds
-/// apart (a peer that trickles). Runs on its own threads with blocking sockets.
+/// apart (a peer that trickles). With `acceptsRequestIDs` it accepts ids when
+/// the client offers them, and `answer` then gets each line as it came
+/// (`#7 load`) and writes its tags itself; nil sends nothing for that line
+/// (the test answers it later, or never) instead of hanging.
+/// Runs on its own threads with blocking sockets.
 public final class ScriptedAgent: Sendable {
     /// The port it listens on (127.0.0.1).
     public let port: Int
@@ -35,7 +39,10 @@ public final class ScriptedAgent: Sendable {
     }
 
     /// Listens on 127.0.0.1 (`port` 0: any free port) and serves on its own threads.
-    public init(id: String, port requestedPort: Int = 0, byteInterval: Double = 0, answer: @escaping @Sendable (String) -> String?) throws {
+    public init(
+        id: String, port requestedPort: Int = 0, byteInterval: Double = 0, acceptsRequestIDs: Bool = false,
+        answer: @escaping @Sendable (String) -> String?
+    ) throws {
         let journal = Journal()
         self.journal = journal
         let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -63,7 +70,9 @@ public final class ScriptedAgent: Sendable {
                 accepted.increment()
                 let connection = accepted.value
                 Thread.detachNewThread {
-                    Self.serve(client, id: id, connection: connection, byteInterval: byteInterval, journal: journal, answer: answer)
+                    Self.serve(
+                        client, id: id, connection: connection, byteInterval: byteInterval, acceptsRequestIDs: acceptsRequestIDs,
+                        journal: journal, answer: answer)
                 }
             }
         }
@@ -80,7 +89,8 @@ public final class ScriptedAgent: Sendable {
     }
 
     private static func serve(
-        _ client: Int32, id: String, connection: Int, byteInterval: Double, journal: Journal, answer: @Sendable (String) -> String?
+        _ client: Int32, id: String, connection: Int, byteInterval: Double, acceptsRequestIDs: Bool, journal: Journal,
+        answer: @Sendable (String) -> String?
     ) {
         defer { close(client) }
         var buffer: [UInt8] = []
@@ -114,13 +124,17 @@ public final class ScriptedAgent: Sendable {
                         reply(WireProtocol.ok)
                     } else if line.hasPrefix(WireProtocol.sethostPrefix) {
                         reply(line == WireProtocol.sethostPrefix + id ? WireProtocol.ok : WireProtocol.wrongHost)
-                    } else if line.hasPrefix(WireProtocol.versionPrefix) {
-                        reply(WireProtocol.versionPrefix + "scripted")
+                    } else if let offer = WireVersionLine(line) {
+                        reply(WireVersionLine(version: "scripted", requestIDs: acceptsRequestIDs && offer.requestIDs).line)
                         handshaken = true
                     }
                 } else if !hung {
                     journal.append(line, connection: connection)
-                    if let text = answer(line) { reply(text, trickle: true) } else { hung = true }
+                    if let text = answer(line) {
+                        reply(text, trickle: true)
+                    } else if !acceptsRequestIDs {
+                        hung = true
+                    }
                 }
             }
         }

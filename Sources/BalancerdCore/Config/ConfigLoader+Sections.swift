@@ -16,6 +16,8 @@ extension ConfigLoader {
         links.backoffMax = reader.duration("links.backoff_max", default: links.backoffMax)
         links.pipelineDepth = reader.integer("links.pipeline_depth", default: links.pipelineDepth, in: 1...4096)
         links.maxLine = reader.integer("links.max_line", default: links.maxLine, in: 64...(16 << 20))
+        links.requestIDs = reader.bool("links.request_ids", default: links.requestIDs)
+        links.maxConnecting = reader.integer("links.max_connecting", default: links.maxConnecting, in: 1...100_000)
         if links.backoffInitial > links.backoffMax {
             reader.problem("links.backoff_initial", "\(links.backoffInitial.configText) is longer than links.backoff_max \(links.backoffMax.configText)")
         }

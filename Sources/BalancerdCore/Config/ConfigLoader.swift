@@ -72,6 +72,7 @@ public struct ConfigLoader {
         config.tls.caPath = resolve(reader.string("tls.ca", default: config.tls.caPath))
         config.tls.certificatePath = resolve(reader.string("tls.cert", default: config.tls.certificatePath))
         config.tls.keyPath = resolve(reader.string("tls.key", default: config.tls.keyPath))
+        config.relaySockets = reader.bool("relay_sockets", default: config.relaySockets)
         config.tls.insecure = reader.bool("tls.insecure", default: config.tls.insecure)
 
         readLinks(into: &config.links, with: &reader)

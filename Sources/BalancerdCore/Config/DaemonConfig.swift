@@ -20,6 +20,9 @@ public struct DaemonConfig: Sendable, Equatable {
     /// The group the relay sockets (and `socket_dir`) belong to, e.g. `www-data`;
     /// nil: the daemon's own group. The control socket stays private either way.
     public var socketGroup: SocketGroup?
+    /// One relay socket per peer in `socket_dir` (`relay_sockets`); false for a
+    /// balancer whose local programs send nothing over the links: half the open files.
+    public var relaySockets = true
     public var tls = TLS()
     public var links = LinkSettings()
     public var poll = PollSettings()

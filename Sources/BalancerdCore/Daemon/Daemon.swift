@@ -23,11 +23,12 @@ public final class Daemon: Sendable {
     public init(loaded: ConfigLoader.Loaded, configPath: String, webRoot: String?, logger: Logger) throws {
         let config = loaded.config
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let loop = group.next()
         let transport = try config.tls.transport()
         let store = ConfigStore(config: config, hosts: loaded.hosts)
         let loadWatch = LoadSourceWatch(logger: logger)
         let local = LocalLoad(config: config, watch: loadWatch)
-        let poller = LoadPoller(settings: config.poll, local: local, logger: logger)
+        let poller = LoadPoller(settings: config.poll, local: local, logger: logger, eventLoop: loop)
         let queue = try DelayedQueue(stateDirectory: config.stateDirectory, logger: logger)
         // The relay router is made before the supervisor it reports queue depths to.
         let supervisorBox = Locked<LinkSupervisor?>(nil)
@@ -60,7 +61,7 @@ public final class Daemon: Sendable {
 
         let routing = RoutingTable(config: config, hosts: loaded.hosts)
         let feed = RoutingFeed(routing: routing, store: store, drains: drains, poller: poller)
-        poller.onSnapshot { snapshot in feed.feed(snapshot) }
+        poller.onUpdate { update in feed.feed(update) }
         feed.refresh()
         let links: @Sendable () -> [LinkStatus] = { supervisor.statuses }
         var health = HealthPresenter(store: store, drains: drains, routing: routing, poller: poller, links: links)
@@ -95,7 +96,7 @@ public final class Daemon: Sendable {
         ]
         if let agent { parts.append(ListenerPart(server: agent, purpose: "peer links", logger: logger)) }
         parts += [
-            RelayPart(relay: relay, router: relayRouter, supervisor: supervisor),
+            RelayPart(relay: relay, router: relayRouter, supervisor: supervisor, sockets: config.relaySockets),
             ControlPart(server: ControlServer(socketDirectory: config.socketDirectory, actions: control, group: group, logger: logger)),
             HTTPPart(
                 settings: config.http, state: endpoint, assets: WebAssets(root: webRoot), ready: ready, logger: logger,

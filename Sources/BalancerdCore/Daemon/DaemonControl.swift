@@ -64,7 +64,7 @@ final class DaemonControl: ControlActions {
         poller.setPeers(supervisor.all)
         relayRouter.setLinks(supervisor.all)
         do {
-            try await relay.update(peers: supervisor.all.map(\.peerID))
+            if config.relaySockets { try await relay.update(peers: supervisor.all.map(\.peerID)) }
         } catch {
             logger.error("reload: relay sockets: \(error)")
         }
@@ -95,6 +95,7 @@ final class DaemonControl: ControlActions {
         config.hostID = old.hostID
         config.stateDirectory = old.stateDirectory
         config.socketDirectory = old.socketDirectory
+        config.relaySockets = old.relaySockets
         config.http = old.http
         config.links = old.links
         config.tls = old.tls

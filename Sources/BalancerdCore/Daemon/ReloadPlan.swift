@@ -11,7 +11,7 @@ public struct ReloadPlan: Sendable, Equatable {
 
     /// Keys `balancerd serve` cannot change while it runs: its sockets, folders,
     /// identity, and the links' settings and certificates (every link was made with them).
-    static let serveRestartKeys: Set<String> = Set(["host_id", "state_dir", "socket_dir", "socket_group", "agent.listen", "agent.haproxy_listen"]
+    static let serveRestartKeys: Set<String> = Set(["host_id", "state_dir", "socket_dir", "socket_group", "relay_sockets", "agent.listen", "agent.haproxy_listen"]
         + handlerKeys
         + keys.filter { $0.key.hasPrefix("tls.") || $0.key.hasPrefix("links.") || $0.key.hasPrefix("http.") }.map(\.key))
 
@@ -48,14 +48,15 @@ public struct ReloadPlan: Sendable, Equatable {
     /// Every key of balancerd.yaml with how to compare it, in the reference's order.
     static let keys: [(key: String, same: @Sendable (DaemonConfig, DaemonConfig) -> Bool)] = [
         ("host_id", same(\.hostID)), ("hosts_table", same(\.hostsTablePath)), ("state_dir", same(\.stateDirectory)),
-        ("socket_dir", same(\.socketDirectory)), ("socket_group", same(\.socketGroup)),
+        ("socket_dir", same(\.socketDirectory)), ("socket_group", same(\.socketGroup)), ("relay_sockets", same(\.relaySockets)),
         ("tls.ca", same(\.tls.caPath)), ("tls.cert", same(\.tls.certificatePath)), ("tls.key", same(\.tls.keyPath)),
         ("tls.insecure", same(\.tls.insecure)),
         ("links.port", same(\.links.port)), ("links.connect_timeout", same(\.links.connectTimeout)),
         ("links.request_timeout", same(\.links.requestTimeout)), ("links.keepalive", same(\.links.keepalive)),
         ("links.max_attempts", same(\.links.maxAttempts)), ("links.backoff_initial", same(\.links.backoffInitial)),
         ("links.backoff_max", same(\.links.backoffMax)), ("links.pipeline_depth", same(\.links.pipelineDepth)),
-        ("links.max_line", same(\.links.maxLine)),
+        ("links.max_line", same(\.links.maxLine)), ("links.request_ids", same(\.links.requestIDs)),
+        ("links.max_connecting", same(\.links.maxConnecting)),
         ("poll.interval", same(\.poll.interval)), ("poll.timeout", same(\.poll.timeout)),
         ("poll.stale_after", same(\.poll.staleAfter)), ("poll.history", same(\.poll.history)),
         ("balancer.mode", same(\.balancer.mode)), ("balancer.spares", same(\.balancer.spares)),

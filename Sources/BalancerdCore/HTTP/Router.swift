@@ -19,12 +19,24 @@ public protocol EndpointState: Sendable {
     func decisionsJSON() -> [UInt8]
     /// `/status`: the operator page as HTML, rendered on the server.
     func statusPageHTML() -> [UInt8]
+    /// `/health?summary` (counts and the problem peers), `/health?peer=ID`
+    /// (one peer; nil when it is no peer), or `/health` whole.
+    func healthJSON(query: String?) -> [UInt8]?
+    /// `/status?q=…&page=…`: one page of peers, problems first.
+    func statusPageHTML(query: String?) -> [UInt8]
     /// `/metrics` in Prometheus text format.
     func metricsText() -> [UInt8]
     /// True when `/login` has a target.
     var isReady: Bool { get }
     /// Counts an answered request for `/metrics`.
     func countRequest(route: Route, status: Int)
+}
+
+extension EndpointState {
+    /// The whole document whatever the query, for a state with no views of its own.
+    public func healthJSON(query: String?) -> [UInt8]? { healthJSON() }
+    /// The whole page whatever the query, for a state with no pages of its own.
+    public func statusPageHTML(query: String?) -> [UInt8] { statusPageHTML() }
 }
 
 /// Maps requests to answers (docs/REFERENCE.md, "HTTP API"). Pure: no I/O of its own.
@@ -78,7 +90,10 @@ public struct Router: HTTPResponder {
         case .healthLive:
             return (route, HTTPResponse(status: 200, contentType: "text/plain; charset=utf-8", text: "ok\n"))
         case .health:
-            return (route, json(state.healthJSON()))
+            guard let body = state.healthJSON(query: request.query) else {
+                return (route, HTTPResponse(status: 404, contentType: "text/plain; charset=utf-8", text: "no such peer in the hosts table: \(HealthView(urlQuery: request.query))\n"))
+            }
+            return (route, json(body))
         case .healthReady:
             let ready = state.isReady
             return (route, HTTPResponse(status: ready ? 200 : 503, contentType: "text/plain; charset=utf-8", text: ready ? "ready\n" : "no target for logins\n"))
@@ -88,7 +103,7 @@ public struct Router: HTTPResponder {
             return (route, HTTPResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8"), ("Cache-Control", "no-store")], body: state.metricsText()))
         case .status:
             guard request.path != "/status" else {
-                return (route, HTTPResponse(status: 200, headers: [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store")], body: state.statusPageHTML()))
+                return (route, HTTPResponse(status: 200, headers: [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store")], body: state.statusPageHTML(query: request.query)))
             }
             return (route, asset(String(request.path.dropFirst("/status/".count))))
         case .other:

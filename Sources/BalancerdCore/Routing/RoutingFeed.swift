@@ -1,17 +1,21 @@
 import Health
 
-/// Gives the balancer its inputs: every poller snapshot, and the latest one
-/// again whenever the hosts table or the drains change.
+/// Gives the balancer its inputs: every poller update (only the peers that
+/// changed), and the whole latest snapshot whenever the set of peers, the
+/// hosts table or the drains change.
 struct RoutingFeed: Sendable {
     let routing: RoutingTable
     let store: ConfigStore
     let drains: DrainStore
     let poller: LoadPoller
 
-    func feed(_ snapshot: HealthSnapshot) {
-        routing.update(snapshot: snapshot, hosts: store.current.hosts, drains: drains.reasons)
+    func feed(_ update: HealthUpdate) {
+        guard let changed = update.changed else { return refresh() }
+        routing.update(own: update.own, changed: changed, hosts: store.current.hosts, drains: drains.reasons)
     }
 
     /// The hosts table or a drain changed: decide again from the latest snapshot.
-    func refresh() { feed(poller.snapshot) }
+    func refresh() {
+        routing.update(snapshot: poller.snapshot, hosts: store.current.hosts, drains: drains.reasons)
+    }
 }

@@ -64,21 +64,32 @@ final class RoutingTable: Sendable {
         }
     }
 
+    /// Feeds the peers that changed since the last update: O(changed).
+    func update(own: LoadSample?, changed: [PeerHealth], hosts: HostsTable, drains: [String: String]) {
+        let now = MonotonicClock.now()
+        let observations = changed.map { SpareObservation(id: $0.id, peer: $0, hosts: hosts, drains: drains) }
+        routing.withLock { routing in
+            routing.balancer.update(own: own.map(LoadReading.init(sample:)), changed: observations, now: now)
+        }
+    }
+
     /// What a login would get now, explained.
+    /// Explains a copy taken under the lock (O(1): the state's storage is
+    /// shared until the next login writes it), so /status and /health at
+    /// 10,000 spares never hold `/login` up for an explanation of every one.
     func explain() -> Decision {
         let now = MonotonicClock.now()
-        return routing.withLock { $0.balancer.explain(now: now) }
+        let balancer = routing.withLock { $0.balancer }
+        return balancer.explain(now: now)
     }
 
     /// The decision log and the counters, for /decisions, /health and /metrics.
     func report() -> RoutingReport {
-        routing.withLock { routing in
-            let balancer = routing.balancer
-            return RoutingReport(
-                log: balancer.log.entries, unrecorded: balancer.log.unrecorded, redirects: balancer.redirectsBySpare,
-                local: balancer.localCount, none: balancer.noneCount, backup: balancer.backupCount,
-                returning: balancer.returningCount)
-        }
+        let balancer = routing.withLock { $0.balancer }
+        return RoutingReport(
+            log: balancer.log.entries, unrecorded: balancer.log.unrecorded, redirects: balancer.redirectsBySpare,
+            local: balancer.localCount, none: balancer.noneCount, backup: balancer.backupCount,
+            returning: balancer.returningCount)
     }
 }
 
@@ -103,16 +114,23 @@ struct RoutingReport: Sendable {
 extension BalancerInput {
     /// What the policy needs from a health snapshot.
     init(snapshot: HealthSnapshot, spares: [String], hosts: HostsTable, drains: [String: String]) {
-        let peers = Dictionary(snapshot.peers.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-        let observations = spares.map { id -> SpareObservation in
-            let peer = peers[id]
-            let reading = peer?.latest.map { LoadReading(effective: $0.effectivePercent, takenAt: $0.monotonicAt, sequence: $0.sequence) }
-            return SpareObservation(
-                id: id, domain: hosts[id]?.domain ?? "", linkUp: peer?.link.state == .up,
-                linkState: peer?.link.state.rawValue ?? "unknown", reading: reading,
-                drain: drains[id].map(Drain.init(reason:)), unansweredPolls: peer?.unansweredPolls ?? 0)
-        }
-        let own = snapshot.own.map { LoadReading(effective: $0.effectivePercent, takenAt: $0.monotonicAt, sequence: $0.sequence) }
-        self.init(own: own, spares: observations)
+        let observations = spares.map { SpareObservation(id: $0, peer: snapshot.peer($0), hosts: hosts, drains: drains) }
+        self.init(own: snapshot.own.map(LoadReading.init(sample:)), spares: observations)
+    }
+}
+
+extension SpareObservation {
+    /// Spare `id` as the poller sees it (`peer`: nil when the poller has no such peer).
+    init(id: String, peer: PeerHealth?, hosts: HostsTable, drains: [String: String]) {
+        self.init(
+            id: id, domain: hosts[id]?.domain ?? "", linkUp: peer?.link.state == .up,
+            linkState: peer?.link.state.rawValue ?? "unknown", reading: peer?.latest.map(LoadReading.init(sample:)),
+            drain: drains[id].map(Drain.init(reason:)), unansweredPolls: peer?.unansweredPolls ?? 0)
+    }
+}
+
+extension LoadReading {
+    init(sample: LoadSample) {
+        self.init(effective: sample.effectivePercent, takenAt: sample.monotonicAt, sequence: sample.sequence)
     }
 }

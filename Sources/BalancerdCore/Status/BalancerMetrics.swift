@@ -25,6 +25,7 @@ final class BalancerMetrics: Sendable {
     private struct Exported: Sendable {
         var requests: [RequestKey: Int] = [:]
         var redirects: [String: Int] = [:]
+        var strayReplies: [String: Int] = [:]
         var noTarget = 0
         var backup = 0
         var returning = 0
@@ -113,6 +114,12 @@ final class BalancerMetrics: Sendable {
                 if delta > 0 { counter("balancerd_redirects_total", [("target", id)]).increment(by: Int64(delta)) }
                 exported.redirects[id] = count
             }
+            for link in links {
+                let delta = link.strayRepliesTotal - exported.strayReplies[link.peerID, default: 0]
+                let stray = counter("balancerd_peer_stray_replies_total", [("peer", link.peerID)])
+                if delta > 0 { stray.increment(by: Int64(delta)) }
+                exported.strayReplies[link.peerID] = link.strayRepliesTotal
+            }
             let delta = noTarget - exported.noTarget
             let noTargetCounter = counter("balancerd_no_target_total", [])
             if delta > 0 { noTargetCounter.increment(by: Int64(delta)) }
@@ -162,6 +169,7 @@ final class BalancerMetrics: Sendable {
         "balancerd_peer_link_attempts": "Failed link attempts in a row since the link was last up.",
         "balancerd_peer_delayed_messages": "Critical messages waiting on disk for the peer.",
         "balancerd_peer_rtt_seconds": "Moving average of request round trips on the link, in seconds.",
+        "balancerd_peer_stray_replies_total": "Replies dropped unmatched on a link with request ids (a doubled, late or unknown id).",
         "balancerd_peer_load_percent": "The peer's latest load reply, in percent (NaN when unknown).",
         "balancerd_peer_userload_percent": "The peer's latest userload reply, in percent (NaN when unknown).",
         "balancerd_http_requests_total": "HTTP requests answered, by route and status code.",

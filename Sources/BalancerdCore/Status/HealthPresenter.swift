@@ -21,7 +21,10 @@ struct HealthPresenter: Sendable {
 
     func json() -> [UInt8] { document().json() }
 
-    func document() -> HealthDocument {
+    /// `/health`, every peer (`only`: that peer alone, none when it is no peer);
+    /// `history` false leaves each peer's sparkline samples out (the summary,
+    /// and the status page, which adds them for the rows it shows).
+    func document(only: String? = nil, history withHistory: Bool = true) -> HealthDocument {
         let (config, hosts) = (store.current.config, store.current.hosts)
         let snapshot = poller.snapshot
         let decision = routing.explain()
@@ -34,7 +37,7 @@ struct HealthPresenter: Sendable {
         let staleAfter = config.poll.staleAfter.secondsValue
         let spares = Set(config.balancer.spares)
         let backups = Set(config.balancer.backups)
-        let others = hosts.entries.filter { $0.id != config.hostID }
+        let others = hosts.entries.filter { $0.id != config.hostID && (only == nil || $0.id == only) }
 
         let peers = others.map { entry -> HealthDocument.Peer in
             let link = statuses[entry.id] ?? LinkStatus(peerID: entry.id)
@@ -58,7 +61,7 @@ struct HealthPresenter: Sendable {
                     effectivePercent: rounded(sample?.effectivePercent), predictedPercent: rounded(verdict?.predicted),
                     sampledAt: sample?.sampledAt, ageSeconds: rounded(age), stale: age.map { $0 > staleAfter } ?? true),
                 delayed: link.delayed,
-                history: history(of: entry.id))
+                history: withHistory ? history(of: entry.id) : [])
         }
         let allUp = others.allSatisfy { statuses[$0.id]?.state == .up }
         let own = snapshot.own
@@ -78,7 +81,7 @@ struct HealthPresenter: Sendable {
     }
 
     /// `[unix time, effective percent or null]` for a peer (nil: this server).
-    private func history(of id: String?) -> [[Double?]] {
+    func history(of id: String?) -> [[Double?]] {
         poller.history(of: id).suffix(Self.historyLength).map { [rounded($0.sampledAt.timeIntervalSince1970), rounded($0.effectivePercent)] }
     }
 }

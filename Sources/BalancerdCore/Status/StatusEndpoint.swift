@@ -22,10 +22,27 @@ struct StatusEndpoint: EndpointState {
 
     func healthJSON() -> [UInt8] { health.json() }
 
+    func healthJSON(query: String?) -> [UInt8]? {
+        switch HealthView(urlQuery: query) {
+        case .everything: return health.json()
+        case .summary: return HealthSummary(health.document(history: false)).json()
+        case .peer(let id):
+            let document = health.document(only: id)
+            return document.peers.isEmpty ? nil : document.json()
+        }
+    }
+
     func decisionsJSON() -> [UInt8] { decisions.json() }
 
-    func statusPageHTML() -> [UInt8] {
-        Array(StatusPage(health: health.document(), decisions: decisions.document()).html().utf8)
+    func statusPageHTML() -> [UInt8] { statusPageHTML(query: nil) }
+
+    /// One page of peers (problems first), with sparklines for those rows only.
+    func statusPageHTML(query: String?) -> [UInt8] {
+        let document = health.document(history: false)
+        let query = PeerListing.Query(urlQuery: query)
+        var listing = PeerListing(document.peers, query: query)
+        for index in listing.peers.indices { listing.peers[index].history = health.history(of: listing.peers[index].id) }
+        return Array(StatusPage(health: document, decisions: decisions.document(), listing: listing, query: query).html().utf8)
     }
 
     func metricsText() -> [UInt8] {

@@ -10,13 +10,20 @@ import Foundation
 public struct StatusPage: Sendable {
     public var health: HealthDocument
     public var decisions: DecisionsDocument
+    /// The peers shown: one page, problems first (`PeerListing`).
+    public var listing: PeerListing
+    /// The search and page asked for, kept in the pager's links.
+    public var query: PeerListing.Query
 
     /// Folded decision lines shown at most.
     static let decisionLines = 10
 
-    public init(health: HealthDocument, decisions: DecisionsDocument) {
+    /// `listing`: the peers to show (nil: the first page of `health.peers`).
+    public init(health: HealthDocument, decisions: DecisionsDocument, listing: PeerListing? = nil, query: PeerListing.Query = PeerListing.Query()) {
         self.health = health
         self.decisions = decisions
+        self.listing = listing ?? PeerListing(health.peers, query: query)
+        self.query = query
     }
 
     var thresholds: Thresholds {
@@ -106,18 +113,40 @@ public struct StatusPage: Sendable {
     }
 
     private func peersTable() -> String {
-        let rows = health.peers.map(peerRow).joined(separator: "\n")
+        let rows = listing.peers.map(peerRow).joined(separator: "\n")
+        let states = listing.linkStates.sorted { $0.key < $1.key }.map { "\($0.value) \(htmlEscaped($0.key))" }.joined(separator: " · ")
+        let searched = query.search.isEmpty ? "" : " matching “\(htmlEscaped(query.search))”"
+        let empty = health.peers.isEmpty ? "No other server in the hosts table." : "No peer matches."
         return """
             <section aria-label="Peers">
               <h2>Peers (\(health.peers.count))</h2>
+              <p class="muted">links: \(states.isEmpty ? "none" : states) · <strong>\(listing.problems)</strong> problem peer\(listing.problems == 1 ? "" : "s")\(searched), listed first</p>
+              <form method="get" action="/status" class="search"><label>search peers <input type="search" name="q" value="\(htmlEscaped(query.search))" placeholder="id, hostname, domain, link state"></label> <button>search</button></form>
               <table id="peers">
                 <thead><tr><th>peer</th><th>link</th><th>load</th><th>sessions</th><th>recent</th><th>balancer</th><th>queued</th></tr></thead>
                 <tbody>
-            \(rows.isEmpty ? "<tr><td colspan=\"7\">No other server in the hosts table.</td></tr>" : rows)
+            \(rows.isEmpty ? "<tr><td colspan=\"7\">\(empty)</td></tr>" : rows)
                 </tbody>
               </table>
+            \(pager())
             </section>
             """
+    }
+
+    /// "page 2 of 100" with links to the neighbours, keeping the search.
+    private func pager() -> String {
+        guard listing.pages > 1 else { return "" }
+        func link(_ page: Int, _ text: String) -> String {
+            let search = query.search.isEmpty ? "" : "q=\(percentEncoded(query.search))&"
+            return "<a href=\"/status?\(search)page=\(page)\">\(text)</a>"
+        }
+        let previous = listing.page > 1 ? link(listing.page - 1, "← previous") : ""
+        let next = listing.page < listing.pages ? link(listing.page + 1, "next →") : ""
+        return "  <p class=\"pager\">\(previous) page \(listing.page) of \(listing.pages) (\(listing.matching) peers, \(query.pageSize) a page) \(next)</p>"
+    }
+
+    private func percentEncoded(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
     }
 
     private func peerRow(_ peer: HealthDocument.Peer) -> String {

@@ -65,8 +65,7 @@ public final class AgentServer: Sendable {
                 return channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
                     try sync.addHandlers(try transport.serverHandlers())
-                    try sync.addLineFraming(maximumLength: settings.maxLine)
-                    try sync.addHandler(AgentConnectionHandler(settings: settings, identify: identify, onPeer: onPeer, logger: logger))
+                    try AgentPipeline.addHandlers(to: sync, settings: settings, identify: identify, onPeer: onPeer, logger: logger)
                 }
             }
             .bind(host: settings.host, port: settings.port)

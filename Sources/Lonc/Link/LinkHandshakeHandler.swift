@@ -5,8 +5,9 @@ import NIOCore
 ///     TransportEstablished ─▶ send "init"
 ///     "3f2a…" (32 hex)      ─▶ send "3f2a…"            (echo the challenge)
 ///     "ok"                  ─▶ send "sethost:<peer id>"
-///     "ok"                  ─▶ send "version:<ours>"
+///     "ok"                  ─▶ send "version:<ours> ids"     (" ids" when offering request ids)
 ///     "version:<theirs>"    ─▶ fire LinkHandshakeCompleted, leave the pipeline
+///                              (with requestIDs when we offered and the answer says " ids")
 ///
 /// Any other answer fires a `HandshakeError` naming what came instead. The
 /// dialogue starts on `TransportEstablished` (after TLS), not on channelActive,
@@ -21,12 +22,15 @@ final class LinkHandshakeHandler: ChannelInboundHandler, RemovableChannelHandler
 
     private let peerID: String
     private let address: String
+    private let offersRequestIDs: Bool
     private var step = Step.awaitingTransport
 
-    /// `peerID` is sent in `sethost`; `address` names the agent in errors.
-    init(peerID: String, address: String) {
+    /// `peerID` is sent in `sethost`; `address` names the agent in errors;
+    /// `offersRequestIDs` adds ` ids` to our `version:` line.
+    init(peerID: String, address: String, offersRequestIDs: Bool = true) {
         self.peerID = peerID
         self.address = address
+        self.offersRequestIDs = offersRequestIDs
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -60,12 +64,12 @@ final class LinkHandshakeHandler: ChannelInboundHandler, RemovableChannelHandler
                 return fail(.wrongHost(peerID: peerID, address: address, got: got), context: context)
             }
             step = .awaitingVersion
-            send(WireProtocol.versionPrefix + WireProtocol.version, context: context)
+            send(WireVersionLine(version: WireProtocol.version, requestIDs: offersRequestIDs).line, context: context)
         case .awaitingVersion:
-            guard reply.hasPrefix(WireProtocol.versionPrefix) else { return fail(.badVersion(got: got), context: context) }
+            guard let theirs = WireVersionLine(reply) else { return fail(.badVersion(got: got), context: context) }
             step = .done
-            let version = String(reply.dropFirst(WireProtocol.versionPrefix.count))
-            context.fireUserInboundEventTriggered(LinkHandshakeCompleted(peerVersion: version))
+            let completed = LinkHandshakeCompleted(peerVersion: theirs.version, requestIDs: offersRequestIDs && theirs.requestIDs)
+            context.fireUserInboundEventTriggered(completed)
             context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
         }
     }
@@ -85,4 +89,6 @@ final class LinkHandshakeHandler: ChannelInboundHandler, RemovableChannelHandler
 struct LinkHandshakeCompleted: Sendable, Equatable {
     /// What the agent announced in `version:<v>`.
     var peerVersion: String
+    /// Both sides said `ids`: every line from now on carries a request id.
+    var requestIDs = false
 }

@@ -6,6 +6,7 @@ public struct LinkSettings: Sendable, Equatable {
     /// TCP connect, and then the TLS handshake and the `init` dialogue, must each finish within this.
     public var connectTimeout: Duration
     /// A request unanswered for this long resets the link (the seed's transaction timeout).
+    /// With request ids, only when the peer has answered nothing since; else that request alone gets `con_lost`.
     public var requestTimeout: Duration
     /// An idle link is pinged this often.
     public var keepalive: Duration
@@ -19,12 +20,17 @@ public struct LinkSettings: Sendable, Equatable {
     public var pipelineDepth: Int
     /// The longest line accepted.
     public var maxLine: Int
+    /// Offer request ids in the handshake (`version:<v> ids`); used when the agent accepts them.
+    public var requestIDs: Bool
+    /// Links connecting or handshaking at once (`ConnectionPacer`); the others wait their turn.
+    public var maxConnecting: Int
 
     /// Creates settings.
     public init(
         port: Int = 5663, connectTimeout: Duration = .seconds(5), requestTimeout: Duration = .seconds(60),
         keepalive: Duration = .seconds(10), maxAttempts: Int = 15, backoffInitial: Duration = .milliseconds(500),
-        backoffMax: Duration = .seconds(30), pipelineDepth: Int = 64, maxLine: Int = 65536
+        backoffMax: Duration = .seconds(30), pipelineDepth: Int = 64, maxLine: Int = 65536,
+        requestIDs: Bool = true, maxConnecting: Int = 128
     ) {
         self.port = port
         self.connectTimeout = connectTimeout
@@ -35,6 +41,8 @@ public struct LinkSettings: Sendable, Equatable {
         self.backoffMax = backoffMax
         self.pipelineDepth = pipelineDepth
         self.maxLine = maxLine
+        self.requestIDs = requestIDs
+        self.maxConnecting = maxConnecting
     }
 
     /// The delay before attempt `attempt + 1` after `attempt` failures in a row:

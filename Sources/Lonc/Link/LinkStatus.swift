@@ -39,13 +39,17 @@ public struct LinkStatus: Sendable, Equatable, Codable {
     public var failuresTotal: Int
     /// Delayed (critical) messages waiting on disk for this peer.
     public var delayed: Int
+    /// Whether the link tags requests with ids (both sides said `ids` in the handshake); nil before it.
+    public var requestIDs: Bool?
+    /// Replies dropped unmatched on an id link: an id answered already, given up on or never sent.
+    public var strayRepliesTotal: Int
 
     /// Creates a status; a new link starts `connecting` with no history.
     public init(
         peerID: String, state: LinkState = .connecting, since: Date = Date(), attempts: Int = 0,
         lastError: String? = nil, rttMilliseconds: Double? = nil, peerVersion: String? = nil,
         tlsVersion: String? = nil, tlsCipher: String? = nil, requestsTotal: Int = 0,
-        failuresTotal: Int = 0, delayed: Int = 0
+        failuresTotal: Int = 0, delayed: Int = 0, requestIDs: Bool? = nil, strayRepliesTotal: Int = 0
     ) {
         self.peerID = peerID
         self.state = state
@@ -59,5 +63,7 @@ public struct LinkStatus: Sendable, Equatable, Codable {
         self.requestsTotal = requestsTotal
         self.failuresTotal = failuresTotal
         self.delayed = delayed
+        self.requestIDs = requestIDs
+        self.strayRepliesTotal = strayRepliesTotal
     }
 }

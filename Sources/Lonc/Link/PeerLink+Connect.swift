@@ -10,7 +10,8 @@ extension PeerLink {
     ///     LineFrameDecoder + LineEncoder        bytes ⇄ lines, bounded by max_line
     ///     IdleStateHandler(read: keepalive)     fires IdleStateEvent.read on a quiet link
     ///     LinkHandshakeHandler                  init dialogue, then leaves
-    ///     RequestMatcher                        pipelining, request timeout, ping
+    ///     RequestIDCodec                        "#7 37.50" ⇄ TaggedLine, once ids are agreed
+    ///     RequestMatcher                        pipelining, matching (by id or in order), timeout, ping
     ///     PeerLinkHandler                       events back to this link, tagged `connection`
     func connect(_ connection: Int) {
         let transport = transport
@@ -27,11 +28,13 @@ extension PeerLink {
                     try sync.addHandlers(try transport.clientHandlers(serverHostname: hostname))
                     try sync.addLineFraming(maximumLength: settings.maxLine)
                     try sync.addHandler(IdleStateHandler(readTimeout: TimeAmount(settings.keepalive)))
-                    try sync.addHandler(LinkHandshakeHandler(peerID: self.peerID, address: address))
+                    try sync.addHandler(LinkHandshakeHandler(peerID: self.peerID, address: address, offersRequestIDs: settings.requestIDs))
+                    try sync.addHandler(RequestIDCodec())
                     try sync.addHandler(
                         RequestMatcher(
                             pipelineDepth: settings.pipelineDepth, requestTimeout: settings.requestTimeout,
-                            onReply: { self.recordReply(rttMilliseconds: $0) }, onLost: { self.recordLost($0) }))
+                            onReply: { self.recordReply(rttMilliseconds: $0) }, onLost: { self.recordLost($0) },
+                            onStrayReply: { self.recordStrayReply($0) }))
                     try sync.addHandler(PeerLinkHandler(link: self, connection: connection))
                 }
             }

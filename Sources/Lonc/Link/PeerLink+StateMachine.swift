@@ -18,8 +18,8 @@ extension PeerLink {
     /// Every connection gets a number; an event tagged with a number other than
     /// the current connection's is from a connection already given up and is
     /// ignored, so a late close or reply can never hit the next connection.
-    struct StateMachine {
-        enum State: Equatable {
+    package struct StateMachine {
+        package enum State: Equatable {
             /// Created, not started.
             case idle
             /// TCP connect in progress.
@@ -37,31 +37,31 @@ extension PeerLink {
         }
 
         /// One try at bringing the link up.
-        struct Attempt: Equatable {
+        package struct Attempt: Equatable {
             /// The connection's number.
-            var connection: Int
+            package var connection: Int
             /// Failures in a row before this attempt.
-            var failures: Int
+            package var failures: Int
         }
 
         /// A link that finished its handshake.
-        struct UpState: Equatable {
-            var connection: Int
-            var peerVersion: String
+        package struct UpState: Equatable {
+            package var connection: Int
+            package var peerVersion: String
         }
 
         /// A link waiting to try again.
-        struct BackoffState: Equatable {
+        package struct BackoffState: Equatable {
             /// Failures in a row so far.
-            var failures: Int
+            package var failures: Int
             /// How long it waits.
-            var delay: Duration
+            package var delay: Duration
             /// The connection that failed: the timer's tag.
-            var after: Int
+            package var after: Int
         }
 
         /// What the driver does next.
-        enum Action: Equatable {
+        package enum Action: Equatable {
             case none
             /// Dial connection `connection`; fail it if it is not up within `deadline`.
             case connect(connection: Int, deadline: Duration)
@@ -80,30 +80,30 @@ extension PeerLink {
         }
 
         /// What a failure leads to.
-        struct Reset: Equatable {
-            var reason: LinkFailure
+        package struct Reset: Equatable {
+            package var reason: LinkFailure
             /// Failures in a row, this one included.
-            var failures: Int
+            package var failures: Int
             /// True when the link was up (a loss) rather than coming up (a failed attempt).
-            var wasUp: Bool
-            var next: Next
+            package var wasUp: Bool
+            package var next: Next
 
-            enum Next: Equatable {
+            package enum Next: Equatable {
                 case retry(after: Duration)
                 case giveUp
             }
         }
 
-        let settings: LinkSettings
-        private(set) var state: State = .idle
+        package let settings: LinkSettings
+        package private(set) var state: State = .idle
         private var lastConnection = 0
 
-        init(settings: LinkSettings) { self.settings = settings }
+        package init(settings: LinkSettings) { self.settings = settings }
 
         // MARK: - Reading the state
 
         /// The state operators see; nil before start and after shutdown.
-        var linkState: LinkState? {
+        package var linkState: LinkState? {
             switch state {
             case .idle, .stopped: nil
             case .connecting: .connecting
@@ -115,7 +115,7 @@ extension PeerLink {
         }
 
         /// Failures in a row, as the status shows them.
-        var failures: Int {
+        package var failures: Int {
             switch state {
             case .idle, .stopped, .up: 0
             case .connecting(let attempt), .handshaking(let attempt): attempt.failures
@@ -125,13 +125,13 @@ extension PeerLink {
         }
 
         /// The connection that takes requests, if the link is up.
-        var upConnection: Int? {
+        package var upConnection: Int? {
             if case .up(let up) = state { return up.connection }
             return nil
         }
 
         /// The connection being set up or in use, if any.
-        var currentConnection: Int? {
+        package var currentConnection: Int? {
             switch state {
             case .connecting(let attempt), .handshaking(let attempt): attempt.connection
             case .up(let up): up.connection
@@ -142,13 +142,13 @@ extension PeerLink {
         // MARK: - Events
 
         /// `start()`: the first connect.
-        mutating func start() -> Action {
+        package mutating func start() -> Action {
             guard case .idle = state else { return .none }
             return connect(failures: 0)
         }
 
         /// `retry()` (SIGUSR1, `ctl reconnect`, an inbound link): try now, with the count reset.
-        mutating func retry() -> Action {
+        package mutating func retry() -> Action {
             switch state {
             case .backoff, .givenUp: return connect(failures: 0)
             case .idle, .connecting, .handshaking, .up, .stopped: return .none
@@ -156,26 +156,26 @@ extension PeerLink {
         }
 
         /// The backoff delay after connection `after` has passed.
-        mutating func backoffTimerFired(after connection: Int) -> Action {
+        package mutating func backoffTimerFired(after connection: Int) -> Action {
             guard case .backoff(let backoff) = state, backoff.after == connection else { return .none }
             return connect(failures: backoff.failures)
         }
 
         /// TCP connect of `connection` succeeded.
-        mutating func connected(_ connection: Int) -> Action {
+        package mutating func connected(_ connection: Int) -> Action {
             guard case .connecting(let attempt) = state, attempt.connection == connection else { return .closeStray }
             state = .handshaking(attempt)
             return .publishHandshaking
         }
 
         /// TLS (or plain TCP) is ready on `connection`; the `init` dialogue starts.
-        mutating func transportEstablished(_ connection: Int) -> Action {
+        package mutating func transportEstablished(_ connection: Int) -> Action {
             guard case .handshaking(let attempt) = state, attempt.connection == connection else { return .none }
             return .recordTransport
         }
 
         /// The agent answered `version:<v>`: the link is up and its failure count cleared.
-        mutating func handshakeCompleted(_ connection: Int, peerVersion: String) -> Action {
+        package mutating func handshakeCompleted(_ connection: Int, peerVersion: String) -> Action {
             guard case .handshaking(let attempt) = state, attempt.connection == connection else { return .none }
             state = .up(UpState(connection: connection, peerVersion: peerVersion))
             return .becomeUp(peerVersion: peerVersion)
@@ -185,7 +185,7 @@ extension PeerLink {
         /// deadline, a handshake error, a request timeout, a line with nothing
         /// outstanding, a transport error or the peer's close. `jitter` (0.5…1)
         /// scales the backoff delay.
-        mutating func failed(_ connection: Int, _ reason: LinkFailure, jitter: Double) -> Action {
+        package mutating func failed(_ connection: Int, _ reason: LinkFailure, jitter: Double) -> Action {
             let failures: Int
             let wasUp: Bool
             switch state {
@@ -209,7 +209,7 @@ extension PeerLink {
         }
 
         /// `shutdown()`: stop for good, from any state.
-        mutating func shutdown() -> Action {
+        package mutating func shutdown() -> Action {
             state = .stopped
             return .stop
         }

@@ -27,16 +27,24 @@ public final class PeerLink: PeerRequesting, @unchecked Sendable {
     private let logger: Logger
     private let statusBox: Locked<LinkStatus>
     private let observers = Locked<[@Sendable (LinkStatus) -> Void]>([])
+    /// Shared by the supervisor's links: attempts in flight at once (nil: unpaced).
+    private let pacer: ConnectionPacer?
 
     // loop-confined
     var machine: StateMachine
     var channel: (any Channel)?
-    /// The connect deadline while coming up, the backoff delay while backing off.
+    /// The backoff delay while backing off.
     private var timer: Scheduled<Void>?
+    /// The connect deadline while coming up (left to fire, harmlessly, once up).
+    private var setupDeadline: Scheduled<Void>?
     private var flushScheduled = false
+    /// This link's attempt holds one of the pacer's slots.
+    private var holdsConnectSlot = false
 
-    /// Creates a link; it does nothing until `start()`.
-    public init(host: HostEntry, settings: LinkSettings, transport: any TransportSecurity, eventLoop: any EventLoop, logger: Logger) {
+    /// Creates a link; it does nothing until `start()`. `pacer`: shared by the
+    /// links of one supervisor, so that only so many attempts run at once.
+    public init(host: HostEntry, settings: LinkSettings, transport: any TransportSecurity, eventLoop: any EventLoop, logger: Logger, pacer: ConnectionPacer? = nil) {
+        self.pacer = pacer
         self.host = host
         self.settings = settings
         self.transport = transport
@@ -155,8 +163,10 @@ public final class PeerLink: PeerRequesting, @unchecked Sendable {
         }
     }
 
-    func handshakeCompleted(peerVersion: String, connection: Int) {
-        perform(machine.handshakeCompleted(connection, peerVersion: peerVersion))
+    func handshakeCompleted(peerVersion: String, requestIDs: Bool, connection: Int) {
+        let action = machine.handshakeCompleted(connection, peerVersion: peerVersion)
+        if case .becomeUp = action { updateStatus { $0.requestIDs = requestIDs } }
+        perform(action)
     }
 
     func failed(_ reason: LinkFailure, connection: Int) {
@@ -172,15 +182,15 @@ public final class PeerLink: PeerRequesting, @unchecked Sendable {
             // Performed by the event handlers above, which hold the channel or the transport.
             break
         case .connect(let connection, let deadline):
-            timer?.cancel()
-            timer = eventLoop.scheduleTask(in: TimeAmount(deadline)) {
-                self.failed(.setupTooSlow(connectTimeout: self.settings.connectTimeout), connection: connection)
-            }
-            updateStatus { $0.state = .connecting; $0.since = Date(); $0.attempts = self.machine.failures }
-            connect(connection)
-        case .becomeUp(let peerVersion):
-            timer?.cancel()
+            // A backoff timer still pending (a retry) finds the link moved on: not cancelled, see `attempt`.
             timer = nil
+            updateStatus { $0.state = .connecting; $0.since = Date(); $0.attempts = self.machine.failures }
+            guard let pacer else { return attempt(connection, deadline: deadline) }
+            // The deadline starts when the turn comes, not while waiting for it.
+            pacer.admit { self.eventLoop.execute { self.attempt(connection, deadline: deadline, paced: true) } }
+        case .becomeUp(let peerVersion):
+            setupDeadline = nil
+            releaseConnectSlot()
             logger.info("link up", metadata: ["address": "\(address)", "peer_version": "\(peerVersion)"])
             updateStatus {
                 $0.state = .up
@@ -192,15 +202,44 @@ public final class PeerLink: PeerRequesting, @unchecked Sendable {
         case .reset(let reset):
             timer?.cancel()
             timer = nil
+            setupDeadline?.cancel()
+            setupDeadline = nil
+            releaseConnectSlot()
             channel?.close(promise: nil)
             channel = nil
             backOff(reset)
         case .stop:
             timer?.cancel()
             timer = nil
+            setupDeadline?.cancel()
+            setupDeadline = nil
+            releaseConnectSlot()
             channel?.close(promise: nil)
             channel = nil
         }
+    }
+
+    /// Dials `connection` within `deadline`, unless the link moved on (a
+    /// retry, a shutdown) while the attempt waited for the pacer.
+    private func attempt(_ connection: Int, deadline: Duration, paced: Bool = false) {
+        guard case .connecting(let current) = machine.state, current.connection == connection else {
+            if paced { pacer?.release() }
+            return
+        }
+        holdsConnectSlot = paced
+        // Left to fire when the link is up rather than cancelled (NIO cancels by a
+        // linear search of its timer heap: O(links) per link at a cold start).
+        setupDeadline = eventLoop.scheduleTask(in: TimeAmount(deadline)) {
+            guard self.machine.upConnection != connection else { return }
+            self.failed(.setupTooSlow(connectTimeout: self.settings.connectTimeout), connection: connection)
+        }
+        connect(connection)
+    }
+
+    private func releaseConnectSlot() {
+        guard holdsConnectSlot else { return }
+        holdsConnectSlot = false
+        pacer?.release()
     }
 
     private func backOff(_ reset: StateMachine.Reset) {
@@ -233,6 +272,11 @@ public final class PeerLink: PeerRequesting, @unchecked Sendable {
 
     func recordLost(_ callers: Int) {
         statusBox.withLock { $0.failuresTotal += callers }
+    }
+
+    func recordStrayReply(_ why: String) {
+        statusBox.withLock { $0.strayRepliesTotal += 1 }
+        logger.notice("dropped a reply that matches no request", metadata: ["address": "\(address)", "reply": "\(why)"])
     }
 
     func updateStatus(_ change: (inout LinkStatus) -> Void) {

@@ -23,7 +23,7 @@ final class PeerLinkHandler: ChannelInboundHandler {
         if let established = event as? TransportEstablished {
             link.transportEstablished(established, connection: connection)
         } else if let completed = event as? LinkHandshakeCompleted {
-            link.handshakeCompleted(peerVersion: completed.peerVersion, connection: connection)
+            link.handshakeCompleted(peerVersion: completed.peerVersion, requestIDs: completed.requestIDs, connection: connection)
         }
         context.fireUserInboundEventTriggered(event)
     }

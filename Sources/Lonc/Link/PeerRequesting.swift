@@ -16,6 +16,10 @@ public protocol PeerRequesting: Sendable {
     /// in order; a reply that did not come in time is nil. One timer for the
     /// batch (a poll's `load` and `userload`), not one per line.
     func request(_ lines: [String], timeout: Duration) async -> [String?]
+    /// Like `request(_:timeout:)`, but calls `completion` with the replies
+    /// instead of suspending: `PeerLink` does it all on its event loop, with
+    /// no task and no thread hop (the poller's path, 10,000 times a second).
+    func request(_ lines: [String], timeout: Duration, completion: @escaping @Sendable ([String?]) -> Void)
     /// The link's current status.
     var status: LinkStatus { get }
 }
@@ -36,6 +40,11 @@ extension PeerRequesting {
             group.cancelAll()
             return first
         }
+    }
+
+    /// The async form in a task, for peers without an event loop (test doubles).
+    public func request(_ lines: [String], timeout: Duration, completion: @escaping @Sendable ([String?]) -> Void) {
+        Task { completion(await request(lines, timeout: timeout)) }
     }
 
     /// Each line through `request(_:timeout:)`, concurrently.

@@ -7,31 +7,39 @@ struct LinkRequest: Sendable {
     var reply: EventLoopPromise<String>?
 }
 
-/// Matches replies to requests on an up link, in order, the way
-/// swift-nio-extras' `RequestResponseHandler` does, plus what a peer link needs
-/// on top: a pipeline depth, a request timeout and keepalive pings.
+/// Matches replies to requests on an up link, the way swift-nio-extras'
+/// `RequestResponseHandler` does, plus what a peer link needs on top: a
+/// pipeline depth, a request timeout, keepalive pings and request ids.
 ///
 ///     write LinkRequest ─▶ in flight (≤ pipelineDepth) ─▶ "load\n" to the peer
 ///                      └─▶ waiting (the rest, in order)
 ///     "37.50" from peer ─▶ oldest in flight gets it; the first waiting one is sent
 ///
-/// The line protocol has no request ids, so order is the only key: a line with
-/// nothing in flight, or an oldest request older than `requestTimeout`, means
-/// the two sides no longer agree which reply is whose. Then every caller gets
-/// `con_lost` and a `LinkFailure` goes up the pipeline, and the link resets.
-/// The same happens on close or on any error from below. After that, new
-/// requests get `con_lost` at once.
+/// Without request ids order is the only key: a line with nothing in flight, or
+/// an oldest request older than `requestTimeout`, means the two sides no longer
+/// agree which reply is whose. Then every caller gets `con_lost`, a `LinkFailure`
+/// goes up the pipeline, and the link resets. The same happens on close or on
+/// any error from below. After that, new requests get `con_lost` at once.
+///
+/// With request ids (the handshake's `LinkHandshakeCompleted.requestIDs`) each
+/// request goes out as `TaggedLine(id, line)` and a reply goes to the request
+/// its id names, in any order. A reply whose id names no request in flight
+/// (answered already, given up on, never sent) or that has no id is dropped and
+/// reported to `onStrayReply`, never matched. A request unanswered for
+/// `requestTimeout` while the peer answered others since it was sent gets
+/// `con_lost` alone and the link stays up; a peer silent that long still resets it.
 ///
 /// Writes are not flushed here (the link flushes once per event-loop tick, so
 /// TLS puts a burst of pipelined requests in one record); requests sent because
 /// replies freed their slots are flushed once per read burst.
 final class RequestMatcher: ChannelDuplexHandler {
-    typealias InboundIn = String
+    typealias InboundIn = TaggedLine
     typealias InboundOut = Never
     typealias OutboundIn = LinkRequest
-    typealias OutboundOut = String
+    typealias OutboundOut = TaggedLine
 
     private struct Sent {
+        var id: UInt64?
         var reply: EventLoopPromise<String>?
         var sentAt: NIODeadline
     }
@@ -40,6 +48,10 @@ final class RequestMatcher: ChannelDuplexHandler {
     private let requestTimeout: Duration
     private let onReply: (_ rttMilliseconds: Double) -> Void
     private let onLost: (_ callers: Int) -> Void
+    private let onStrayReply: (_ why: String) -> Void
+    private var requestIDs = false
+    private var nextID: UInt64 = 1
+    private var lastReadAt = NIODeadline.distantPast
     private var inFlight = CircularBuffer<Sent>(initialCapacity: 16)
     private var waiting = CircularBuffer<(request: LinkRequest, promise: EventLoopPromise<Void>?)>()
     private var open = true
@@ -48,15 +60,16 @@ final class RequestMatcher: ChannelDuplexHandler {
 
     /// `onReply` gets each round trip before the caller gets its reply (so a caller
     /// reading the status after its reply sees it counted); `onLost` the number of
-    /// callers just given `con_lost`.
+    /// callers just given `con_lost`; `onStrayReply` why a reply was dropped unmatched.
     init(
         pipelineDepth: Int, requestTimeout: Duration, onReply: @escaping (_ rttMilliseconds: Double) -> Void,
-        onLost: @escaping (_ callers: Int) -> Void
+        onLost: @escaping (_ callers: Int) -> Void, onStrayReply: @escaping (_ why: String) -> Void = { _ in }
     ) {
         self.pipelineDepth = max(1, pipelineDepth)
         self.requestTimeout = requestTimeout
         self.onReply = onReply
         self.onLost = onLost
+        self.onStrayReply = onStrayReply
     }
 
     // MARK: Outbound
@@ -84,8 +97,13 @@ final class RequestMatcher: ChannelDuplexHandler {
     }
 
     private func transmit(_ request: LinkRequest, promise: EventLoopPromise<Void>?, context: ChannelHandlerContext) {
-        inFlight.append(Sent(reply: request.reply, sentAt: context.eventLoop.now))
-        context.write(wrapOutboundOut(request.line), promise: promise)
+        var id: UInt64?
+        if requestIDs {
+            id = nextID
+            nextID &+= 1
+        }
+        inFlight.append(Sent(id: id, reply: request.reply, sentAt: context.eventLoop.now))
+        context.write(wrapOutboundOut(TaggedLine(id: id, text: request.line)), promise: promise)
         unflushed = true
         if sweep == nil { armSweep(context: context) }
     }
@@ -95,11 +113,25 @@ final class RequestMatcher: ChannelDuplexHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let line = unwrapInboundIn(data)
         guard open else { return }
-        guard let head = inFlight.popFirst() else {
-            return fault(.unsolicitedLine(line), context: context)
+        let now = context.eventLoop.now
+        lastReadAt = now
+        let matched: Sent
+        if requestIDs {
+            guard let id = line.id, let index = inFlight.firstIndex(where: { $0.id == id }) else {
+                let shown = String(line.text.prefix(40))
+                return onStrayReply(line.id.map { "reply #\($0) (\"\(shown)\") matches no request in flight" } ?? "reply without a request id (\"\(shown)\")")
+            }
+            matched = index == inFlight.startIndex ? inFlight.removeFirst() : inFlight.remove(at: index)
+        } else {
+            guard let head = inFlight.popFirst() else { return fault(.unsolicitedLine(line.text), context: context) }
+            matched = head
         }
-        onReply(Double((context.eventLoop.now - head.sentAt).nanoseconds) / 1e6)
-        head.reply?.succeed(line)
+        onReply(Double((now - matched.sentAt).nanoseconds) / 1e6)
+        matched.reply?.succeed(line.text)
+        sendWaiting(context: context)
+    }
+
+    private func sendWaiting(context: ChannelHandlerContext) {
         while inFlight.count < pipelineDepth, let next = waiting.popFirst() {
             transmit(next.request, promise: next.promise, context: context)
         }
@@ -114,6 +146,7 @@ final class RequestMatcher: ChannelDuplexHandler {
     /// nothing in flight sends `ping`; one with requests in flight leaves it to
     /// the request timeout.
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let completed = event as? LinkHandshakeCompleted { requestIDs = completed.requestIDs }
         guard let idle = event as? IdleStateHandler.IdleStateEvent else {
             return context.fireUserInboundEventTriggered(event)
         }
@@ -167,11 +200,26 @@ final class RequestMatcher: ChannelDuplexHandler {
         sweep = context.eventLoop.assumeIsolated().scheduleTask(in: every) {
             self.sweep = nil
             guard self.open, let head = self.inFlight.first else { return }
-            if context.eventLoop.now - head.sentAt >= TimeAmount(self.requestTimeout) {
-                self.fault(.requestTimedOut(self.requestTimeout), context: context)
-            } else {
-                self.armSweep(context: context)
+            let now = context.eventLoop.now
+            let timeout = TimeAmount(self.requestTimeout)
+            guard now - head.sentAt >= timeout else { return self.armSweep(context: context) }
+            guard self.requestIDs, self.lastReadAt > head.sentAt else {
+                return self.fault(.requestTimedOut(self.requestTimeout), context: context)
             }
+            self.retireTimedOut(olderThan: now - timeout, context: context)
+            if !self.inFlight.isEmpty { self.armSweep(context: context) }
         }
+    }
+
+    /// With ids, on a peer that is answering: the requests sent before `deadline`
+    /// get `con_lost`; their ids are forgotten, so late replies to them are strays.
+    private func retireTimedOut(olderThan deadline: NIODeadline, context: ChannelHandlerContext) {
+        var retired: [EventLoopPromise<String>?] = []
+        while let head = inFlight.first, head.sentAt <= deadline { retired.append(inFlight.removeFirst().reply) }
+        let callers = retired.compactMap { $0 }
+        if !callers.isEmpty { onLost(callers.count) }
+        for reply in callers { reply.succeed(WireReply.connectionLost) }
+        sendWaiting(context: context)
+        if unflushed { flush(context: context) }
     }
 }

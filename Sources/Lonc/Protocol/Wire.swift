@@ -8,10 +8,12 @@
 ///                             ◀──     ok
 ///     sethost:msua2           ──▶
 ///                             ◀──     ok | error:wrong_host
-///     version:<ours>          ──▶
-///                             ◀──     version:<theirs>
+///     version:<ours> ids      ──▶                             `ids`: this side can tag requests
+///                             ◀──     version:<theirs> [ids]
 ///     load | userload | …     ──▶                             pipelined, answered in order
 ///                             ◀──     37.50 | 12.00 | …
+///     #7 load                 ──▶                             with ids (both said `ids`)
+///                             ◀──     #7 37.50
 public enum WireProtocol {
     /// The version this build announces.
     public static let version = LoncVersion.string
@@ -24,7 +26,7 @@ public enum WireProtocol {
     public static let ok = "ok"
     /// `sethost:<id>`: the client names the agent it believes it reached.
     public static let sethostPrefix = "sethost:"
-    /// `version:<v>` both ways.
+    /// `version:<v>` both ways; `version:<v> ids` offers (client) or accepts (agent) request ids.
     public static let versionPrefix = "version:"
     /// The agent's answer to `sethost` with another id.
     public static let wrongHost = "error:wrong_host"
@@ -96,5 +98,73 @@ public enum WireNumber {
             let value = Double(reply), value.isFinite
         else { return nil }
         return value
+    }
+}
+
+/// Request ids (docs/REFERENCE.md, "Request ids"): offered by the client as a
+/// word after its version (`version:<v> ids`) and accepted by an agent that
+/// answers the same way. From then on every line both ways is `#<id> <text>`:
+///
+///     "#7 load"  ──▶  agent answers "#7 37.50"
+///
+/// so a doubled, late or reordered reply names the request it belongs to and is
+/// never taken for another's. A peer that does not say `ids` keeps the plain lines.
+public enum WireRequestID {
+    /// The word after the version that offers or accepts ids.
+    public static let capability = "ids"
+    /// The first character of a tagged line.
+    public static let marker = UInt8(ascii: "#")
+
+    /// `#<id> <text>`.
+    public static func tag(_ text: String, id: UInt64) -> String { "#\(id) \(text)" }
+
+    /// The id and the text of `#<id> <text>`; nil for a line that is not tagged
+    /// (no `#`, no digits, more than 19 digits, or no space after them).
+    public static func parse(_ line: String) -> (id: UInt64, text: String)? {
+        let utf8 = line.utf8
+        guard utf8.first == marker else { return nil }
+        var id: UInt64 = 0
+        var index = utf8.index(after: utf8.startIndex)
+        var digits = 0
+        while index != utf8.endIndex, let digit = Self.digit(utf8[index]) {
+            guard digits < 19 else { return nil }
+            id = id * 10 + digit
+            digits += 1
+            index = utf8.index(after: index)
+        }
+        guard digits > 0, index != utf8.endIndex, utf8[index] == UInt8(ascii: " ") else { return nil }
+        return (id, String(line[utf8.index(after: index)...]))
+    }
+
+    private static func digit(_ byte: UInt8) -> UInt64? {
+        byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") ? UInt64(byte - UInt8(ascii: "0")) : nil
+    }
+}
+
+/// The `version:` line of the handshake, both ways.
+public struct WireVersionLine: Sendable, Equatable {
+    /// The version announced.
+    public var version: String
+    /// Whether the sender offers (client) or accepts (agent) request ids.
+    public var requestIDs: Bool
+
+    /// A line to send.
+    public init(version: String, requestIDs: Bool) {
+        self.version = version
+        self.requestIDs = requestIDs
+    }
+
+    /// Reads `version:<v>` or `version:<v> ids`; nil for a line without the prefix.
+    /// Words after the version other than `ids` are ignored (room for later ones).
+    public init?(_ line: String) {
+        guard line.hasPrefix(WireProtocol.versionPrefix) else { return nil }
+        let words = line.dropFirst(WireProtocol.versionPrefix.count).split(separator: " ", omittingEmptySubsequences: true)
+        version = words.first.map(String.init) ?? ""
+        requestIDs = words.dropFirst().contains { $0 == WireRequestID.capability }
+    }
+
+    /// `version:<v>`, with ` ids` when `requestIDs`.
+    public var line: String {
+        WireProtocol.versionPrefix + version + (requestIDs ? " " + WireRequestID.capability : "")
     }
 }

@@ -35,8 +35,11 @@ func loadConfigOrExit(_ path: String) throws -> ConfigLoader.Loaded {
     }
 }
 
-/// Runs services until SIGTERM or SIGINT, then shuts them down gracefully.
+/// Runs services until SIGTERM or SIGINT, then shuts them down gracefully,
+/// within `StopDeadline`'s limit even when an event loop is busy.
 func runUntilTerminated(_ services: [any Service], logger: Logger) async throws {
+    let deadline = StopDeadline(limit: .seconds(5))
+    defer { withExtendedLifetime(deadline) {} }
     let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
     try await group.run()
 }

@@ -18,11 +18,16 @@ struct EventLoopPart: DaemonPart {
 }
 
 /// A link to every peer of the hosts table; closed last, after everything that uses them.
+/// Before any link opens, the open-files limit is raised to hold them all.
 struct LinksPart: DaemonPart {
     let supervisor: LinkSupervisor
     let store: ConfigStore
 
-    func start() async throws { await supervisor.update(hosts: store.current.hosts) }
+    func start() async throws {
+        let (config, hosts) = (store.current.config, store.current.hosts)
+        try DescriptorLimit.ensure(peers: hosts.entries.count { $0.id != config.hostID }, relaySockets: config.relaySockets, hostsTable: config.hostsTablePath)
+        await supervisor.update(hosts: hosts)
+    }
 
     func stop() async { await supervisor.shutdown() }
 }

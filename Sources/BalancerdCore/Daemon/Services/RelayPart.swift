@@ -6,10 +6,12 @@ struct RelayPart: DaemonPart {
     let relay: LocalRelay
     let router: RelayRouter
     let supervisor: LinkSupervisor
+    /// `relay_sockets`: false opens none (the router still replays the delayed folder).
+    let sockets: Bool
 
     func start() async throws {
         router.setLinks(supervisor.all)
-        try await relay.update(peers: supervisor.all.map(\.peerID))
+        if sockets { try await relay.update(peers: supervisor.all.map(\.peerID)) }
     }
 
     /// Twice a second: picks up delayed files other tools drop in (one `stat` of
