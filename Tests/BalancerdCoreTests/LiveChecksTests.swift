@@ -64,11 +64,11 @@ struct LiveChecksTests {
         #expect(result.output.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "\(result.output)")
     }
 
-    @Test("/health and /decisions validate against Web/openapi.yaml")
+    @Test("/health (whole, ?summary, ?peer=) and /decisions validate against Web/openapi.yaml")
     func openAPI() async throws {
         let cluster = try await cluster()
         defer { cluster.stopAll() }
-        for (path, schema) in [("/health", "Health"), ("/decisions", "Decisions")] {
+        for (path, schema) in [("/health", "Health"), ("/health?summary", "HealthSummary"), ("/health?peer=a3", "Health"), ("/decisions", "Decisions")] {
             let file = cluster.directory + "/doc.json"
             try body(cluster.get(path)).write(toFile: file, atomically: true, encoding: .utf8)
             // The virtual environment `make test-deps` makes (scripts/install-test-deps.sh).
