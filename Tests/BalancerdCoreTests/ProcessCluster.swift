@@ -73,8 +73,9 @@ final class ProcessCluster: @unchecked Sendable {
         try? String(format: "%.2f %.2f %.2f 1/1 1\n", average, average, average).write(toFile: "\(directory)/load-\(id)", atomically: true, encoding: .utf8)
     }
 
-    func startServe(environment: [String: String] = [:]) throws {
-        try start("s1", arguments: ["serve", "-c", directory + "/balancerd.yaml"], environment: environment)
+    /// `openFiles`: runs it under `prlimit` with that soft and hard open-files limit.
+    func startServe(environment: [String: String] = [:], openFiles: Int? = nil) throws {
+        try start("s1", arguments: ["serve", "-c", directory + "/balancerd.yaml"], environment: environment, openFiles: openFiles)
     }
 
     /// Starts a second `serve`, `id`, from the shared config: its own certificate,
@@ -99,10 +100,11 @@ final class ProcessCluster: @unchecked Sendable {
         ]
     }
 
-    private func start(_ id: String, arguments: [String], environment: [String: String]) throws {
+    private func start(_ id: String, arguments: [String], environment: [String: String], openFiles: Int? = nil) throws {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = arguments + ["--log-level", "warning"]
+        process.executableURL = URL(fileURLWithPath: openFiles == nil ? Self.binary : "/usr/bin/prlimit")
+        let limit = openFiles.map { ["--nofile=\($0):\($0)", "--", Self.binary] } ?? []
+        process.arguments = limit + arguments + ["--log-level", "warning"]
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle(forWritingAtPath: "/dev/null")

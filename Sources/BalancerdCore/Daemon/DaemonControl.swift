@@ -57,6 +57,14 @@ final class DaemonControl: ControlActions {
             logger.error("reload refused; still running the previous config: \(reason)")
             return "error: reload refused: \(reason)"
         }
+        do {
+            // relay_sockets needs a restart: count what the running process opens.
+            let peers = loaded.hosts.entries.count { $0.id != old.hostID }
+            try DescriptorLimit.ensure(peers: peers, relaySockets: old.relaySockets, hostsTable: loaded.config.hostsTablePath)
+        } catch {
+            logger.error("reload refused; still running the previous config: \(error)")
+            return "error: reload refused: \(error)"
+        }
         for warning in loaded.warnings { logger.warning("\(warning)") }
         let plan = ReloadPlan.serve(from: old, to: loaded.config)
         let config = Self.running(loaded.config, keepingFrom: old)
