@@ -75,20 +75,41 @@ final class CriticalSender: @unchecked Sendable {
 
 @Suite("critical messages through a real application handler, with real processes", .serialized)
 struct CriticalDeliveryTests {
+    /// s1's serve and b1's agent, which hands the commands it does not own to a
+    /// real store-handler.py; returns once the link is up. The caller stops both.
+    static func handlerCluster() async throws -> (ProcessCluster, StoreHandlerProcess) {
+        let cluster = try ProcessCluster(agents: ["b1"])
+        let handler: StoreHandlerProcess
+        do {
+            handler = try StoreHandlerProcess(directory: cluster.directory)
+        } catch {
+            cluster.stopAll()
+            throw error
+        }
+        do {
+            guard await handler.waitUntilListening() else {
+                throw CocoaError(.fileNoSuchFile, userInfo: [NSLocalizedDescriptionKey: "store-handler.py never listened on \(handler.socket)"])
+            }
+            try cluster.startAgent("b1", environment: ["BALANCERD_AGENT_HANDLER": handler.socket])
+            try cluster.startServe()
+        } catch {
+            handler.stop()
+            cluster.stopAll()
+            throw error
+        }
+        #expect(await waitFor { cluster.peer("b1")?.link.state.rawValue == "up" } != nil)
+        return (cluster, handler)
+    }
+
     @Test("2,000 critical messages reach b1's handler in order, each stored once, while b1's agent is killed 10 times and s1's serve 10 times")
     func killsWhileFlowing() async throws {
         let messages = 2000
-        let cluster = try ProcessCluster(agents: ["b1"])
-        let handler = try StoreHandlerProcess(directory: cluster.directory)
+        let (cluster, handler) = try await Self.handlerCluster()
         defer {
             handler.stop()
             cluster.stopAll()
         }
-        try #require(await handler.waitUntilListening())
         let withHandler = ["BALANCERD_AGENT_HANDLER": handler.socket]
-        try cluster.startAgent("b1", environment: withHandler)
-        try cluster.startServe()
-        #expect(await waitFor { cluster.peer("b1")?.link.state.rawValue == "up" } != nil)
 
         let delayed = cluster.directory + "/state/delayed"
         let sender = CriticalSender(relayPath: cluster.directory + "/run/b1", delayedPath: delayed, handler: handler, count: messages)
@@ -165,16 +186,11 @@ struct CriticalDeliveryTests {
 
     @Test("a file another tool drops into delayed/ (the seed's names: anything ending in .<peer id>) goes out within a second while the link is up, oldest first")
     func droppedIn() async throws {
-        let cluster = try ProcessCluster(agents: ["b1"])
-        let handler = try StoreHandlerProcess(directory: cluster.directory)
+        let (cluster, handler) = try await Self.handlerCluster()
         defer {
             handler.stop()
             cluster.stopAll()
         }
-        try #require(await handler.waitUntilListening())
-        try cluster.startAgent("b1", environment: ["BALANCERD_AGENT_HANDLER": handler.socket])
-        try cluster.startServe()
-        #expect(await waitFor { cluster.peer("b1")?.link.state.rawValue == "up" } != nil)
         let delayed = cluster.directory + "/state/delayed"
         // Written to a hidden name and renamed, as the seed's handlers did; the later
         // name is older by its modification time, so it goes first.

@@ -88,6 +88,20 @@ struct MisbehavingPeerTests {
         }
     }
 
+    /// A peer with ids that holds `load` unanswered and, when `trigger` comes,
+    /// writes `lines(load's id, trigger's id)`; anything else gets `reply to <command>`.
+    static func holdingLoad(until trigger: String, _ lines: @escaping @Sendable (_ load: UInt64, _ id: UInt64) -> String) throws -> ScriptedAgent {
+        try taggedAgent { id, command, held in
+            switch command {
+            case "load":
+                held.withLock { $0 = id }
+                return nil
+            case trigger: return lines(held.withLock { $0 } ?? 0, id)
+            default: return "#\(id) reply to \(command)"
+            }
+        }
+    }
+
     /// A link with a 60 s keepalive (no ping between the test's requests) to `agent`, up, tagging requests.
     static func upLink(to agent: ScriptedAgent, requestTimeout: Duration = .milliseconds(300)) async -> PeerLink {
         var settings = AgentFixture.fastSettings
@@ -101,17 +115,7 @@ struct MisbehavingPeerTests {
 
     @Test("with ids, a peer that answers twice while another request waits: each gets its own figure, the extra line is dropped and counted")
     func answersTwiceWithIDs() async throws {
-        let agent = try Self.taggedAgent { id, command, held in
-            switch command {
-            case "load":
-                held.withLock { $0 = id }
-                return nil
-            case "userload":
-                let load = held.withLock { $0 } ?? 0
-                return "#\(load) 37.50\n#\(load) 99.99\n#\(id) 12.00"
-            default: return "#\(id) reply to \(command)"
-            }
-        }
+        let agent = try Self.holdingLoad(until: "userload") { load, id in "#\(load) 37.50\n#\(load) 99.99\n#\(id) 12.00" }
         let link = await Self.upLink(to: agent)
         defer { Task { await link.shutdown() } }
         #expect(link.status.requestIDs == true)
@@ -127,17 +131,7 @@ struct MisbehavingPeerTests {
 
     @Test("with ids, a reply that comes after its request timed out is dropped and counted; the next request gets its own, the link stays up")
     func answersLateWithIDs() async throws {
-        let agent = try Self.taggedAgent { id, command, held in
-            switch command {
-            case "load":
-                held.withLock { $0 = id }
-                return nil
-            case "loadavg":
-                let load = held.withLock { $0 } ?? 0
-                return "#\(load) 37.50\n#\(id) 0.75 0.50 0.25"
-            default: return "#\(id) reply to \(command)"
-            }
-        }
+        let agent = try Self.holdingLoad(until: "loadavg") { load, id in "#\(load) 37.50\n#\(id) 0.75 0.50 0.25" }
         let link = await Self.upLink(to: agent)
         defer { Task { await link.shutdown() } }
         async let load = link.request("load")
@@ -152,16 +146,7 @@ struct MisbehavingPeerTests {
 
     @Test("with ids, a peer that answers out of order: each request gets its own figure")
     func answersOutOfOrderWithIDs() async throws {
-        let agent = try Self.taggedAgent { id, command, held in
-            switch command {
-            case "load":
-                held.withLock { $0 = id }
-                return nil
-            case "userload":
-                return "#\(id) 12.00\n#\(held.withLock { $0 } ?? 0) 37.50"
-            default: return "#\(id) reply to \(command)"
-            }
-        }
+        let agent = try Self.holdingLoad(until: "userload") { load, id in "#\(id) 12.00\n#\(load) 37.50" }
         let link = await Self.upLink(to: agent)
         defer { Task { await link.shutdown() } }
         async let load = link.request("load")
