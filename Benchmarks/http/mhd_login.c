@@ -1,11 +1,11 @@
 /* The reference for balancerd's /login: the plain C library it is built on.
- * libmicrohttpd with the same daemon flags as balancerd (epoll, a pool of 2
- * threads, 2048 connections, 15 s timeout, 16 KiB per connection, no
+ * libmicrohttpd with the same daemon flags as balancerd (epoll, a pool of
+ * THREADS threads (default 2), 2048 connections, 15 s timeout, 16 KiB per connection, no
  * per-address limit) answering
  * every request with the same 302 balancerd sends: a response built per
  * request with Location, Cache-Control and X-Balancer-Target. What balancerd
  * adds on top of this is the Swift side: routing, the balancer decision,
- * metrics.  Build: cc -O2 mhd_login.c -lmicrohttpd   Run: ./a.out PORT */
+ * metrics.  Build: cc -O2 mhd_login.c -lmicrohttpd   Run: ./a.out PORT [THREADS] */
 #include <microhttpd.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -30,9 +30,10 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *connection, cons
 
 int main(int argc, char **argv) {
     unsigned short port = argc > 1 ? (unsigned short)atoi(argv[1]) : 18084;
+    unsigned int threads = argc > 2 ? (unsigned int)atoi(argv[2]) : 2u;
     struct MHD_Daemon *daemon = MHD_start_daemon(
         MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG, port, NULL, NULL, answer, NULL,
-        MHD_OPTION_THREAD_POOL_SIZE, 2u, MHD_OPTION_CONNECTION_LIMIT, 2048u, MHD_OPTION_CONNECTION_TIMEOUT, 15u,
+        MHD_OPTION_THREAD_POOL_SIZE, threads > 0 ? threads : 1u, MHD_OPTION_CONNECTION_LIMIT, 2048u, MHD_OPTION_CONNECTION_TIMEOUT, 15u,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16384,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_END);
     if (!daemon) return 1;
