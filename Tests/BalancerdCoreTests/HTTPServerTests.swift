@@ -129,6 +129,18 @@ struct HTTPServerTests {
         #expect(response.contains("ok\n"))
     }
 
+    @Test("keep-alive: plain logins (which keep no per-request state) and a login with a path and query take turns on one connection")
+    func keepAliveLogins() throws {
+        let server = try start(FixedEndpointState())
+        defer { server.stop() }
+        let response = try rawHTTP(
+            port: server.port,
+            "GET /login HTTP/1.1\r\nHost: a\r\n\r\nGET /login/x?y=1 HTTP/1.1\r\nHost: a\r\n\r\nGET /login HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+        let locations = response.components(separatedBy: "\r\n").filter { $0.lowercased().hasPrefix("location: ") }
+        #expect(locations.count == 3, "\(response)")
+        #expect(locations.count == 3 && locations[0] == locations[2] && locations[1].hasSuffix("/x?y=1") && !locations[0].contains("?"), "\(locations)")
+    }
+
     @Test("malformed request lines get an error, and the server serves on")
     func malformed() throws {
         let server = try start(FixedEndpointState())
