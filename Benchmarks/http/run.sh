@@ -24,7 +24,8 @@
 # usage: Benchmarks/http/run.sh [seconds per run] [rounds]
 #   CONNECTIONS="50 400"  wrk -c values          THREADS=2  per server
 #   WRK_THREADS=1  WRK_CPUS=1 (the last CPU)    SERVER_CPUS= (unpinned: every CPU)
-#   SERVERS="balancerd nginx haproxy libmicrohttpd"
+#   SERVERS="balancerd nginx haproxy libmicrohttpd"  (also: libmicrohttpd-reuseport,
+#                    mhd_login.c as THREADS daemons on SO_REUSEPORT sockets)
 #   PERF_SERVE=FILE  also `perf record -g` balancerd's serve during its first
 #                    run at the last CONNECTIONS value (read: perf report -i FILE)
 set -euo pipefail
@@ -48,7 +49,7 @@ trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; nginx -c "$WORK/nginx.conf"
 # as setsid and taskset exec it.)
 on_servers=(setsid)
 [ -z "$SERVER_CPUS" ] || on_servers+=(taskset -c "$SERVER_CPUS")
-for name in S1 A2 BALANCERD NGINX HAPROXY MHD; do free_port "${name}_PORT"; done
+for name in S1 A2 BALANCERD NGINX HAPROXY MHD MHD_REUSEPORT; do free_port "${name}_PORT"; done
 
 # balancerd: serve with one spare agent, mode always, so every login runs the balancer.
 write_pair_config "$WORK" "$S1_PORT" "$A2_PORT" "poll: {interval: 1s, timeout: 500ms, stale_after: 1h}
@@ -91,12 +92,16 @@ haproxy_pid=$!
 cc -O2 -o "$WORK/mhd_login" Benchmarks/http/mhd_login.c -lmicrohttpd
 "${on_servers[@]}" "$WORK/mhd_login" "$MHD_PORT" "$THREADS" &
 mhd_pid=$!
-for port in $NGINX_PORT $HAPROXY_PORT $MHD_PORT; do
+"${on_servers[@]}" "$WORK/mhd_login" "$MHD_REUSEPORT_PORT" "$THREADS" reuseport &
+mhd_reuseport_pid=$!
+for port in $NGINX_PORT $HAPROXY_PORT $MHD_PORT $MHD_REUSEPORT_PORT; do
   for _ in $(seq 100); do curl -s "http://127.0.0.1:$port/login" -o /dev/null -w '%{http_code}' 2>/dev/null | grep -q 302 && break; sleep 0.1; done
+  curl -s "http://127.0.0.1:$port/login" -o /dev/null -w '%{http_code}' 2>/dev/null | grep -q 302 \
+    || { echo "nothing answers /login with 302 on port $port after 10 s (nginx: $NGINX_PORT, haproxy: $HAPROXY_PORT, mhd_login: $MHD_PORT, $MHD_REUSEPORT_PORT)" >&2; exit 1; }
 done
 
-declare -A ports=([balancerd]=$BALANCERD_PORT [nginx]=$NGINX_PORT [haproxy]=$HAPROXY_PORT [libmicrohttpd]=$MHD_PORT)
-declare -A pids=([balancerd]=$balancerd_pid [nginx]="$(pgrep -P "$(cat "$WORK/nginx.pid")" | tr '\n' ' ')" [haproxy]=$haproxy_pid [libmicrohttpd]=$mhd_pid)
+declare -A ports=([balancerd]=$BALANCERD_PORT [nginx]=$NGINX_PORT [haproxy]=$HAPROXY_PORT [libmicrohttpd]=$MHD_PORT [libmicrohttpd-reuseport]=$MHD_REUSEPORT_PORT)
+declare -A pids=([balancerd]=$balancerd_pid [nginx]="$(pgrep -P "$(cat "$WORK/nginx.pid")" | tr '\n' ' ')" [haproxy]=$haproxy_pid [libmicrohttpd]=$mhd_pid [libmicrohttpd-reuseport]=$mhd_reuseport_pid)
 # Clock ticks of user + system time of these processes (all their threads).
 cpu_ticks() { local total=0 pid; for pid in "$@"; do total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat"))); done; echo "$total"; }
 results="$WORK/results"
