@@ -51,9 +51,12 @@ on_servers=(setsid)
 [ -z "$SERVER_CPUS" ] || on_servers+=(taskset -c "$SERVER_CPUS")
 for name in S1 A2 BALANCERD NGINX HAPROXY MHD MHD_REUSEPORT; do free_port "${name}_PORT"; done
 
-# balancerd: serve with one spare agent, mode always, so every login runs the balancer.
+# balancerd: serve with one spare agent, mode always, so every login runs the
+# balancer; login_cost 0, so the spare never fills up between two polls (at
+# the default 0.5 points a login it would, after 160 logins, and every login
+# after that would be answered 503: another answer than nginx's 302).
 write_pair_config "$WORK" "$S1_PORT" "$A2_PORT" "poll: {interval: 1s, timeout: 500ms, stale_after: 1h}
-balancer: {mode: always, spares: [a2], slow_start: 0s}
+balancer: {mode: always, spares: [a2], slow_start: 0s, login_cost: 0}
 http: {listen: \"127.0.0.1:$BALANCERD_PORT\", threads: $THREADS, connection_limit: 2048, connection_timeout: 15s, per_address_limit: 0}"
 BALANCERD_HOST_ID=a2 BALANCERD_AGENT_LISTEN=127.0.0.1:$A2_PORT setsid $BIN agent -c "$WORK/balancerd.yaml" --log-level error &
 "${on_servers[@]}" $BIN serve -c "$WORK/balancerd.yaml" --log-level error &
@@ -121,7 +124,13 @@ for connections in $CONNECTIONS; do
       rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
       p50=$(awk '$1=="50%" {print $2}' <<<"$out")
       p99=$(awk '$1=="99%" {print $2}' <<<"$out")
-      errors=$(awk '/Socket errors|Non-2xx/ {n++} END {print n + 0}' <<<"$out")
+      # Every answer must be the 302: a server answering anything else is not doing the same work.
+      if grep -q 'Non-2xx or 3xx' <<<"$out"; then
+        echo "$server answered something other than 2xx/3xx during the run (c=$connections, round $round):" >&2
+        echo "$out" >&2
+        exit 1
+      fi
+      errors=$(awk '/Socket errors/ {n++} END {print n + 0}' <<<"$out")
       load=$(cut -d' ' -f1 /proc/loadavg)
       echo "$connections $server $round $rps $p50 $p99 $cpu_us $load" >> "$results"
       echo "c=$connections $server round $round: $rps req/s, p50 $p50, p99 $p99, CPU $cpu_us us/request, load $load" >&2

@@ -91,7 +91,14 @@ private final class ServerContext: Sendable {
     /// connections); rebuilt when the target's URL changes.
     private let redirects = Locked<[String: PreparedResponse]>([:])
 
-    init(responder: any HTTPResponder) { self.responder = responder }
+    /// The 503 for "no target", built once: when every spare is full, every
+    /// login gets it, so it costs no more per request than a redirect.
+    let unavailable: PreparedResponse?
+
+    init(responder: any HTTPResponder) {
+        self.responder = responder
+        unavailable = PreparedResponse(Router.unavailable, location: "", setCookie: nil)
+    }
 
     func redirect(id: String, location: String, setCookie: String?) -> PreparedResponse? {
         redirects.withLock { cache in
@@ -232,6 +239,9 @@ private func accessHandler(
             }
             return queue(Router.redirect(id: id, location: location, setCookie: setCookie), on: connection)
         case .response(let response):
+            if response == Router.unavailable, let prepared = context.unavailable {
+                return MHD_queue_response(connection, UInt32(response.status), prepared.pointer)
+            }
             return queue(response, on: connection)
         }
     }
