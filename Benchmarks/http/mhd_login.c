@@ -1,11 +1,14 @@
 /* The reference for balancerd's /login: the plain C library it is built on.
- * libmicrohttpd with the same daemon flags as balancerd (epoll, a pool of 2
- * threads, 2048 connections, 15 s timeout, 16 KiB per connection, no
+ * libmicrohttpd with the same daemon flags as balancerd (epoll, a pool of
+ * THREADS threads (default 2), 2048 connections, 15 s timeout, 16 KiB per connection, no
  * per-address limit) answering
  * every request with the same 302 balancerd sends: a response built per
  * request with Location, Cache-Control and X-Balancer-Target. What balancerd
  * adds on top of this is the Swift side: routing, the balancer decision,
- * metrics.  Build: cc -O2 mhd_login.c -lmicrohttpd   Run: ./a.out PORT */
+ * metrics.  Build: cc -O2 mhd_login.c -lmicrohttpd   Run: ./a.out PORT [THREADS] [reuseport]
+ * With `reuseport`: instead of one daemon with a pool of THREADS threads
+ * racing to accept on one socket, THREADS single-threaded daemons, each with
+ * its own SO_REUSEPORT socket on PORT (the kernel spreads the connections). */
 #include <microhttpd.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -30,12 +33,25 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *connection, cons
 
 int main(int argc, char **argv) {
     unsigned short port = argc > 1 ? (unsigned short)atoi(argv[1]) : 18084;
-    struct MHD_Daemon *daemon = MHD_start_daemon(
-        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG, port, NULL, NULL, answer, NULL,
-        MHD_OPTION_THREAD_POOL_SIZE, 2u, MHD_OPTION_CONNECTION_LIMIT, 2048u, MHD_OPTION_CONNECTION_TIMEOUT, 15u,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16384,
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_END);
-    if (!daemon) return 1;
+    unsigned int threads = argc > 2 ? (unsigned int)atoi(argv[2]) : 2u;
+    int reuseport = argc > 3 && strcmp(argv[3], "reuseport") == 0;
+    if (threads == 0) threads = 1;
+    if (threads > 16) threads = 16;
+    struct MHD_Daemon *daemons[16] = {0};
+    for (unsigned int i = 0; i < (reuseport ? threads : 1u); i++) {
+        daemons[i] = reuseport
+            ? MHD_start_daemon(
+                  MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG, port, NULL, NULL, answer, NULL,
+                  MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_CONNECTION_LIMIT, 2048u / threads,
+                  MHD_OPTION_CONNECTION_TIMEOUT, 15u, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16384,
+                  MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_END)
+            : MHD_start_daemon(
+                  MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG, port, NULL, NULL, answer, NULL,
+                  MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT, 2048u, MHD_OPTION_CONNECTION_TIMEOUT, 15u,
+                  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16384,
+                  MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_END);
+        if (!daemons[i]) return 1;
+    }
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
@@ -43,6 +59,6 @@ int main(int argc, char **argv) {
     sigprocmask(SIG_BLOCK, &set, NULL);
     int sig;
     sigwait(&set, &sig);
-    MHD_stop_daemon(daemon);
+    for (unsigned int i = 0; i < 16 && daemons[i]; i++) MHD_stop_daemon(daemons[i]);
     return 0;
 }

@@ -6,30 +6,10 @@
 # Also one client sending `critical:store:<n>` (durable: stored, sent with its
 # id, fsynced by the handler, removed). Free ports, a temporary folder.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-swift build -c release --product balancerd >/dev/null
-BIN=.build/release/balancerd
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/balancerd-relay-handler-XXXXXX")
-trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"' EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-S1=$(free_port); A2=$(free_port)
-printf 's1:b:access:s1.localhost:127.0.0.1:%s\na2:b:access:a2.localhost:127.0.0.1:%s\n' "$S1" "$A2" > "$WORK/hosts.tab"
-echo "0.20 0.20 0.20 1/1 1" > "$WORK/load"
-cat > "$WORK/balancerd.yaml" <<YAML
-host_id: s1
-hosts_table: hosts.tab
-state_dir: state
-socket_dir: run
-tls: {insecure: true}
-http: {listen: "127.0.0.1:0"}
-agent: {load_file: load, load_limit: 1, sessions_dir: sessions}
-YAML
-mkdir -p "$WORK/sessions"
+. "$(dirname "$0")/setup.sh"
 python3 examples/handler/store-handler.py --socket "$WORK/handler.sock" --store "$WORK/store.txt" 2>/dev/null &
 for _ in $(seq 100); do [ -S "$WORK/handler.sock" ] && break; sleep 0.05; done
-BALANCERD_HOST_ID=a2 BALANCERD_AGENT_LISTEN=127.0.0.1:$A2 BALANCERD_AGENT_HANDLER="$WORK/handler.sock" \
-    $BIN agent -c "$WORK/balancerd.yaml" --log-level error &
-$BIN serve -c "$WORK/balancerd.yaml" --log-level error &
+start_relay_pair BALANCERD_AGENT_HANDLER="$WORK/handler.sock"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 python3 - "$WORK/run/a2" <<'PY'
 import socket, statistics, sys, threading, time

@@ -2,26 +2,10 @@
 # Requests per second through a relay socket (<socket_dir>/<peer>) of a running
 # `balancerd serve`, one client one-at-a-time and 64 clients at once, over a
 # plain-TCP link to an agent on loopback. Compare with LinkBenchmark's plain
-# rows (the same requests on the link directly, in process).
+# rows (the same requests on the link directly, in process). Free ports.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-swift build -c release --product balancerd >/dev/null
-BIN=.build/release/balancerd
-WORK=$(mktemp -d /tmp/balancerd-relay-XXXXXX)
-trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"' EXIT
-printf 's1:b:access:s1.localhost:127.0.0.1:17801\na2:b:access:a2.localhost:127.0.0.1:17802\n' > "$WORK/hosts.tab"
-echo "0.20 0.20 0.20 1/1 1" > "$WORK/load"
-cat > "$WORK/balancerd.yaml" <<YAML
-host_id: s1
-hosts_table: hosts.tab
-state_dir: state
-socket_dir: run
-tls: {insecure: true}
-http: {listen: "127.0.0.1:0"}
-agent: {load_file: load, load_limit: 1}
-YAML
-BALANCERD_HOST_ID=a2 BALANCERD_AGENT_LISTEN=127.0.0.1:17802 $BIN agent -c "$WORK/balancerd.yaml" --log-level error &
-$BIN serve -c "$WORK/balancerd.yaml" --log-level error &
+. "$(dirname "$0")/setup.sh"
+start_relay_pair
 python3 - "$WORK/run/a2" <<'PY'
 import socket, sys, threading, time
 path = sys.argv[1]

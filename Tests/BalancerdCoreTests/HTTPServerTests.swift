@@ -21,7 +21,7 @@ struct HTTPServerTests {
         #expect(header("X-Balancer-Target", in: response) == "msua2")
     }
 
-    @Test("plain GET /login: the prepared redirect follows the target and its URL, and every answer is counted")
+    @Test("plain GET /login: the prepared redirect follows the target and its URL, the prepared 503 is whole, and every answer is counted")
     func preparedRedirect() throws {
         let state = FixedEndpointState()
         let server = try start(state)
@@ -41,10 +41,15 @@ struct HTTPServerTests {
         #expect(header("Location", in: other) == "https://hubs128-pc-20.cl.msu.edu/login")
         #expect(header("X-Balancer-Target", in: other) == "huba20")
         state.login.withLock { $0 = .unavailable }
-        let none = try rawHTTP(port: server.port, plain)
-        #expect(statusCode(of: none) == 503)
-        #expect(header("Retry-After", in: none) == "30")
-        #expect(state.counted.withLock { $0 } == Array(repeating: "/login 302", count: 5) + ["/login 503"])
+        // The 503 is prepared once too: the same answer, whole, every time.
+        for _ in 0..<2 {
+            let none = try rawHTTP(port: server.port, plain)
+            #expect(statusCode(of: none) == 503)
+            #expect(header("Retry-After", in: none) == "30")
+            #expect(header("Cache-Control", in: none) == "no-store")
+            #expect(none.hasSuffix("Please try again in a minute.</p>\n"), "\(none)")
+        }
+        #expect(state.counted.withLock { $0 } == Array(repeating: "/login 302", count: 5) + ["/login 503", "/login 503"])
     }
 
     @Test("a login POST with a body gets 307 to the same target; HEAD gets the GET's headers with the real Content-Length and no body")
@@ -127,6 +132,18 @@ struct HTTPServerTests {
         let response = try rawHTTP(port: server.port, "GET /login HTTP/1.1\r\nHost: a\r\n\r\nGET /health/live HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
         #expect(response.components(separatedBy: "HTTP/1.1 ").count - 1 == 2, "\(response)")
         #expect(response.contains("ok\n"))
+    }
+
+    @Test("keep-alive: plain logins (which keep no per-request state) and a login with a path and query take turns on one connection")
+    func keepAliveLogins() throws {
+        let server = try start(FixedEndpointState())
+        defer { server.stop() }
+        let response = try rawHTTP(
+            port: server.port,
+            "GET /login HTTP/1.1\r\nHost: a\r\n\r\nGET /login/x?y=1 HTTP/1.1\r\nHost: a\r\n\r\nGET /login HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+        let locations = response.components(separatedBy: "\r\n").filter { $0.lowercased().hasPrefix("location: ") }
+        #expect(locations.count == 3, "\(response)")
+        #expect(locations.count == 3 && locations[0] == locations[2] && locations[1].hasSuffix("/x?y=1") && !locations[0].contains("?"), "\(locations)")
     }
 
     @Test("malformed request lines get an error, and the server serves on")

@@ -91,7 +91,14 @@ private final class ServerContext: Sendable {
     /// connections); rebuilt when the target's URL changes.
     private let redirects = Locked<[String: PreparedResponse]>([:])
 
-    init(responder: any HTTPResponder) { self.responder = responder }
+    /// The 503 for "no target", built once: when every spare is full, every
+    /// login gets it, so it costs no more per request than a redirect.
+    let unavailable: PreparedResponse?
+
+    init(responder: any HTTPResponder) {
+        self.responder = responder
+        unavailable = PreparedResponse(Router.unavailable, location: "", setCookie: nil)
+    }
 
     func redirect(id: String, location: String, setCookie: String?) -> PreparedResponse? {
         redirects.withLock { cache in
@@ -143,9 +150,29 @@ private final class RequestState {
     init(target: String) { self.target = target }
 }
 
+/// A request for exactly `/login` (nearly every request) keeps no
+/// `RequestState`: its `*con_cls` holds one of these two small integers
+/// instead (never the address of an object, which is aligned and far above
+/// them), so the hot path allocates nothing and copies no target.
+private enum PlainLoginMark {
+    /// Before the access handler's first call.
+    static let fresh = 1
+    /// After it: the next call answers.
+    static let seen = 2
+
+    static func pointer(_ mark: Int) -> UnsafeMutableRawPointer? { UnsafeMutableRawPointer(bitPattern: mark) }
+
+    /// The mark `pointer` holds, or nil when it points to a `RequestState`.
+    static func mark(of pointer: UnsafeMutableRawPointer) -> Int? {
+        let value = Int(bitPattern: pointer)
+        return value == fresh || value == seen ? value : nil
+    }
+}
+
 // MARK: - The C callbacks (global functions: they convert to @convention(c))
 
 private func uriLogger(_ cls: UnsafeMutableRawPointer?, _ uri: UnsafePointer<CChar>?, _ connection: OpaquePointer?) -> UnsafeMutableRawPointer? {
+    if let uri, strcmp(uri, "/login") == 0 { return PlainLoginMark.pointer(PlainLoginMark.fresh) }
     let target = uri.map { String(cString: $0) } ?? "/"
     return Unmanaged.passRetained(RequestState(target: target)).toOpaque()
 }
@@ -155,7 +182,7 @@ private func requestCompleted(
     _ reason: MHD_RequestTerminationCode
 ) {
     guard let state, let pointer = state.pointee else { return }
-    Unmanaged<RequestState>.fromOpaque(pointer).release()
+    if PlainLoginMark.mark(of: pointer) == nil { Unmanaged<RequestState>.fromOpaque(pointer).release() }
     state.pointee = nil
 }
 
@@ -165,15 +192,29 @@ private func accessHandler(
     _ uploadSize: UnsafeMutablePointer<Int>?, _ statePointer: UnsafeMutablePointer<UnsafeMutableRawPointer?>?
 ) -> MHD_Result {
     guard let cls, let connection, let statePointer else { return .NO }
-    let state: RequestState
-    if let existing = statePointer.pointee {
-        state = Unmanaged<RequestState>.fromOpaque(existing).takeUnretainedValue()
+    let state: RequestState?
+    let isPlainLogin: Bool
+    let isFirstCall: Bool
+    if let existing = statePointer.pointee, let mark = PlainLoginMark.mark(of: existing) {
+        state = nil
+        isPlainLogin = true
+        isFirstCall = mark == PlainLoginMark.fresh
+        statePointer.pointee = PlainLoginMark.pointer(PlainLoginMark.seen)
+    } else if let existing = statePointer.pointee {
+        let known = Unmanaged<RequestState>.fromOpaque(existing).takeUnretainedValue()
+        state = known
+        isPlainLogin = false
+        isFirstCall = !known.seen
+        known.seen = true
     } else {
-        state = RequestState(target: url.map { String(cString: $0) } ?? "/")
-        statePointer.pointee = Unmanaged.passRetained(state).toOpaque()
+        let created = RequestState(target: url.map { String(cString: $0) } ?? "/")
+        created.seen = true
+        statePointer.pointee = Unmanaged.passRetained(created).toOpaque()
+        state = created
+        isPlainLogin = false
+        isFirstCall = true
     }
-    if !state.seen {
-        state.seen = true
+    if isFirstCall {
         // A body whose length is given twice is refused before it is read (RFC 9112 § 6.3):
         // libmicrohttpd would take one of them, and a proxy in front might take the other.
         if let method, strcmp(method, "GET") != 0, contentLengthHeaders(connection) > 1 {
@@ -188,8 +229,9 @@ private func accessHandler(
     }
     let context = Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue()
     let cookies = MHD_lookup_connection_value(connection, .HEADER_KIND, "Cookie").map { String(cString: $0) }
+    let target = state?.target ?? "/login"
     // The fast path: plain `GET /login`, answered with a prepared redirect.
-    if state.target == "/login", let method, strcmp(method, "GET") == 0, let answer = context.responder.plainLogin(cookies: cookies) {
+    if isPlainLogin, let method, strcmp(method, "GET") == 0, let answer = context.responder.plainLogin(cookies: cookies) {
         switch answer {
         case .redirect(let id, let location, let setCookie):
             if let prepared = context.redirect(id: id, location: location, setCookie: setCookie) {
@@ -197,12 +239,15 @@ private func accessHandler(
             }
             return queue(Router.redirect(id: id, location: location, setCookie: setCookie), on: connection)
         case .response(let response):
+            if response == Router.unavailable, let prepared = context.unavailable {
+                return MHD_queue_response(connection, UInt32(response.status), prepared.pointer)
+            }
             return queue(response, on: connection)
         }
     }
     var storage = sockaddr_storage()
     let client = balancerd_mhd_client_address(connection, &storage) > 0 ? IPAddress(storage: storage) : nil
-    let request = HTTPRequest(method: method.map { String(cString: $0) } ?? "GET", target: state.target, client: client, cookies: cookies)
+    let request = HTTPRequest(method: method.map { String(cString: $0) } ?? "GET", target: target, client: client, cookies: cookies)
     return queue(context.responder.respond(to: request), on: connection)
 }
 
