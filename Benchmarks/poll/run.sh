@@ -49,7 +49,7 @@ echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "| peers | links up after s | CPU % of a core (${STEADY} s) | RSS MiB (peak) | /login p50 / p99 ms while coming up | idle p50 / p99 ms | load avg |"
 echo "| --- | --- | --- | --- | --- | --- | --- |"
 for count in "${@:-1000 10000}"; do
-  WORK=$(mktemp -d /tmp/s20-scale-poll-XXXXXX)
+  WORK=$(mktemp -d "/tmp/${BENCH_PREFIX:-balancerd}-poll-XXXXXX")
   pids=()
   cleanup() { [ -s "$WORK/serve.err" ] && { echo "  serve said:" >&2; tail -5 "$WORK/serve.err" >&2; }; for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
   trap cleanup EXIT

@@ -108,7 +108,9 @@ public final class PeerLink: PeerRequesting, @unchecked Sendable {
     // MARK: - Requests
 
     /// Sends `line` on an up link (the request methods are in PeerLink+Requests.swift).
-    func send(_ line: String, reply: EventLoopPromise<String>) {
+    /// `flushNow`: the caller's batch ends here, so it is flushed at once
+    /// rather than at the end of the loop's tick (which costs a task).
+    func send(_ line: String, reply: EventLoopPromise<String>, flushNow: Bool = false) {
         guard machine.upConnection != nil, let channel else {
             statusBox.withLock {
                 $0.requestsTotal += 1
@@ -128,7 +130,7 @@ public final class PeerLink: PeerRequesting, @unchecked Sendable {
             return
         }
         channel.write(LinkRequest(line: line, reply: reply), promise: nil)
-        scheduleFlush()
+        if flushNow { channel.flush() } else { scheduleFlush() }
     }
 
     /// One flush per event-loop tick however many requests were written in it:
