@@ -25,14 +25,26 @@ final class ScriptedPeer: PeerRequesting {
     var status: LinkStatus { LinkStatus(peerID: peerID, state: linkState.withLock { $0 }) }
 
     func request(_ line: String) async -> String {
-        asked.withLock { $0 += 1 }
-        guard linkState.withLock({ $0 }) == .up else { return "con_lost" }
-        switch answers.withLock({ $0[line] }) ?? .reply("unknown_cmd") {
+        switch answer(line) {
         case .reply(let text): return text
         case .never:
             try? await Task.sleep(for: .seconds(3600))
             return "con_lost"
         }
+    }
+
+    /// The poller's path, answered at once as a link answers on its loop (no
+    /// task: on a busy machine a task can wait longer than the poll's timeout).
+    func request(_ lines: [String], eachReply reply: @escaping @Sendable (Int, String) -> Void) {
+        for (index, line) in lines.enumerated() {
+            if case .reply(let text) = answer(line) { reply(index, text) }
+        }
+    }
+
+    private func answer(_ line: String) -> Answer {
+        asked.withLock { $0 += 1 }
+        guard linkState.withLock({ $0 }) == .up else { return .reply("con_lost") }
+        return answers.withLock { $0[line] } ?? .reply("unknown_cmd")
     }
 }
 
