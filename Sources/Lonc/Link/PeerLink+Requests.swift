@@ -84,7 +84,8 @@ extension PeerLink {
         for (index, line) in lines.enumerated() {
             let promise = eventLoop.makePromise(of: String.self)
             promise.futureResult.whenComplete { reply(index, (try? $0.get()) ?? WireReply.connectionLost) }
-            send(line, reply: promise, flushNow: index == lines.count - 1)
+            send(line, reply: promise, flush: .byCaller)
         }
+        channel?.flush()
     }
 }
