@@ -14,6 +14,13 @@
 # usage: Benchmarks/poll/run.sh [peers...]          (default: 1000 10000)
 #   SERVE_BIN=path   the balancerd binary to measure (default: a release build)
 #   STEADY_SECONDS=20    length of the CPU window
+#   UP_WAIT_SECONDS=300  how long to wait for every link to be up (then "never (N up)")
+#   BENCH_PREFIX=name    prefix of the work folders in /tmp (default balancerd)
+#   LINKS_UP_FROM=kernel while the links come up, count established TCP connections
+#                        to the agents (ss) instead of asking serve's /health?summary
+#                        every 0.25 s, then confirm with /health once the /login
+#                        probe has stopped: at 10,000 peers a summary takes tens of ms
+#                        on an HTTP thread, and a /login behind it on that thread waits
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 if [ -z "${SERVE_BIN:-}" ]; then
@@ -23,6 +30,7 @@ fi
 swift build -c release --product AgentSwarm >/dev/null
 SWARM_BIN=.build/release/AgentSwarm
 STEADY=${STEADY_SECONDS:-20}
+UP_WAIT=${UP_WAIT_SECONDS:-300}
 PER_SWARM=5000
 hz=$(getconf CLK_TCK)
 
@@ -49,7 +57,7 @@ echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "| peers | links up after s | CPU % of a core (${STEADY} s) | RSS MiB (peak) | /login p50 / p99 ms while coming up | idle p50 / p99 ms | load avg |"
 echo "| --- | --- | --- | --- | --- | --- | --- |"
 for count in "${@:-1000 10000}"; do
-  WORK=$(mktemp -d /tmp/s20-scale-poll-XXXXXX)
+  WORK=$(mktemp -d "/tmp/${BENCH_PREFIX:-balancerd}-poll-XXXXXX")
   pids=()
   cleanup() { [ -s "$WORK/serve.err" ] && { echo "  serve said:" >&2; tail -5 "$WORK/serve.err" >&2; }; for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
   trap cleanup EXIT
@@ -93,7 +101,17 @@ YAML
   "$SERVE_BIN" serve -c "$WORK/balancerd.yaml" --log-level error 2> "$WORK/serve.err" &
   serve=$!; pids+=($serve)
   up=""
-  for _ in $(seq 1200); do
+  give_up=$(( $(date +%s) + UP_WAIT ))
+  if [ "${LINKS_UP_FROM:-}" = kernel ]; then
+    while [ "$(date +%s)" -lt "$give_up" ]; do
+      kill -0 "$serve" 2>/dev/null || { echo "serve exited:" >&2; tail -3 "$WORK/serve.err" >&2; exit 1; }
+      established=$(ss -Htn state established "( dport >= :$base and dport < :$((base + count)) )" | wc -l)
+      [ "$established" -ge "$count" ] && break
+      sleep 0.25
+    done
+    touch "$WORK/stop-coming-up"
+  fi
+  while [ "$(date +%s)" -lt "$give_up" ]; do
     kill -0 "$serve" 2>/dev/null || { echo "serve exited:" >&2; tail -3 "$WORK/serve.err" >&2; exit 1; }
     if [ "$(links_up "$http")" = "$count" ]; then up=$(echo "$(date +%s.%N) - $start" | bc); break; fi
     sleep 0.25

@@ -60,8 +60,8 @@ extension BalancerState {
             let exclusion = exclusion(index, now: now)
             return CandidateVerdict(
                 id: slot.observation.id, effective: effective,
-                predicted: effective.map { $0 + slot.extra }, eligible: exclusion == nil,
-                excludedBecause: exclusion?.description, share: share(index, now: now), backup: index >= spareCount)
+                predicted: effective.map { $0 + slot.extra }, exclusion: exclusion,
+                share: share(index, now: now), backup: index >= spareCount)
         }
     }
 

@@ -18,7 +18,7 @@ public enum RouteTarget: Sendable, Equatable, Hashable {
 }
 
 /// Why one spare is or is not a candidate, with its figures.
-public struct CandidateVerdict: Sendable, Equatable {
+public struct CandidateVerdict: Sendable {
     /// The spare's id.
     public var id: String
     /// The latest sample's effective load, if known.
@@ -27,22 +27,58 @@ public struct CandidateVerdict: Sendable, Equatable {
     public var predicted: Double?
     /// True when the spare may be chosen now.
     public var eligible: Bool
-    /// Why not, in words; nil when eligible.
-    public var excludedBecause: String?
+    /// Why not, in words; nil when eligible. Put in words when read: the
+    /// decision log keeps a verdict for every spare once per snapshot, under
+    /// the lock `/login` takes, and 10,000 spares still coming up would
+    /// otherwise format 10,000 sentences there that nobody may ever read.
+    public var excludedBecause: String? {
+        get {
+            switch why {
+            case .none: nil
+            case .exclusion(let exclusion): exclusion.description
+            case .words(let words): words
+            }
+        }
+        set { why = newValue.map(Why.words) }
+    }
     /// The spare's share under slow start (0…1); 1 when at full share.
     public var share: Double
     /// True for a backup (`balancer.backups`), considered only when no spare can take the login.
     public var backup: Bool
 
+    private enum Why: Sendable {
+        case exclusion(Exclusion)
+        case words(String)
+    }
+
+    private var why: Why?
+
     /// Creates a verdict.
     public init(id: String, effective: Double?, predicted: Double?, eligible: Bool, excludedBecause: String?, share: Double = 1, backup: Bool = false) {
+        self.init(id: id, effective: effective, predicted: predicted, eligible: eligible, why: excludedBecause.map(Why.words), share: share, backup: backup)
+    }
+
+    /// A verdict whose reason is put in words only when read.
+    init(id: String, effective: Double?, predicted: Double?, exclusion: Exclusion?, share: Double, backup: Bool) {
+        self.init(id: id, effective: effective, predicted: predicted, eligible: exclusion == nil, why: exclusion.map(Why.exclusion), share: share, backup: backup)
+    }
+
+    private init(id: String, effective: Double?, predicted: Double?, eligible: Bool, why: Why?, share: Double, backup: Bool) {
         self.id = id
         self.effective = effective
         self.predicted = predicted
         self.eligible = eligible
-        self.excludedBecause = excludedBecause
+        self.why = why
         self.share = share
         self.backup = backup
+    }
+}
+
+extension CandidateVerdict: Equatable {
+    /// Equal figures and equal reasons in words, however each was kept.
+    public static func == (lhs: CandidateVerdict, rhs: CandidateVerdict) -> Bool {
+        lhs.id == rhs.id && lhs.effective == rhs.effective && lhs.predicted == rhs.predicted && lhs.eligible == rhs.eligible
+            && lhs.share == rhs.share && lhs.backup == rhs.backup && lhs.excludedBecause == rhs.excludedBecause
     }
 }
 

@@ -103,7 +103,9 @@ struct MisbehavingPeerTests {
     }
 
     /// A link with a 60 s keepalive (no ping between the test's requests) to `agent`, up, tagging requests.
-    static func upLink(to agent: ScriptedAgent, requestTimeout: Duration = .milliseconds(300)) async -> PeerLink {
+    /// The request timeout leaves room for the test's own steps on a busy machine
+    /// (the matcher now times a request out at its deadline, not up to a quarter later).
+    static func upLink(to agent: ScriptedAgent, requestTimeout: Duration = .seconds(1)) async -> PeerLink {
         var settings = AgentFixture.fastSettings
         settings.keepalive = .seconds(60)
         settings.requestTimeout = requestTimeout

@@ -73,4 +73,19 @@ extension PeerLink {
             send(line, reply: reply)
         }
     }
+
+    /// `PeerRequesting.request(_:eachReply:)`: no timer, each reply handed
+    /// over on the link's event loop as it comes; the poller's path.
+    public func request(_ lines: [String], eachReply reply: @escaping @Sendable (_ index: Int, _ reply: String) -> Void) {
+        guard eventLoop.inEventLoop else {
+            eventLoop.execute { self.request(lines, eachReply: reply) }
+            return
+        }
+        for (index, line) in lines.enumerated() {
+            let promise = eventLoop.makePromise(of: String.self)
+            promise.futureResult.whenComplete { reply(index, (try? $0.get()) ?? WireReply.connectionLost) }
+            send(line, reply: promise, flush: .byCaller)
+        }
+        channel?.flush()
+    }
 }

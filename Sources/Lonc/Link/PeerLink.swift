@@ -108,7 +108,10 @@ public final class PeerLink: PeerRequesting, @unchecked Sendable {
     // MARK: - Requests
 
     /// Sends `line` on an up link (the request methods are in PeerLink+Requests.swift).
-    func send(_ line: String, reply: EventLoopPromise<String>) {
+    /// `flush`: when the write goes out (`.byCaller`: the caller flushes
+    /// once its batch is written; `.endOfTick`: whatever else this tick
+    /// writes goes with it, at the cost of a task).
+    func send(_ line: String, reply: EventLoopPromise<String>, flush: Flush = .endOfTick) {
         guard machine.upConnection != nil, let channel else {
             statusBox.withLock {
                 $0.requestsTotal += 1
@@ -128,8 +131,11 @@ public final class PeerLink: PeerRequesting, @unchecked Sendable {
             return
         }
         channel.write(LinkRequest(line: line, reply: reply), promise: nil)
-        scheduleFlush()
+        if flush == .endOfTick { scheduleFlush() }
     }
+
+    /// When a request's write is flushed (`send`).
+    enum Flush { case byCaller, endOfTick }
 
     /// One flush per event-loop tick however many requests were written in it:
     /// TLS then encrypts the whole burst into one record.

@@ -20,6 +20,12 @@ public protocol PeerRequesting: Sendable {
     /// instead of suspending: `PeerLink` does it all on its event loop, with
     /// no task and no thread hop (the poller's path, 10,000 times a second).
     func request(_ lines: [String], timeout: Duration, completion: @escaping @Sendable ([String?]) -> Void)
+    /// Sends `lines` pipelined and calls `reply` with each line's index and
+    /// reply as it comes (`con_lost` when the link is down or drops), with no
+    /// timer at all: the caller gives up on its own clock (the poller sweeps
+    /// its polls in flight on its tick) and ignores what comes after.
+    /// `PeerLink` calls `reply` on its event loop.
+    func request(_ lines: [String], eachReply reply: @escaping @Sendable (_ index: Int, _ reply: String) -> Void)
     /// The link's current status.
     var status: LinkStatus { get }
 }
@@ -45,6 +51,13 @@ extension PeerRequesting {
     /// The async form in a task, for peers without an event loop (test doubles).
     public func request(_ lines: [String], timeout: Duration, completion: @escaping @Sendable ([String?]) -> Void) {
         Task { completion(await request(lines, timeout: timeout)) }
+    }
+
+    /// Each line through `request(_:)` in a task of its own, for peers without an event loop (test doubles).
+    public func request(_ lines: [String], eachReply reply: @escaping @Sendable (_ index: Int, _ reply: String) -> Void) {
+        for (index, line) in lines.enumerated() {
+            Task { reply(index, await request(line)) }
+        }
     }
 
     /// Each line through `request(_:timeout:)`, concurrently.

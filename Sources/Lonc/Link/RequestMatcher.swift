@@ -193,21 +193,25 @@ final class RequestMatcher: ChannelDuplexHandler {
         for reply in callers { reply.succeed(WireReply.connectionLost) }
     }
 
-    /// Checks the oldest request a few times per `requestTimeout` (5 ms to 1 s
-    /// apart) while anything is in flight: one timer per busy link, none per request.
+    /// Wakes when the oldest request in flight reaches `requestTimeout` (not
+    /// cancelled when it is answered: NIO cancels by a linear search of its
+    /// timer heap), then looks at the oldest request then in flight: one timer
+    /// per busy link per `requestTimeout`, not one per request. A link polled
+    /// every second with the default 60 s timeout arms it once a minute, not
+    /// sixty times.
     private func armSweep(context: ChannelHandlerContext) {
-        let every = TimeAmount.milliseconds(max(5, min(1000, requestTimeout.millisecondsValue / 4)))
-        sweep = context.eventLoop.assumeIsolated().scheduleTask(in: every) {
+        guard let head = inFlight.first else { return }
+        let timeout = TimeAmount(requestTimeout)
+        sweep = context.eventLoop.assumeIsolated().scheduleTask(deadline: head.sentAt + timeout) {
             self.sweep = nil
             guard self.open, let head = self.inFlight.first else { return }
             let now = context.eventLoop.now
-            let timeout = TimeAmount(self.requestTimeout)
             guard now - head.sentAt >= timeout else { return self.armSweep(context: context) }
             guard self.requestIDs, self.lastReadAt > head.sentAt else {
                 return self.fault(.requestTimedOut(self.requestTimeout), context: context)
             }
             self.retireTimedOut(olderThan: now - timeout, context: context)
-            if !self.inFlight.isEmpty { self.armSweep(context: context) }
+            if self.sweep == nil { self.armSweep(context: context) }
         }
     }
 
