@@ -78,6 +78,37 @@ struct LiveChecksTests {
         }
     }
 
+    @Test("/health?summary counts and lists what /health shows: link states, eligible, draining, delayed, problem peers in table order")
+    func summaryAgreesWithHealth() async throws {
+        let cluster = try ProcessCluster(agents: ["a2", "a3", "a4", "a5"])
+        defer { cluster.stopAll() }
+        for id in ["a2", "a3", "a4"] { try cluster.startAgent(id) }
+        try cluster.startServe()
+        #expect(await waitFor { cluster.health()?.peers.filter(\.eligible).count == 3 } != nil)
+        #expect(try ControlClient.send("drain a3 summary-test", to: cluster.directory + "/run/control").hasPrefix("ok"))
+        cluster.setLoad("a4", percent: 150)
+        var last = ""
+        // a5 never answers, so its link moves between connecting and backoff: compare once two reads agree.
+        let agreed = await waitFor {
+            guard let health = cluster.health(), health.peers.first(where: { $0.id == "a4" })?.eligible == false, let raw = cluster.get("/health?summary"),
+                let summary = try? HealthSummary(json: Data(body(raw).utf8)),
+                let again = cluster.health(), again.peers.map(\.link.state) == health.peers.map(\.link.state),
+                again.peers.map(\.eligible) == health.peers.map(\.eligible)
+            else { return false }
+            let problems = health.peers.filter(PeerListing.isProblem)
+            let states = Dictionary(grouping: health.peers, by: \.link.state.rawValue).mapValues(\.count)
+            last = "summary \(summary.peers) \(summary.linkStates) eligible \(summary.eligible) draining \(summary.draining) problems \(summary.problems.map(\.id)); health \(states) \(problems.map(\.id))"
+            return summary.peers == health.peers.count && summary.linkStates == states
+                && summary.eligible == health.peers.count(where: \.eligible) && summary.draining == health.peers.count(where: \.draining)
+                && summary.delayed == health.peers.reduce(0) { $0 + $1.delayed }
+                && summary.problemCount == problems.count && summary.problems.map(\.id) == problems.map(\.id)
+                && summary.problems.map(\.excludedBecause) == problems.map(\.excludedBecause)
+                && summary.balancer.target == health.balancer.target
+        }
+        #expect(agreed != nil, "\(last)")
+        #expect(last.contains("problems [\"a3\", \"a4\", \"a5\"]"), "\(last)")
+    }
+
     @Test("/health and /decisions decode into the types they are encoded from; an unknown figure is null, not 0 or missing")
     func documents() async throws {
         let cluster = try await cluster()

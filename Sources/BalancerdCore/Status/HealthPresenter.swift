@@ -21,54 +21,106 @@ struct HealthPresenter: Sendable {
 
     func json() -> [UInt8] { document().json() }
 
-    /// `/health`, every peer (`only`: that peer alone, none when it is no peer);
-    /// `history` false leaves each peer's sparkline samples out (the summary,
-    /// and the status page, which adds them for the rows it shows).
-    func document(only: String? = nil, history withHistory: Bool = true) -> HealthDocument {
+    /// What one `/health` or summary is built from, read once.
+    private struct Inputs {
+        var config: DaemonConfig
+        var own: LoadSample?
+        var decision: Decision
+        var report: RoutingReport
+        var statuses: [String: LinkStatus]
+        var verdicts: [String: CandidateVerdict]
+        var samples: [String: LoadSample?]
+        var drains: [String: DrainBook.Drain]
+        var now: Double
+        var spares: Set<String>
+        var backups: Set<String>
+        /// The hosts-table entries other than this server, in table order.
+        var others: [HostEntry]
+    }
+
+    private func inputs(only: String? = nil) -> Inputs {
         let (config, hosts) = (store.current.config, store.current.hosts)
         let snapshot = poller.snapshot
         let decision = routing.explain()
-        let report = routing.report()
-        let statuses = Dictionary(links().map { ($0.peerID, $0) }, uniquingKeysWith: { a, _ in a })
-        let verdicts = Dictionary(decision.candidates.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-        let samples = Dictionary(snapshot.peers.map { ($0.id, $0.latest) }, uniquingKeysWith: { a, _ in a })
-        let drains = drains.all
-        let now = MonotonicClock.now()
-        let staleAfter = config.poll.staleAfter.secondsValue
-        let spares = Set(config.balancer.spares)
-        let backups = Set(config.balancer.backups)
-        let others = hosts.entries.filter { $0.id != config.hostID && (only == nil || $0.id == only) }
+        return Inputs(
+            config: config, own: snapshot.own, decision: decision, report: routing.report(),
+            statuses: Dictionary(links().map { ($0.peerID, $0) }, uniquingKeysWith: { a, _ in a }),
+            verdicts: Dictionary(decision.candidates.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a }),
+            samples: only == nil
+                ? Dictionary(snapshot.peers.map { ($0.id, $0.latest) }, uniquingKeysWith: { a, _ in a })
+                : Dictionary(snapshot.peers.filter { $0.id == only }.map { ($0.id, $0.latest) }, uniquingKeysWith: { a, _ in a }),
+            drains: drains.all, now: MonotonicClock.now(),
+            spares: Set(config.balancer.spares), backups: Set(config.balancer.backups),
+            others: hosts.entries.filter { $0.id != config.hostID && (only == nil || $0.id == only) })
+    }
 
-        let peers = others.map { entry -> HealthDocument.Peer in
-            let link = statuses[entry.id] ?? LinkStatus(peerID: entry.id)
-            let sample = samples[entry.id] ?? nil
-            let verdict = verdicts[entry.id]
-            let age = sample.map { max(0, now - $0.monotonicAt) }
-            return HealthDocument.Peer(
-                id: entry.id, domain: entry.domain, role: entry.role, hostname: entry.hostname,
-                spare: spares.contains(entry.id), backup: backups.contains(entry.id), draining: drains[entry.id] != nil,
-                drainReason: drains[entry.id]?.reason, drainSince: drains[entry.id]?.since,
-                drainedBy: drains[entry.id]?.by, drainOrigin: drains[entry.id]?.origin?.nilIfEmpty, eligible: verdict?.eligible ?? false,
-                slowStartShare: spares.contains(entry.id) || backups.contains(entry.id) ? rounded(verdict?.share) : nil,
-                excludedBecause: spares.contains(entry.id) || backups.contains(entry.id)
-                    ? verdict?.excludedBecause : "not a spare (not in balancer.spares or balancer.backups)",
-                link: HealthDocument.Link(
-                    state: link.state, since: link.since, attempts: link.attempts, lastError: link.lastError,
-                    rttMilliseconds: rounded(link.rttMilliseconds), peerVersion: link.peerVersion, tls: link.tlsVersion,
-                    tlsCipher: link.tlsCipher, requestsTotal: link.requestsTotal, failuresTotal: link.failuresTotal),
-                load: HealthDocument.Load(
-                    loadPercent: rounded(sample?.loadPercent), userloadPercent: rounded(sample?.userLoadPercent),
-                    effectivePercent: rounded(sample?.effectivePercent), predictedPercent: rounded(verdict?.predicted),
-                    sampledAt: sample?.sampledAt, ageSeconds: rounded(age), stale: age.map { $0 > staleAfter } ?? true),
-                delayed: link.delayed,
-                history: withHistory ? history(of: entry.id) : [])
+    /// `/health`, every peer (`only`: that peer alone, none when it is no peer);
+    /// `history` false leaves each peer's sparkline samples out (the status
+    /// page adds them for the rows it shows).
+    func document(only: String? = nil, history withHistory: Bool = true) -> HealthDocument {
+        let inputs = inputs(only: only)
+        return document(inputs, peers: inputs.others.map { peer($0, inputs, history: withHistory) })
+    }
+
+    /// `/health?summary` in one pass over the hosts table: counts, and only the
+    /// problem peers it shows built in full, so a monitor asking for it at 10,000
+    /// peers does not hold an HTTP thread (and the logins queued on it) for the
+    /// whole document. The same as `HealthSummary(document(history: false))`.
+    func summary() -> HealthSummary {
+        let inputs = inputs()
+        var summary = HealthSummary(document(inputs, peers: []))
+        summary.peers = inputs.others.count
+        for entry in inputs.others {
+            let link = inputs.statuses[entry.id] ?? LinkStatus(peerID: entry.id)
+            let candidate = inputs.spares.contains(entry.id) || inputs.backups.contains(entry.id)
+            let eligible = inputs.verdicts[entry.id]?.eligible ?? false
+            let draining = inputs.drains[entry.id] != nil
+            summary.linkStates[link.state.rawValue, default: 0] += 1
+            if eligible { summary.eligible += 1 }
+            if draining { summary.draining += 1 }
+            summary.delayed += link.delayed
+            guard link.state != .up || (candidate && !eligible) || draining || link.delayed > 0 else { continue }
+            summary.problemCount += 1
+            if summary.problems.count < HealthSummary.problemsShown {
+                summary.problems.append(HealthSummary.Problem(peer(entry, inputs, history: false)))
+            }
         }
-        let allUp = others.allSatisfy { statuses[$0.id]?.state == .up }
-        let own = snapshot.own
+        return summary
+    }
+
+    private func peer(_ entry: HostEntry, _ inputs: Inputs, history withHistory: Bool) -> HealthDocument.Peer {
+        let link = inputs.statuses[entry.id] ?? LinkStatus(peerID: entry.id)
+        let sample = inputs.samples[entry.id] ?? nil
+        let verdict = inputs.verdicts[entry.id]
+        let drain = inputs.drains[entry.id]
+        let age = sample.map { max(0, inputs.now - $0.monotonicAt) }
+        let candidate = inputs.spares.contains(entry.id) || inputs.backups.contains(entry.id)
+        return HealthDocument.Peer(
+            id: entry.id, domain: entry.domain, role: entry.role, hostname: entry.hostname,
+            spare: inputs.spares.contains(entry.id), backup: inputs.backups.contains(entry.id), draining: drain != nil,
+            drainReason: drain?.reason, drainSince: drain?.since,
+            drainedBy: drain?.by, drainOrigin: drain?.origin?.nilIfEmpty, eligible: verdict?.eligible ?? false,
+            slowStartShare: candidate ? rounded(verdict?.share) : nil,
+            excludedBecause: candidate ? verdict?.excludedBecause : "not a spare (not in balancer.spares or balancer.backups)",
+            link: HealthDocument.Link(
+                state: link.state, since: link.since, attempts: link.attempts, lastError: link.lastError,
+                rttMilliseconds: rounded(link.rttMilliseconds), peerVersion: link.peerVersion, tls: link.tlsVersion,
+                tlsCipher: link.tlsCipher, requestsTotal: link.requestsTotal, failuresTotal: link.failuresTotal),
+            load: HealthDocument.Load(
+                loadPercent: rounded(sample?.loadPercent), userloadPercent: rounded(sample?.userLoadPercent),
+                effectivePercent: rounded(sample?.effectivePercent), predictedPercent: rounded(verdict?.predicted),
+                sampledAt: sample?.sampledAt, ageSeconds: rounded(age), stale: age.map { $0 > inputs.config.poll.staleAfter.secondsValue } ?? true),
+            delayed: link.delayed,
+            history: withHistory ? history(of: entry.id) : [])
+    }
+
+    private func document(_ inputs: Inputs, peers: [HealthDocument.Peer]) -> HealthDocument {
+        let (config, decision, report, own) = (inputs.config, inputs.decision, inputs.report, inputs.own)
+        let allUp = inputs.others.allSatisfy { inputs.statuses[$0.id]?.state == .up }
         return HealthDocument(
             host: config.hostID, version: LoncVersion.string,
             status: decision.target == .none ? .critical : (allUp ? .ok : .degraded),
-            generatedAt: Date(), uptimeSeconds: rounded(now - startedMonotonic) ?? 0, startedAt: started,
+            generatedAt: Date(), uptimeSeconds: rounded(inputs.now - startedMonotonic) ?? 0, startedAt: started,
             own: HealthDocument.OwnLoad(
                 loadPercent: rounded(own?.loadPercent), userloadPercent: rounded(own?.userLoadPercent),
                 effectivePercent: rounded(own?.effectivePercent), predictedPercent: rounded(decision.ownLoad),

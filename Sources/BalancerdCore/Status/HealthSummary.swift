@@ -59,8 +59,15 @@ public struct HealthSummary: StatusDocument, Equatable {
         draining = health.peers.count { $0.draining }
         delayed = health.peers.reduce(0) { $0 + $1.delayed }
         problemCount = listing.problems
-        problems = listing.peers.prefix(listing.problems).map {
-            Problem(id: $0.id, linkState: $0.link.state.rawValue, lastError: $0.link.lastError, excludedBecause: $0.excludedBecause, draining: $0.draining, delayed: $0.delayed)
-        }
+        problems = listing.peers.prefix(listing.problems).map(Problem.init)
+    }
+}
+
+extension HealthSummary.Problem {
+    /// `peer` in brief.
+    init(_ peer: HealthDocument.Peer) {
+        self.init(
+            id: peer.id, linkState: peer.link.state.rawValue, lastError: peer.link.lastError, excludedBecause: peer.excludedBecause,
+            draining: peer.draining, delayed: peer.delayed)
     }
 }

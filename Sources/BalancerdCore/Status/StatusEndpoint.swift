@@ -25,7 +25,7 @@ struct StatusEndpoint: EndpointState {
     func healthJSON(query: String?) -> [UInt8]? {
         switch HealthView(urlQuery: query) {
         case .everything: return health.json()
-        case .summary: return HealthSummary(health.document(history: false)).json()
+        case .summary: return health.summary().json()
         case .peer(let id):
             let document = health.document(only: id)
             return document.peers.isEmpty ? nil : document.json()
