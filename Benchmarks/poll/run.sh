@@ -6,7 +6,9 @@
 #
 # Reports, per size: the time from exec until every link is up (cold start),
 # the daemon's own CPU (utime+stime from /proc/PID/stat over 20 s of steady
-# polling, as % of one core, so other load on the machine does not count),
+# polling, as % of one core, so other load on the machine does not count):
+# first polling alone, then again while the idle /login probe (50 a second)
+# runs, as the CPU column "polling alone / with the probe";
 # resident memory (now and peak), and /login p50/p99 while the links come up
 # against the same probe once they are all up; then the bytes and time of
 # /status, /health?summary, /health?peer=ID and /health; the stop after SIGTERM.
@@ -54,7 +56,7 @@ links_up() {
 }
 
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "| peers | links up after s | CPU % of a core (${STEADY} s) | RSS MiB (peak) | /login p50 / p99 ms while coming up | idle p50 / p99 ms | load avg |"
+echo "| peers | links up after s | CPU % of a core (${STEADY} s): polling alone / with the /login probe | RSS MiB (peak) | /login p50 / p99 ms while coming up | idle p50 / p99 ms | load avg |"
 echo "| --- | --- | --- | --- | --- | --- | --- |"
 for count in "${@:-1000 10000}"; do
   WORK=$(mktemp -d "/tmp/${BENCH_PREFIX:-balancerd}-poll-XXXXXX")
@@ -118,11 +120,13 @@ YAML
   done
   touch "$WORK/stop-coming-up"
   sleep 5
+  t0=$(cpu_ticks "$serve"); sleep "$STEADY"; t1=$(cpu_ticks "$serve")
+  alone=$(echo "scale=1; ($t1 - $t0) * 100 / $hz / $STEADY" | bc)
   python3 Benchmarks/poll/login_probe.py "$http" "$WORK/idle.ms" "$WORK/stop-idle" &
   pids+=($!)
   t0=$(cpu_ticks "$serve"); sleep "$STEADY"; t1=$(cpu_ticks "$serve")
   touch "$WORK/stop-idle"
-  cpu=$(echo "scale=1; ($t1 - $t0) * 100 / $hz / $STEADY" | bc)
+  cpu="$alone / $(echo "scale=1; ($t1 - $t0) * 100 / $hz / $STEADY" | bc)"
   rss=$(awk '/VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$serve/status")
   peak=$(awk '/VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$serve/status")
   if [ -n "$up" ]; then up=$(printf %.1f "$up"); else up="never ($(links_up "$http") up)"; fi
