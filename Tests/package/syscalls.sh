@@ -42,7 +42,8 @@ work="$(mktemp -d)"
 pids=()
 cleanup() {
     local pid
-    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    # strace waits on its tracee through a SIGTERM: stop the daemon under it first.
+    for pid in "${pids[@]}"; do pkill -TERM -P "$pid" 2>/dev/null || true; kill -TERM "$pid" 2>/dev/null || true; done
     rm -rf "$work"
 }
 trap cleanup EXIT
