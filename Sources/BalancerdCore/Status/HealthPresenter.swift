@@ -24,12 +24,12 @@ struct HealthPresenter: Sendable {
     /// What one `/health` or summary is built from, read once.
     private struct Inputs {
         var config: DaemonConfig
-        var own: LoadSample?
+        /// The poller's picture; `peer(_:)` finds a peer's sample in O(1) by its own index.
+        var snapshot: HealthSnapshot
         var decision: Decision
         var report: RoutingReport
         var statuses: [String: LinkStatus]
         var verdicts: [String: CandidateVerdict]
-        var samples: [String: LoadSample?]
         var drains: [String: DrainBook.Drain]
         var now: Double
         var spares: Set<String>
@@ -43,12 +43,9 @@ struct HealthPresenter: Sendable {
         let snapshot = poller.snapshot
         let decision = routing.explain()
         return Inputs(
-            config: config, own: snapshot.own, decision: decision, report: routing.report(),
+            config: config, snapshot: snapshot, decision: decision, report: routing.report(),
             statuses: Dictionary(links().map { ($0.peerID, $0) }, uniquingKeysWith: { a, _ in a }),
             verdicts: Dictionary(decision.candidates.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a }),
-            samples: only == nil
-                ? Dictionary(snapshot.peers.map { ($0.id, $0.latest) }, uniquingKeysWith: { a, _ in a })
-                : Dictionary(snapshot.peers.filter { $0.id == only }.map { ($0.id, $0.latest) }, uniquingKeysWith: { a, _ in a }),
             drains: drains.all, now: MonotonicClock.now(),
             spares: Set(config.balancer.spares), backups: Set(config.balancer.backups),
             others: hosts.entries.filter { $0.id != config.hostID && (only == nil || $0.id == only) })
@@ -90,7 +87,7 @@ struct HealthPresenter: Sendable {
 
     private func peer(_ entry: HostEntry, _ inputs: Inputs, history withHistory: Bool) -> HealthDocument.Peer {
         let link = inputs.statuses[entry.id] ?? LinkStatus(peerID: entry.id)
-        let sample = inputs.samples[entry.id] ?? nil
+        let sample = inputs.snapshot.peer(entry.id)?.latest
         let verdict = inputs.verdicts[entry.id]
         let drain = inputs.drains[entry.id]
         let age = sample.map { max(0, inputs.now - $0.monotonicAt) }
@@ -115,7 +112,7 @@ struct HealthPresenter: Sendable {
     }
 
     private func document(_ inputs: Inputs, peers: [HealthDocument.Peer]) -> HealthDocument {
-        let (config, decision, report, own) = (inputs.config, inputs.decision, inputs.report, inputs.own)
+        let (config, decision, report, own) = (inputs.config, inputs.decision, inputs.report, inputs.snapshot.own)
         let allUp = inputs.others.allSatisfy { inputs.statuses[$0.id]?.state == .up }
         return HealthDocument(
             host: config.hostID, version: LoncVersion.string,
