@@ -13,6 +13,18 @@ final class PipelineRecorder: ChannelInboundHandler {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) { events.append(event) }
 }
 
+/// The lines written to `channel` since the last call, in order (each write is
+/// bytes ending in LF; one write may carry several lines).
+func sentLines(_ channel: EmbeddedChannel) throws -> [String] {
+    var lines: [String] = []
+    while var bytes = try channel.readOutbound(as: ByteBuffer.self) {
+        let text = bytes.readString(length: bytes.readableBytes) ?? ""
+        #expect(text.hasSuffix("\n"), "a write ends with a whole line")
+        lines += text.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init)
+    }
+    return lines
+}
+
 /// The value of a future that has completed, or nil if it has not.
 func completed(_ future: EventLoopFuture<String>) -> String? {
     let value = Locked<String?>(nil)
@@ -37,15 +49,15 @@ struct LinkHandshakeHandlerTests {
     @Test("the four steps, then LinkHandshakeCompleted, and the handler leaves the pipeline")
     func success() throws {
         let (channel, recorder) = try Self.channel()
-        #expect(try channel.readOutbound(as: String.self) == nil, "nothing before the transport is up")
+        #expect(try sentLines(channel) == [], "nothing before the transport is up")
         channel.pipeline.fireUserInboundEventTriggered(TransportEstablished(protocolVersion: "plain", cipher: nil, peerCertificateNames: []))
-        #expect(try channel.readOutbound(as: String.self) == "init")
+        #expect(try sentLines(channel) == ["init"])
         try channel.writeInbound(Self.challenge)
-        #expect(try channel.readOutbound(as: String.self) == Self.challenge)
+        #expect(try sentLines(channel) == [Self.challenge])
         try channel.writeInbound("ok")
-        #expect(try channel.readOutbound(as: String.self) == "sethost:agent1")
+        #expect(try sentLines(channel) == ["sethost:agent1"])
         try channel.writeInbound("ok")
-        #expect(try channel.readOutbound(as: String.self) == "version:\(WireProtocol.version) ids")
+        #expect(try sentLines(channel) == ["version:\(WireProtocol.version) ids"])
         try channel.writeInbound("version:9.9")
         #expect(recorder.events.compactMap { $0 as? LinkHandshakeCompleted } == [LinkHandshakeCompleted(peerVersion: "9.9")])
         #expect(recorder.errors.isEmpty)
@@ -69,13 +81,6 @@ struct LinkHandshakeHandlerTests {
         #expect(!channel.isActive)
         #expect(recorder.events.contains { $0 is LinkHandshakeCompleted } == false)
     }
-
-    @Test("keepalive events stop at the handshake: no ping in the middle of the dialogue")
-    func idleDuringHandshake() throws {
-        let (channel, recorder) = try Self.channel()
-        channel.pipeline.fireUserInboundEventTriggered(IdleStateHandler.IdleStateEvent.read)
-        #expect(recorder.events.isEmpty)
-    }
 }
 
 @Suite("request matcher")
@@ -85,35 +90,34 @@ struct RequestMatcherTests {
         var lost = 0
     }
 
-    static func channel(depth: Int = 2, timeout: Duration = .seconds(1)) throws -> (EmbeddedChannel, PipelineRecorder, Counts) {
+    /// An active channel with a matcher (keepalive 10 s) and a recorder.
+    static func channel(depth: Int = 2, timeout: Duration = .seconds(1)) throws -> (EmbeddedChannel, RequestMatcher, PipelineRecorder, Counts) {
         let counts = Counts()
         let recorder = PipelineRecorder()
         let channel = EmbeddedChannel()
-        let sync = channel.pipeline.syncOperations
-        try sync.addHandler(RequestIDCodec())
-        try sync.addHandler(
-            RequestMatcher(pipelineDepth: depth, requestTimeout: timeout, onReply: { _ in counts.replies += 1 }, onLost: { counts.lost += $0 }))
-        try sync.addHandler(recorder)
+        let matcher = RequestMatcher(
+            pipelineDepth: depth, requestTimeout: timeout, keepalive: .seconds(10), onReply: { _ in counts.replies += 1 },
+            onLost: { counts.lost += $0 })
+        try channel.pipeline.syncOperations.addHandler(matcher)
+        try channel.pipeline.syncOperations.addHandler(recorder)
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 5663)).wait()
-        return (channel, recorder, counts)
+        return (channel, matcher, recorder, counts)
     }
 
-    static func request(_ line: String, on channel: EmbeddedChannel) -> EventLoopFuture<String> {
+    /// Sends `line` as the link does (queued, then flushed) and returns its reply to come.
+    static func request(_ line: String, on matcher: RequestMatcher, in channel: EmbeddedChannel) -> EventLoopFuture<String> {
         let reply = channel.eventLoop.makePromise(of: String.self)
-        channel.writeAndFlush(LinkRequest(line: line, reply: reply), promise: nil)
+        matcher.enqueue(line, sink: .promise(reply))
+        matcher.flush()
         return reply.futureResult
     }
 
-    static func sent(_ channel: EmbeddedChannel) throws -> [String] {
-        var lines: [String] = []
-        while let line = try channel.readOutbound(as: String.self) { lines.append(line) }
-        return lines
-    }
+    static func sent(_ channel: EmbeddedChannel) throws -> [String] { try sentLines(channel) }
 
     @Test("replies go to requests in order; beyond the pipeline depth requests wait, and go out as slots free")
     func pipelined() throws {
-        let (channel, _, counts) = try Self.channel(depth: 2)
-        let replies = ["load", "userload", "ping"].map { Self.request($0, on: channel) }
+        let (channel, matcher, _, counts) = try Self.channel(depth: 2)
+        let replies = ["load", "userload", "ping"].map { Self.request($0, on: matcher, in: channel) }
         #expect(try Self.sent(channel) == ["load", "userload"])
         try channel.writeInbound("37.50")
         #expect(try Self.sent(channel) == ["ping"], "the waiting one goes out when the first reply frees a slot")
@@ -124,18 +128,37 @@ struct RequestMatcherTests {
         #expect(counts.lost == 0)
     }
 
+    @Test("the lines queued before one flush go out in one write; a batch's replies go to its callback by index, no promise")
+    func batchInOneWrite() throws {
+        let (channel, matcher, _, _) = try Self.channel(depth: 4)
+        let got = Locked<[Int: String]>([:])
+        for (index, line) in ["load", "userload"].enumerated() {
+            matcher.enqueue(line, sink: .batch(index: index, deliver: { i, reply in got.withLock { $0[i] = reply } }))
+        }
+        #expect(try channel.readOutbound(as: ByteBuffer.self) == nil, "nothing goes out before the flush")
+        matcher.flush()
+        var write = try #require(try channel.readOutbound(as: ByteBuffer.self))
+        #expect(write.readString(length: write.readableBytes) == "load\nuserload\n")
+        #expect(try channel.readOutbound(as: ByteBuffer.self) == nil)
+        try channel.writeInbound("37.50")
+        try channel.writeInbound("12.00")
+        #expect(got.withLock { $0 } == [0: "37.50", 1: "12.00"])
+    }
+
     @Test("a close gives every caller in flight and waiting con_lost, and later requests too")
     func closeLosesAll() throws {
-        let (channel, _, counts) = try Self.channel(depth: 1)
-        let replies = ["load", "userload"].map { Self.request($0, on: channel) }
+        let (channel, matcher, _, counts) = try Self.channel(depth: 1)
+        let replies = ["load", "userload"].map { Self.request($0, on: matcher, in: channel) }
         try channel.close().wait()
         #expect(replies.map(completed) == ["con_lost", "con_lost"])
         #expect(counts.lost == 2)
+        #expect(completed(Self.request("load", on: matcher, in: channel)) == "con_lost")
+        #expect(counts.lost == 3)
     }
 
     @Test("a line with nothing in flight: a LinkFailure, and the channel closes")
     func unsolicited() throws {
-        let (channel, recorder, _) = try Self.channel()
+        let (channel, _, recorder, _) = try Self.channel()
         try channel.writeInbound("agent1 again")
         #expect(recorder.errors.compactMap { $0 as? LinkFailure } == [.unsolicitedLine("agent1 again")])
         #expect(!channel.isActive)
@@ -143,10 +166,10 @@ struct RequestMatcherTests {
 
     @Test("the oldest request unanswered for request_timeout fails everything with con_lost")
     func timeout() throws {
-        let (channel, recorder, counts) = try Self.channel(depth: 1, timeout: .milliseconds(400))
-        let first = Self.request("load", on: channel)
+        let (channel, matcher, recorder, counts) = try Self.channel(depth: 1, timeout: .milliseconds(400))
+        let first = Self.request("load", on: matcher, in: channel)
         channel.embeddedEventLoop.advanceTime(by: .milliseconds(200))
-        let second = Self.request("userload", on: channel)
+        let second = Self.request("userload", on: matcher, in: channel)
         #expect(completed(first) == nil)
         channel.embeddedEventLoop.advanceTime(by: .milliseconds(300))
         #expect(completed(first) == "con_lost")
@@ -158,8 +181,8 @@ struct RequestMatcherTests {
 
     @Test("a reply in time keeps the link; the timer only watches the oldest request")
     func noTimeoutWhenAnswered() throws {
-        let (channel, recorder, _) = try Self.channel(timeout: .milliseconds(400))
-        let reply = Self.request("load", on: channel)
+        let (channel, matcher, recorder, _) = try Self.channel(timeout: .milliseconds(400))
+        let reply = Self.request("load", on: matcher, in: channel)
         channel.embeddedEventLoop.advanceTime(by: .milliseconds(300))
         try channel.writeInbound("37.50")
         channel.embeddedEventLoop.advanceTime(by: .seconds(5))
@@ -168,26 +191,39 @@ struct RequestMatcherTests {
         #expect(channel.isActive)
     }
 
-    @Test("an idle link is pinged every keepalive; the ping's reply is consumed, not an error")
+    @Test("once the handshake is done, a link quiet for keepalive is pinged; the ping's reply is consumed, not an error")
     func keepalivePing() throws {
-        // IdleStateHandler reads the wall clock (NIODeadline.now()), not the
-        // embedded loop's, so its event is fired here by hand; PeerLinkTests'
-        // "an idle link is pinged" covers the real handler over a socket.
-        let (channel, recorder, counts) = try Self.channel()
-        channel.pipeline.fireUserInboundEventTriggered(IdleStateHandler.IdleStateEvent.read)
+        let (channel, _, recorder, counts) = try Self.channel(timeout: .seconds(60))
+        channel.embeddedEventLoop.advanceTime(by: .seconds(30))
+        #expect(try Self.sent(channel) == [], "no ping before the handshake is done: it would be taken for a step")
+        channel.pipeline.fireUserInboundEventTriggered(LinkHandshakeCompleted(peerVersion: "9.9"))
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(9_999))
+        #expect(try Self.sent(channel) == [])
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(1))
         #expect(try Self.sent(channel) == ["ping"])
         try channel.writeInbound("agent1")
+        channel.embeddedEventLoop.advanceTime(by: .seconds(10))
+        #expect(try Self.sent(channel) == ["ping"], "and again a keepalive after the last line read")
+        try channel.writeInbound("agent1")
         #expect(recorder.errors.isEmpty)
-        #expect(counts.replies == 1)
+        #expect(counts.replies == 2)
         #expect(counts.lost == 0)
     }
 
-    @Test("no ping while a request is in flight: the request timeout watches that link")
+    @Test("no ping while a request is in flight or lines come in: the request timeout watches a busy link")
     func noPingWhenBusy() throws {
-        let (channel, _, _) = try Self.channel(timeout: .seconds(60))
-        _ = Self.request("load", on: channel)
+        let (channel, matcher, recorder, _) = try Self.channel(timeout: .seconds(60))
+        channel.pipeline.fireUserInboundEventTriggered(LinkHandshakeCompleted(peerVersion: "9.9"))
+        _ = Self.request("load", on: matcher, in: channel)
         #expect(try Self.sent(channel) == ["load"])
-        channel.pipeline.fireUserInboundEventTriggered(IdleStateHandler.IdleStateEvent.read)
+        channel.embeddedEventLoop.advanceTime(by: .seconds(15))
         #expect(try Self.sent(channel) == [])
+        for _ in 0..<3 {
+            try channel.writeInbound("37.50")
+            channel.embeddedEventLoop.advanceTime(by: .seconds(6))
+            _ = Self.request("load", on: matcher, in: channel)
+            #expect(try Self.sent(channel) == ["load"], "a link polled every 6 s is never pinged")
+        }
+        #expect(recorder.errors.isEmpty)
     }
 }

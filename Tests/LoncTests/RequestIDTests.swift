@@ -4,18 +4,24 @@ import Testing
 import TestSupport
 @testable import Lonc
 
+/// A tagged line's parts, as `WireRequestID.parse` gives them.
+struct Tagged: Equatable, Sendable {
+    var id: UInt64
+    var text: String
+}
+
 @Suite("request ids")
 struct RequestIDTests {
     @Test("a tagged line is #, 1 to 19 digits, a space, then the text; anything else is not tagged", arguments: [
-        ("#7 load", TaggedLine(id: 7, text: "load")),
-        ("#0 ", TaggedLine(id: 0, text: "")),
-        ("#12 0.75 0.50 0.25", TaggedLine(id: 12, text: "0.75 0.50 0.25")),
-        ("#9999999999999999999 x", TaggedLine(id: 9_999_999_999_999_999_999, text: "x")),
+        ("#7 load", Tagged(id: 7, text: "load")),
+        ("#0 ", Tagged(id: 0, text: "")),
+        ("#12 0.75 0.50 0.25", Tagged(id: 12, text: "0.75 0.50 0.25")),
+        ("#9999999999999999999 x", Tagged(id: 9_999_999_999_999_999_999, text: "x")),
         ("#99999999999999999999 x", nil), ("#7load", nil), ("# load", nil), ("#7", nil), ("7 load", nil), ("", nil), ("#-1 x", nil),
     ])
-    func parse(line: String, expected: TaggedLine?) {
-        #expect(WireRequestID.parse(line).map { TaggedLine(id: $0.id, text: $0.text) } == expected)
-        if let expected, let id = expected.id { #expect(WireRequestID.tag(expected.text, id: id) == line) }
+    func parse(line: String, expected: Tagged?) {
+        #expect(WireRequestID.parse(line).map { Tagged(id: $0.id, text: $0.text) } == expected)
+        if let expected { #expect(WireRequestID.tag(expected.text, id: expected.id) == line) }
     }
 
     @Test("version: offers or accepts ids with the word ids after the version; other words are ignored")
@@ -61,12 +67,13 @@ struct RequestIDTests {
     func matcherByID() throws {
         let strays = Strays()
         let channel = EmbeddedChannel()
-        let sync = channel.pipeline.syncOperations
-        try sync.addHandler(RequestIDCodec())
-        try sync.addHandler(RequestMatcher(pipelineDepth: 4, requestTimeout: .seconds(1), onReply: { _ in }, onLost: { _ in }, onStrayReply: { strays.reasons.append($0) }))
+        let matcher = RequestMatcher(
+            pipelineDepth: 4, requestTimeout: .seconds(1), keepalive: .seconds(10), onReply: { _ in }, onLost: { _ in },
+            onStrayReply: { strays.reasons.append($0) })
+        try channel.pipeline.syncOperations.addHandler(matcher)
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 5663)).wait()
         channel.pipeline.fireUserInboundEventTriggered(LinkHandshakeCompleted(peerVersion: "9.9", requestIDs: true))
-        let replies = ["load", "userload", "loadavg"].map { RequestMatcherTests.request($0, on: channel) }
+        let replies = ["load", "userload", "loadavg"].map { RequestMatcherTests.request($0, on: matcher, in: channel) }
         #expect(try RequestMatcherTests.sent(channel) == ["#1 load", "#2 userload", "#3 loadavg"])
         try channel.writeInbound("#2 12.00")
         try channel.writeInbound("#2 99.99")
@@ -82,9 +89,9 @@ struct RequestIDTests {
 
     @Test("the matcher without ids (an agent that did not accept them) matches in order, and a stray line still resets the link")
     func matcherWithoutIDs() throws {
-        let (channel, recorder, _) = try RequestMatcherTests.channel(depth: 2)
+        let (channel, matcher, recorder, _) = try RequestMatcherTests.channel(depth: 2)
         channel.pipeline.fireUserInboundEventTriggered(LinkHandshakeCompleted(peerVersion: "1.0", requestIDs: false))
-        let reply = RequestMatcherTests.request("load", on: channel)
+        let reply = RequestMatcherTests.request("load", on: matcher, in: channel)
         #expect(try RequestMatcherTests.sent(channel) == ["load"])
         try channel.writeInbound("#1 37.50")
         #expect(completed(reply) == "#1 37.50", "an untagged link passes lines through as they are")

@@ -11,12 +11,13 @@ import NIOCore
 ///
 /// Any other answer fires a `HandshakeError` naming what came instead. The
 /// dialogue starts on `TransportEstablished` (after TLS), not on channelActive,
-/// so no line is written in the clear before TLS is up. Until it leaves, keepalive
-/// events stop here: a ping in the middle of the dialogue would be taken for a step.
+/// so no line is written in the clear before TLS is up. The keepalive starts
+/// only once it has left (`RequestMatcher`, on `LinkHandshakeCompleted`): a
+/// ping in the middle of the dialogue would be taken for a step.
 final class LinkHandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = String
     typealias InboundOut = String
-    typealias OutboundOut = String
+    typealias OutboundOut = ByteBuffer
 
     private enum Step { case awaitingTransport, awaitingChallenge, awaitingEchoOK, awaitingSethostOK, awaitingVersion, done }
 
@@ -34,7 +35,6 @@ final class LinkHandshakeHandler: ChannelInboundHandler, RemovableChannelHandler
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is IdleStateHandler.IdleStateEvent { return }
         if event is TransportEstablished, step == .awaitingTransport {
             step = .awaitingChallenge
             context.fireUserInboundEventTriggered(event)
@@ -75,7 +75,7 @@ final class LinkHandshakeHandler: ChannelInboundHandler, RemovableChannelHandler
     }
 
     private func send(_ line: String, context: ChannelHandlerContext) {
-        context.writeAndFlush(wrapOutboundOut(line), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(ByteBuffer(line: line)), promise: nil)
     }
 
     private func fail(_ error: HandshakeError, context: ChannelHandlerContext) {

@@ -7,12 +7,14 @@ extension PeerLink {
     /// to the state machine (`connected` or `failed`).
     ///
     ///     transport handlers (TLS or plain, fire TransportEstablished)
-    ///     LineFrameDecoder + LineEncoder        bytes ⇄ lines, bounded by max_line
-    ///     IdleStateHandler(read: keepalive)     fires IdleStateEvent.read on a quiet link
+    ///     LineFrameDecoder                      bytes ─▶ lines, bounded by max_line
     ///     LinkHandshakeHandler                  init dialogue, then leaves
-    ///     RequestIDCodec                        "#7 37.50" ⇄ TaggedLine, once ids are agreed
-    ///     RequestMatcher                        pipelining, matching (by id or in order), timeout, ping
+    ///     RequestMatcher                        requests out as bytes, replies matched (by id
+    ///                                           or in order), timeout, keepalive ping
     ///     PeerLinkHandler                       events back to this link, tagged `connection`
+    ///
+    /// Every line out is written as bytes by the handler that sends it (the
+    /// requests of one flush as one buffer), so no encoder sits in between.
     func connect(_ connection: Int) {
         let transport = transport
         let hostname = host.hostname
@@ -26,13 +28,11 @@ extension PeerLink {
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
                     try sync.addHandlers(try transport.clientHandlers(serverHostname: hostname))
-                    try sync.addLineFraming(maximumLength: settings.maxLine)
-                    try sync.addHandler(IdleStateHandler(readTimeout: TimeAmount(settings.keepalive)))
+                    try sync.addHandler(ByteToMessageHandler(LineFrameDecoder(maximumLength: settings.maxLine)))
                     try sync.addHandler(LinkHandshakeHandler(peerID: self.peerID, address: address, offersRequestIDs: settings.requestIDs))
-                    try sync.addHandler(RequestIDCodec())
                     try sync.addHandler(
                         RequestMatcher(
-                            pipelineDepth: settings.pipelineDepth, requestTimeout: settings.requestTimeout,
+                            pipelineDepth: settings.pipelineDepth, requestTimeout: settings.requestTimeout, keepalive: settings.keepalive,
                             onReply: { self.recordReply(rttMilliseconds: $0) }, onLost: { self.recordLost($0) },
                             onStrayReply: { self.recordStrayReply($0) }))
                     try sync.addHandler(PeerLinkHandler(link: self, connection: connection))

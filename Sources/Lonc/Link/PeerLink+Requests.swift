@@ -7,7 +7,7 @@ extension PeerLink {
     /// Sends one request line and returns the reply, or `con_lost`.
     public func request(_ line: String) async -> String {
         let reply = eventLoop.makePromise(of: String.self)
-        eventLoop.execute { self.send(line, reply: reply) }
+        eventLoop.execute { self.send(line, sink: .promise(reply)) }
         return (try? await reply.futureResult.get()) ?? WireReply.connectionLost
     }
 
@@ -29,7 +29,7 @@ extension PeerLink {
                 guard !gaveUp.value else { return }
                 answer.succeed((try? result.get()) ?? WireReply.connectionLost)
             }
-            self.send(line, reply: reply)
+            self.send(line, sink: .promise(reply))
         }
         return (try? await answer.futureResult.get()) ?? nil
     }
@@ -70,22 +70,21 @@ extension PeerLink {
                 pending.value -= 1
                 if pending.value == 0 { completion(replies.value) }
             }
-            send(line, reply: reply)
+            send(line, sink: .promise(reply))
         }
     }
 
-    /// `PeerRequesting.request(_:eachReply:)`: no timer, each reply handed
-    /// over on the link's event loop as it comes; the poller's path.
+    /// `PeerRequesting.request(_:eachReply:)`: no timer, no promise, each
+    /// reply handed over on the link's event loop as it comes, the lines sent
+    /// in one write; the poller's path.
     public func request(_ lines: [String], eachReply reply: @escaping @Sendable (_ index: Int, _ reply: String) -> Void) {
         guard eventLoop.inEventLoop else {
             eventLoop.execute { self.request(lines, eachReply: reply) }
             return
         }
         for (index, line) in lines.enumerated() {
-            let promise = eventLoop.makePromise(of: String.self)
-            promise.futureResult.whenComplete { reply(index, (try? $0.get()) ?? WireReply.connectionLost) }
-            send(line, reply: promise, flush: .byCaller)
+            send(line, sink: .batch(index: index, deliver: reply), flush: .byCaller)
         }
-        channel?.flush()
+        requests?.flush()
     }
 }

@@ -33,6 +33,8 @@ public final class PeerLink: PeerRequesting, @unchecked Sendable {
     // loop-confined
     var machine: StateMachine
     var channel: (any Channel)?
+    /// The request matcher of `channel`'s pipeline, called directly (no trip through the pipeline).
+    var requests: RequestMatcher?
     /// The backoff delay while backing off.
     private var timer: Scheduled<Void>?
     /// The connect deadline while coming up (left to fire, harmlessly, once up).
@@ -107,30 +109,27 @@ public final class PeerLink: PeerRequesting, @unchecked Sendable {
 
     // MARK: - Requests
 
-    /// Sends `line` on an up link (the request methods are in PeerLink+Requests.swift).
-    /// `flush`: when the write goes out (`.byCaller`: the caller flushes
-    /// once its batch is written; `.endOfTick`: whatever else this tick
-    /// writes goes with it, at the cost of a task).
-    func send(_ line: String, reply: EventLoopPromise<String>, flush: Flush = .endOfTick) {
-        guard machine.upConnection != nil, let channel else {
+    /// Sends `line` on an up link (the request methods are in PeerLink+Requests.swift);
+    /// its reply goes to `sink`. `flush`: when the write goes out (`.byCaller`:
+    /// the caller flushes once its batch is written; `.endOfTick`: whatever else
+    /// this tick writes goes with it, at the cost of a task).
+    func send(_ line: String, sink: ReplySink, flush: Flush = .endOfTick) {
+        guard machine.upConnection != nil, let requests else {
             statusBox.withLock {
                 $0.requestsTotal += 1
                 $0.failuresTotal += 1
             }
-            reply.succeed(WireReply.connectionLost)
-            return
+            return sink.deliver(WireReply.connectionLost)
         }
         statusBox.withLock { $0.requestsTotal += 1 }
         if line.contains(where: { $0 == "\n" || $0 == "\r" }) {
-            reply.succeed(WireProtocol.lineContainsNewline)
-            return
+            return sink.deliver(WireProtocol.lineContainsNewline)
         }
         // The agent would answer error:line_too_long and close: refuse it here and keep the link.
         if line.utf8.count > settings.maxLine {
-            reply.succeed(WireProtocol.lineTooLong)
-            return
+            return sink.deliver(WireProtocol.lineTooLong)
         }
-        channel.write(LinkRequest(line: line, reply: reply), promise: nil)
+        requests.enqueue(line, sink: sink)
         if flush == .endOfTick { scheduleFlush() }
     }
 
@@ -138,13 +137,13 @@ public final class PeerLink: PeerRequesting, @unchecked Sendable {
     enum Flush { case byCaller, endOfTick }
 
     /// One flush per event-loop tick however many requests were written in it:
-    /// TLS then encrypts the whole burst into one record.
+    /// they go out as one write, and TLS encrypts the whole burst into one record.
     private func scheduleFlush() {
         guard !flushScheduled else { return }
         flushScheduled = true
         eventLoop.execute {
             self.flushScheduled = false
-            self.channel?.flush()
+            self.requests?.flush()
         }
     }
 
@@ -154,6 +153,7 @@ public final class PeerLink: PeerRequesting, @unchecked Sendable {
         switch machine.connected(connection) {
         case .publishHandshaking:
             self.channel = channel
+            requests = try? channel.pipeline.syncOperations.handler(type: RequestMatcher.self)
             updateStatus { $0.state = .handshaking; $0.since = Date() }
         default:
             // Given up on (deadline, retry, shutdown) while it was connecting.
@@ -213,6 +213,7 @@ public final class PeerLink: PeerRequesting, @unchecked Sendable {
             releaseConnectSlot()
             channel?.close(promise: nil)
             channel = nil
+            requests = nil
             backOff(reset)
         case .stop:
             timer?.cancel()
@@ -222,6 +223,7 @@ public final class PeerLink: PeerRequesting, @unchecked Sendable {
             releaseConnectSlot()
             channel?.close(promise: nil)
             channel = nil
+            requests = nil
         }
     }
 

@@ -1,19 +1,20 @@
 import NIOCore
 
-/// A request on its way to the peer: the line, and where its reply goes (nil
-/// for a keepalive ping, whose reply only proves the link alive).
-struct LinkRequest: Sendable {
-    var line: String
-    var reply: EventLoopPromise<String>?
-}
-
-/// Matches replies to requests on an up link, the way swift-nio-extras'
-/// `RequestResponseHandler` does, plus what a peer link needs on top: a
-/// pipeline depth, a request timeout, keepalive pings and request ids.
+/// The requests of an up link: sends them, matches replies to them, times them
+/// out and keeps the quiet link alive. It is the top of the link's line
+/// handling, the way swift-nio-extras' `RequestResponseHandler` is, plus what
+/// a peer link needs on top: a pipeline depth, a request timeout, keepalive
+/// pings and request ids.
 ///
-///     write LinkRequest ─▶ in flight (≤ pipelineDepth) ─▶ "load\n" to the peer
-///                      └─▶ waiting (the rest, in order)
-///     "37.50" from peer ─▶ oldest in flight gets it; the first waiting one is sent
+///     enqueue("load", sink) ─▶ in flight (≤ pipelineDepth) ─▶ "#7 load\n" to the peer on flush()
+///                           └─▶ waiting (the rest, in order)
+///     "#7 37.50" from peer  ─▶ the request #7 gets "37.50"; the first waiting one is sent
+///
+/// The link calls `enqueue` and `flush` on its event loop; the lines of one
+/// flush go out as one buffer, one write (a poll's `load` and `userload`
+/// together, and under TLS one record). Nothing between the line decoder and
+/// this handler touches a request: the tag is written and read here, and the
+/// one timer here does both the request timeout and the keepalive.
 ///
 /// Without request ids order is the only key: a line with nothing in flight, or
 /// an oldest request older than `requestTimeout`, means the two sides no longer
@@ -22,93 +23,114 @@ struct LinkRequest: Sendable {
 /// any error from below. After that, new requests get `con_lost` at once.
 ///
 /// With request ids (the handshake's `LinkHandshakeCompleted.requestIDs`) each
-/// request goes out as `TaggedLine(id, line)` and a reply goes to the request
-/// its id names, in any order. A reply whose id names no request in flight
-/// (answered already, given up on, never sent) or that has no id is dropped and
-/// reported to `onStrayReply`, never matched. A request unanswered for
-/// `requestTimeout` while the peer answered others since it was sent gets
-/// `con_lost` alone and the link stays up; a peer silent that long still resets it.
+/// request goes out as `#<id> <line>` and a reply goes to the request its id
+/// names, in any order. A reply whose id names no request in flight (answered
+/// already, given up on, never sent) or that has no id is dropped and reported
+/// to `onStrayReply`, never matched. A request unanswered for `requestTimeout`
+/// while the peer answered others since it was sent gets `con_lost` alone and
+/// the link stays up; a peer silent that long still resets it.
 ///
-/// Writes are not flushed here (the link flushes once per event-loop tick, so
-/// TLS puts a burst of pipelined requests in one record); requests sent because
-/// replies freed their slots are flushed once per read burst.
-final class RequestMatcher: ChannelDuplexHandler {
-    typealias InboundIn = TaggedLine
+/// Once the handshake is done, a link with nothing in flight and no line read
+/// for `keepalive` sends `ping`; one with requests in flight leaves it to the
+/// request timeout.
+final class RequestMatcher: ChannelInboundHandler {
+    typealias InboundIn = String
     typealias InboundOut = Never
-    typealias OutboundIn = LinkRequest
-    typealias OutboundOut = TaggedLine
+    typealias OutboundOut = ByteBuffer
 
     private struct Sent {
         var id: UInt64?
-        var reply: EventLoopPromise<String>?
+        var sink: ReplySink
         var sentAt: NIODeadline
     }
 
     private let pipelineDepth: Int
     private let requestTimeout: Duration
+    private let timeout: TimeAmount
+    private let keepalive: TimeAmount
     private let onReply: (_ rttMilliseconds: Double) -> Void
     private let onLost: (_ callers: Int) -> Void
     private let onStrayReply: (_ why: String) -> Void
+    private var context: ChannelHandlerContext?
     private var requestIDs = false
+    private var handshakeDone = false
     private var nextID: UInt64 = 1
     private var lastReadAt = NIODeadline.distantPast
     private var inFlight = CircularBuffer<Sent>(initialCapacity: 16)
-    private var waiting = CircularBuffer<(request: LinkRequest, promise: EventLoopPromise<Void>?)>()
+    private var waiting = CircularBuffer<(line: String, sink: ReplySink)>()
     private var open = true
-    private var unflushed = false
-    private var sweep: Scheduled<Void>?
+    /// The lines sent since the last flush, written by `flush()` in one go.
+    private var outgoing = ByteBuffer()
+    /// When the one timer wakes, and its number (a timer whose number is no
+    /// longer the latest does nothing: NIO cancels by a linear search of its
+    /// timer heap, so an earlier wake-up adds a timer rather than cancel one).
+    private var timerAt: NIODeadline?
+    private var timerNumber: UInt64 = 0
 
     /// `onReply` gets each round trip before the caller gets its reply (so a caller
     /// reading the status after its reply sees it counted); `onLost` the number of
     /// callers just given `con_lost`; `onStrayReply` why a reply was dropped unmatched.
     init(
-        pipelineDepth: Int, requestTimeout: Duration, onReply: @escaping (_ rttMilliseconds: Double) -> Void,
+        pipelineDepth: Int, requestTimeout: Duration, keepalive: Duration, onReply: @escaping (_ rttMilliseconds: Double) -> Void,
         onLost: @escaping (_ callers: Int) -> Void, onStrayReply: @escaping (_ why: String) -> Void = { _ in }
     ) {
         self.pipelineDepth = max(1, pipelineDepth)
         self.requestTimeout = requestTimeout
+        self.timeout = TimeAmount(requestTimeout)
+        self.keepalive = TimeAmount(keepalive)
         self.onReply = onReply
         self.onLost = onLost
         self.onStrayReply = onStrayReply
     }
 
-    // MARK: Outbound
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
 
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        let request = unwrapOutboundIn(data)
-        guard open else {
-            if let reply = request.reply {
-                onLost(1)
-                reply.succeed(WireReply.connectionLost)
-            }
-            promise?.fail(ChannelError.ioOnClosedChannel)
-            return
+    func handlerRemoved(context: ChannelHandlerContext) {
+        loseAll()
+        self.context = nil
+    }
+
+    // MARK: Requests (from the link, on the event loop)
+
+    /// Sends `line` with the next `flush()`, or queues it behind the pipeline
+    /// depth; its reply goes to `sink`. On a closed link the sink gets `con_lost` now.
+    func enqueue(_ line: String, sink: ReplySink) {
+        guard open, let context else {
+            if sink.hasCaller { onLost(1) }
+            return sink.deliver(WireReply.connectionLost)
         }
         if inFlight.count < pipelineDepth {
-            transmit(request, promise: promise, context: context)
+            transmit(line, sink: sink, context: context)
         } else {
-            waiting.append((request, promise))
+            waiting.append((line, sink))
         }
     }
 
-    func flush(context: ChannelHandlerContext) {
-        unflushed = false
-        context.flush()
+    /// Writes and flushes the lines sent since the last flush, as one buffer.
+    func flush() {
+        guard let context, outgoing.readableBytes > 0 else { return }
+        context.writeAndFlush(wrapOutboundOut(outgoing), promise: nil)
+        // The storage is reused once the socket has taken the bytes (the usual case).
+        outgoing.clear()
     }
 
-    private func transmit(_ request: LinkRequest, promise: EventLoopPromise<Void>?, context: ChannelHandlerContext) {
+    private func transmit(_ line: String, sink: ReplySink, context: ChannelHandlerContext) {
         var id: UInt64?
         if requestIDs {
             id = nextID
+            outgoing.writeString(WireRequestID.prefix(nextID))
             nextID &+= 1
         }
-        inFlight.append(Sent(id: id, reply: request.reply, sentAt: context.eventLoop.now))
-        context.write(wrapOutboundOut(TaggedLine(id: id, text: request.line)), promise: promise)
-        unflushed = true
-        if sweep == nil { armSweep(context: context) }
+        outgoing.writeString(line)
+        outgoing.writeInteger(UInt8(ascii: "\n"))
+        let now = context.eventLoop.now
+        inFlight.append(Sent(id: id, sink: sink, sentAt: now))
+        if inFlight.count == 1 { wake(by: now + timeout, context: context) }
     }
 
-    // MARK: Inbound
+    // MARK: Replies
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let line = unwrapInboundIn(data)
@@ -116,43 +138,48 @@ final class RequestMatcher: ChannelDuplexHandler {
         let now = context.eventLoop.now
         lastReadAt = now
         let matched: Sent
+        let text: String
         if requestIDs {
-            guard let id = line.id, let index = inFlight.firstIndex(where: { $0.id == id }) else {
-                let shown = String(line.text.prefix(40))
-                return onStrayReply(line.id.map { "reply #\($0) (\"\(shown)\") matches no request in flight" } ?? "reply without a request id (\"\(shown)\")")
+            let tagged = WireRequestID.parse(line)
+            guard let tagged, let index = inFlight.firstIndex(where: { $0.id == tagged.id }) else {
+                let shown = String((tagged?.text ?? line).prefix(40))
+                return onStrayReply(tagged.map { "reply #\($0.id) (\"\(shown)\") matches no request in flight" } ?? "reply without a request id (\"\(shown)\")")
             }
             matched = index == inFlight.startIndex ? inFlight.removeFirst() : inFlight.remove(at: index)
+            text = tagged.text
         } else {
-            guard let head = inFlight.popFirst() else { return fault(.unsolicitedLine(line.text), context: context) }
+            guard let head = inFlight.popFirst() else { return fault(.unsolicitedLine(line), context: context) }
             matched = head
+            text = line
         }
         onReply(Double((now - matched.sentAt).nanoseconds) / 1e6)
-        matched.reply?.succeed(line.text)
+        matched.sink.deliver(text)
         sendWaiting(context: context)
+        // The timer may be set for a request's timeout, far off: the keepalive comes first now.
+        if inFlight.isEmpty, handshakeDone { wake(by: now + keepalive, context: context) }
     }
 
     private func sendWaiting(context: ChannelHandlerContext) {
         while inFlight.count < pipelineDepth, let next = waiting.popFirst() {
-            transmit(next.request, promise: next.promise, context: context)
+            transmit(next.line, sink: next.sink, context: context)
         }
     }
 
+    /// Requests sent because replies freed their slots go out once per read burst.
     func channelReadComplete(context: ChannelHandlerContext) {
-        if unflushed { flush(context: context) }
+        flush()
         context.fireChannelReadComplete()
     }
 
-    /// An idle link (no read for `keepalive`, from `IdleStateHandler`) with
-    /// nothing in flight sends `ping`; one with requests in flight leaves it to
-    /// the request timeout.
+    /// The handshake's end turns ids on (when both sides said so) and starts the keepalive.
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if let completed = event as? LinkHandshakeCompleted { requestIDs = completed.requestIDs }
-        guard let idle = event as? IdleStateHandler.IdleStateEvent else {
-            return context.fireUserInboundEventTriggered(event)
+        if let completed = event as? LinkHandshakeCompleted {
+            requestIDs = completed.requestIDs
+            handshakeDone = true
+            lastReadAt = context.eventLoop.now
+            wake(by: lastReadAt + keepalive, context: context)
         }
-        guard idle == .read, open, inFlight.isEmpty, waiting.isEmpty else { return }
-        transmit(LinkRequest(line: WireProtocol.ping, reply: nil), promise: nil, context: context)
-        flush(context: context)
+        context.fireUserInboundEventTriggered(event)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -165,8 +192,52 @@ final class RequestMatcher: ChannelDuplexHandler {
         context.fireErrorCaught(error)
     }
 
-    func handlerRemoved(context: ChannelHandlerContext) {
-        loseAll()
+    // MARK: The timer: request timeout and keepalive
+
+    /// Makes the timer wake by `deadline`. It is never cancelled: it fires,
+    /// looks at the oldest request in flight and the last read, and sets
+    /// itself again. So a busy link has one timer per `keepalive` or
+    /// `requestTimeout`, not one per request: a link polled every second with
+    /// the default 10 s keepalive wakes about every 10 s.
+    private func wake(by deadline: NIODeadline, context: ChannelHandlerContext) {
+        if let timerAt, timerAt <= deadline { return }
+        timerAt = deadline
+        timerNumber &+= 1
+        let number = timerNumber
+        context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { self.timerFired(number) }
+    }
+
+    private func timerFired(_ number: UInt64) {
+        guard number == timerNumber, let context else { return }
+        timerAt = nil
+        guard open else { return }
+        let now = context.eventLoop.now
+        if let head = inFlight.first, now - head.sentAt >= timeout {
+            guard requestIDs, lastReadAt > head.sentAt else {
+                return fault(.requestTimedOut(requestTimeout), context: context)
+            }
+            retireTimedOut(olderThan: now - timeout, context: context)
+        } else if handshakeDone, inFlight.isEmpty, waiting.isEmpty, now - lastReadAt >= keepalive {
+            transmit(WireProtocol.ping, sink: .keepalive, context: context)
+            flush()
+        }
+        if let head = inFlight.first {
+            wake(by: head.sentAt + timeout, context: context)
+        } else if handshakeDone {
+            wake(by: lastReadAt + keepalive, context: context)
+        }
+    }
+
+    /// With ids, on a peer that is answering: the requests sent before `deadline`
+    /// get `con_lost`; their ids are forgotten, so late replies to them are strays.
+    private func retireTimedOut(olderThan deadline: NIODeadline, context: ChannelHandlerContext) {
+        var retired: [ReplySink] = []
+        while let head = inFlight.first, head.sentAt <= deadline { retired.append(inFlight.removeFirst().sink) }
+        let callers = retired.filter(\.hasCaller)
+        if !callers.isEmpty { onLost(callers.count) }
+        for sink in callers { sink.deliver(WireReply.connectionLost) }
+        sendWaiting(context: context)
+        flush()
     }
 
     // MARK: Failure
@@ -180,50 +251,12 @@ final class RequestMatcher: ChannelDuplexHandler {
     /// Every caller in flight or waiting gets `con_lost`; later requests too.
     private func loseAll() {
         open = false
-        sweep?.cancel()
-        sweep = nil
-        var callers: [EventLoopPromise<String>] = []
-        while let sent = inFlight.popFirst() { if let reply = sent.reply { callers.append(reply) } }
-        while let next = waiting.popFirst() {
-            if let reply = next.request.reply { callers.append(reply) }
-            next.promise?.fail(ChannelError.ioOnClosedChannel)
-        }
+        outgoing.clear()
+        var callers: [ReplySink] = []
+        while let sent = inFlight.popFirst() { if sent.sink.hasCaller { callers.append(sent.sink) } }
+        while let next = waiting.popFirst() { if next.sink.hasCaller { callers.append(next.sink) } }
         guard !callers.isEmpty else { return }
         onLost(callers.count)
-        for reply in callers { reply.succeed(WireReply.connectionLost) }
-    }
-
-    /// Wakes when the oldest request in flight reaches `requestTimeout` (not
-    /// cancelled when it is answered: NIO cancels by a linear search of its
-    /// timer heap), then looks at the oldest request then in flight: one timer
-    /// per busy link per `requestTimeout`, not one per request. A link polled
-    /// every second with the default 60 s timeout arms it once a minute, not
-    /// sixty times.
-    private func armSweep(context: ChannelHandlerContext) {
-        guard let head = inFlight.first else { return }
-        let timeout = TimeAmount(requestTimeout)
-        sweep = context.eventLoop.assumeIsolated().scheduleTask(deadline: head.sentAt + timeout) {
-            self.sweep = nil
-            guard self.open, let head = self.inFlight.first else { return }
-            let now = context.eventLoop.now
-            guard now - head.sentAt >= timeout else { return self.armSweep(context: context) }
-            guard self.requestIDs, self.lastReadAt > head.sentAt else {
-                return self.fault(.requestTimedOut(self.requestTimeout), context: context)
-            }
-            self.retireTimedOut(olderThan: now - timeout, context: context)
-            if self.sweep == nil { self.armSweep(context: context) }
-        }
-    }
-
-    /// With ids, on a peer that is answering: the requests sent before `deadline`
-    /// get `con_lost`; their ids are forgotten, so late replies to them are strays.
-    private func retireTimedOut(olderThan deadline: NIODeadline, context: ChannelHandlerContext) {
-        var retired: [EventLoopPromise<String>?] = []
-        while let head = inFlight.first, head.sentAt <= deadline { retired.append(inFlight.removeFirst().reply) }
-        let callers = retired.compactMap { $0 }
-        if !callers.isEmpty { onLost(callers.count) }
-        for reply in callers { reply.succeed(WireReply.connectionLost) }
-        sendWaiting(context: context)
-        if unflushed { flush(context: context) }
+        for sink in callers { sink.deliver(WireReply.connectionLost) }
     }
 }

@@ -116,7 +116,10 @@ public enum WireRequestID {
     public static let marker = UInt8(ascii: "#")
 
     /// `#<id> <text>`.
-    public static func tag(_ text: String, id: UInt64) -> String { "#\(id) \(text)" }
+    public static func tag(_ text: String, id: UInt64) -> String { prefix(id) + text }
+
+    /// `#<id> `, what goes before the text of a tagged line.
+    public static func prefix(_ id: UInt64) -> String { "#\(id) " }
 
     /// The id and the text of `#<id> <text>`; nil for a line that is not tagged
     /// (no `#`, no digits, more than 19 digits, or no space after them).
