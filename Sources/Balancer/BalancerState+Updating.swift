@@ -22,13 +22,15 @@ extension BalancerState {
     /// the servers in `changed` (ids that are neither spare nor backup are
     /// ignored); every other server keeps what it had. O(changed), so a link
     /// coming up among 10,000 costs one slot, not 10,000. The same rules as
-    /// `update(_:now:)`, which a full input still goes through.
-    public mutating func update(own: LoadReading?, changed: [SpareObservation], now: Double) {
+    /// `update(_:now:)`, which a full input still goes through; a change's
+    /// superseded readings are folded into the readmit latch in order before
+    /// its newest.
+    public mutating func update(own: LoadReading?, changed: [SpareChange], now: Double) {
         observeOwn(own)
-        for observation in changed {
-            for index in slotsByID[observation.id] ?? [] {
+        for change in changed {
+            for index in slotsByID[change.observation.id] ?? [] {
                 let wasSlowStarting = slots[index].joinedAt != nil
-                observe(observation, at: index, now: now)
+                observe(change.observation, superseded: change.superseded, at: index, now: now)
                 slowStarting += (slots[index].joinedAt != nil ? 1 : 0) - (wasSlowStarting ? 1 : 0)
             }
         }
@@ -43,24 +45,39 @@ extension BalancerState {
         own = reading
     }
 
-    mutating func observe(_ observation: SpareObservation, at index: Int, now: Double) {
+    /// Takes one spare's observation. A new reading (a new `sequence`) resets
+    /// its ledger; the readmit latch folds the `superseded` readings, oldest
+    /// first, then the newest. Folding again a reading already folded (a
+    /// whole snapshot may have brought the newest first) changes nothing:
+    /// the latch follows the last decisive reading of the sequence.
+    mutating func observe(_ observation: SpareObservation, superseded: [LoadReading] = [], at index: Int, now: Double) {
         let wasAvailable = slots[index].available
         slots[index].observation = observation
         if !wasAvailable, slots[index].available, policy.slowStart > 0 {
             slots[index].joinedAt = now
             slots[index].credit = 0
         }
-        if let reading = slots[index].observation.reading, reading.sequence != slots[index].lastSequence {
-            slots[index].lastSequence = reading.sequence
+        let newest = observation.reading
+        let isNew = newest.map { $0.sequence != slots[index].lastSequence } ?? false
+        if isNew, let newest {
+            slots[index].lastSequence = newest.sequence
             slots[index].extra = 0
-            if let load = reading.effective {
-                if load >= policy.maxLoad {
-                    slots[index].overloaded = true
-                } else if load < policy.readmitLoad {
-                    slots[index].overloaded = false
-                }
-            }
+        }
+        if isNew || !superseded.isEmpty {
+            for reading in superseded { latch(on: reading, at: index) }
+            if let newest { latch(on: newest, at: index) }
         }
         refreshFacts(index)
+    }
+
+    /// The hysteresis: a reading at or above `max_load` excludes the spare
+    /// until one below `readmit_load`; one in between, or unknown, changes nothing.
+    private mutating func latch(on reading: LoadReading, at index: Int) {
+        guard let load = reading.effective else { return }
+        if load >= policy.maxLoad {
+            slots[index].overloaded = true
+        } else if load < policy.readmitLoad {
+            slots[index].overloaded = false
+        }
     }
 }

@@ -57,6 +57,25 @@ public struct SpareObservation: Sendable, Equatable {
     }
 }
 
+/// One spare in an update of only what changed: what the policy knows of it
+/// now, and the readings it gave since the previous update that a newer one
+/// replaced before this update was made (updates are coalesced, so a spare
+/// polled twice within one can answer 100 % and then 90 %).
+public struct SpareChange: Sendable, Equatable {
+    /// The spare now; its `reading` is the newest.
+    public var observation: SpareObservation
+    /// The readings before `observation.reading`, oldest first: the readmit
+    /// latch folds each in order before the newest, so a spike at `max_load`
+    /// excludes the spare even when a lower reading replaced it within the update.
+    public var superseded: [LoadReading]
+
+    /// Creates a change.
+    public init(_ observation: SpareObservation, superseded: [LoadReading] = []) {
+        self.observation = observation
+        self.superseded = superseded
+    }
+}
+
 /// Everything the policy needs at one moment: this server and its spares.
 public struct BalancerInput: Sendable, Equatable {
     /// This server's own latest sample.

@@ -77,15 +77,36 @@ public struct HealthUpdate: Sendable, Equatable {
     /// This server's own latest sample.
     public var own: LoadSample?
     /// The peers that changed (link state, sample or unanswered polls), in
-    /// hosts-table order; nil when the set of peers itself changed (start,
+    /// hosts-table order, each with the samples a newer one replaced since
+    /// the previous update; nil when the set of peers itself changed (start,
     /// reload): then read the whole `LoadPoller.snapshot`.
-    public var changed: [PeerHealth]?
+    public var changed: [PeerChange]?
 
     /// Creates an update.
-    public init(generation: UInt64, own: LoadSample?, changed: [PeerHealth]?) {
+    public init(generation: UInt64, own: LoadSample?, changed: [PeerChange]?) {
         self.generation = generation
         self.own = own
         self.changed = changed
+    }
+}
+
+/// One peer in an update: its health now, and every sample it gave since it
+/// was last handed out that a newer one replaced. Updates are coalesced (at
+/// most `publishDelay` apart), so a peer polled twice within one, answering
+/// 100 % then 90 %, has `latest` 90 % and `superseded` [100 %]: a listener
+/// that folds samples in order (the balancer's readmit latch) sees both.
+public struct PeerChange: Sendable, Equatable {
+    /// The peer now; `latest` is its newest sample.
+    public var peer: PeerHealth
+    /// The samples before `peer.latest` not yet handed out, oldest first;
+    /// empty when the peer gave at most one sample since (the usual case:
+    /// no allocation).
+    public var superseded: [LoadSample]
+
+    /// Creates a change.
+    public init(peer: PeerHealth, superseded: [LoadSample] = []) {
+        self.peer = peer
+        self.superseded = superseded
     }
 }
 

@@ -24,7 +24,9 @@ import NIOPosix
 /// only the peers that changed. Updates are coalesced: a link that stops
 /// being up is published on the loop's next turn (the balancer stops choosing
 /// it at once), anything else at most `publishDelay` later, so 1,000 peers
-/// answering within a few milliseconds cost one update, not 1,000.
+/// answering within a few milliseconds cost one update, not 1,000. A peer
+/// that answered twice within one window is handed out with both samples
+/// (`PeerChange.superseded`): coalescing never hides one from the balancer.
 public final class LoadPoller: Sendable {
     /// The settings and own load source in force; a reload replaces them (`reconfigure`).
     private let configured: Locked<(settings: PollSettings, local: LocalLoad?)>

@@ -7,6 +7,11 @@ import NIOCore
 /// bringing N links up costs O(N), not O(N²); taking the changes costs
 /// O(changed). Only `replace` (start, reload) looks at every peer.
 ///
+/// A change hands out every sample recorded since the peer was last handed
+/// out, not only its latest, so a listener folding samples in order (the
+/// balancer's readmit latch) misses none that a newer one replaced within
+/// one publish window.
+///
 /// `Link` is whatever the poller asks (a `PeerRequesting`); the table never calls it.
 struct PeerTable<Link: Sendable>: Sendable {
     struct Entry: Sendable {
@@ -16,7 +21,14 @@ struct PeerTable<Link: Sendable>: Sendable {
         var wasUp = false
         /// To be polled once out of turn as soon as polling runs (the link came up before it did).
         var pollNow = false
+        /// The samples recorded since the peer was last handed out by `takeChanges`, oldest first
+        /// (at most `unpublishedLimit`); emptied keeping its capacity, so a peer costs no allocation per sample.
+        var unpublished: [LoadSample] = []
     }
+
+    /// At most this many samples of one peer wait for the next update; more would need
+    /// that many polls answered within one publish window (50 ms), and the oldest are dropped.
+    static var unpublishedLimit: Int { 64 }
 
     /// Every peer, in hosts-table order (a snapshot shares this storage).
     private(set) var peers: [PeerHealth] = []
@@ -100,6 +112,8 @@ struct PeerTable<Link: Sendable>: Sendable {
         if let sample {
             peers[slot].latest = sample
             entries[slot].history.append(sample, keepingAtMost: historyLimit)
+            if entries[slot].unpublished.count >= Self.unpublishedLimit { entries[slot].unpublished.removeFirst() }
+            entries[slot].unpublished.append(sample)
         }
         let unanswered = answered ? 0 : peers[slot].unansweredPolls + 1
         if sample != nil || peers[slot].unansweredPolls != unanswered {
@@ -108,14 +122,27 @@ struct PeerTable<Link: Sendable>: Sendable {
         }
     }
 
-    /// The peers changed since the last call, in hosts-table order, or nil
+    /// The peers changed since the last call, in hosts-table order, each
+    /// with its samples not yet handed out that its latest replaced; or nil
     /// when the set of peers changed (read them all); clears the marks.
-    mutating func takeChanges() -> [PeerHealth]? {
+    ///
+    /// After nil, a peer's samples stay until its next change hands them out
+    /// with the ones after: the snapshot read instead shows only each latest,
+    /// and folding that one again later changes nothing for the balancer.
+    mutating func takeChanges() -> [PeerChange]? {
         defer {
             changed.removeAll(keepingCapacity: true)
             reshaped = false
         }
         guard !reshaped else { return nil }
-        return changed.sorted().map { peers[$0] }
+        var changes: [PeerChange] = []
+        changes.reserveCapacity(changed.count)
+        for slot in changed.sorted() {
+            // The newest is `latest`; copied before emptying, so the peer's buffer stays its own.
+            let superseded = entries[slot].unpublished.count > 1 ? Array(entries[slot].unpublished.dropLast()) : []
+            entries[slot].unpublished.removeAll(keepingCapacity: true)
+            changes.append(PeerChange(peer: peers[slot], superseded: superseded))
+        }
+        return changes
     }
 }

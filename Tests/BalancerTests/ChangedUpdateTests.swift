@@ -36,7 +36,7 @@ struct ChangedUpdateTests {
             sequence += 1
             let own = LoadReading(effective: Double.random(in: 50...150, using: &generator), takenAt: now, sequence: sequence)
             whole.update(BalancerInput(own: own, spares: ids.compactMap { current[$0] }), now: now)
-            changes.update(own: own, changed: changed, now: now)
+            changes.update(own: own, changed: changed.map { SpareChange($0) }, now: now)
             #expect(changes.explain(now: now) == whole.explain(now: now), "step \(step)")
             for _ in 0..<3 { #expect(changes.route(now: now) == whole.route(now: now), "step \(step)") }
         }
@@ -46,7 +46,7 @@ struct ChangedUpdateTests {
     @Test("a change for a server that is neither spare nor backup is ignored")
     func unknownIgnored() {
         var state = BalancerState(policy: BalancerPolicy(mode: .always, spares: ["a"], ownDomain: "msu"))
-        state.update(own: nil, changed: [SpareObservation(id: "zz", domain: "msu", linkUp: true, linkState: "up", reading: nil)], now: 0)
+        state.update(own: nil, changed: [SpareChange(SpareObservation(id: "zz", domain: "msu", linkUp: true, linkState: "up", reading: nil))], now: 0)
         #expect(state.explain(now: 0).candidates.map(\.id) == ["a"])
     }
 }

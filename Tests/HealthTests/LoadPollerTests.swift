@@ -185,6 +185,31 @@ struct LoadPollerTests {
         #expect(await waitForSnapshot(poller) { $0.peer("a") == nil } != nil)
     }
 
+    @Test("a peer answering twice between two updates: the second update carries the earlier sample too, oldest first")
+    func supersededInOneUpdate() async {
+        // Publishing only when the test asks (an hour's delay), so both answers fall within one window.
+        let settings = PollSettings(interval: .seconds(1), timeout: .milliseconds(500), staleAfter: .seconds(3600), history: 5)
+        let poller = LoadPoller(settings: settings, local: nil, logger: Logger(label: "test"), publishDelay: .seconds(3600))
+        let updates = Locked<[HealthUpdate]>([])
+        poller.onUpdate { update in updates.withLock { $0.append(update) } }
+        let peer = ScriptedPeer("a", load: .reply("100.00"), userload: .reply("0.00"))
+        poller.setPeers([peer])
+        let task = Task { await poller.run() }
+        defer { task.cancel() }
+        let spiked = await waitForSnapshot(poller) { _ in
+            updates.withLock { !$0.isEmpty } && poller.history(of: "a").contains { $0.loadPercent == 100 }
+        }
+        #expect(spiked != nil, "the start's update, and the link-up poll's 100 %")
+        peer.set(load: .reply("90.00"), userload: .reply("0.00"))
+        #expect(await waitForSnapshot(poller) { _ in poller.history(of: "a").last?.loadPercent == 90 } != nil, "the next periodic poll's 90 %")
+        poller.publishIfDirty()
+        let change = updates.withLock { $0.last?.changed?.first }
+        #expect(change?.peer.latest?.loadPercent == 90)
+        #expect(change?.superseded.contains { $0.loadPercent == 100 } == true, "the 100 % the 90 % replaced: \(String(describing: change?.superseded.map(\.loadPercent)))")
+        let sequences = (change?.superseded ?? []).map(\.sequence) + [change?.peer.latest?.sequence ?? 0]
+        #expect(sequences == sequences.sorted(), "oldest first, the latest last")
+    }
+
     @Test("listeners get every update, in order")
     func listeners() async {
         let poller = LoadPoller(settings: Self.fast, local: nil, logger: Logger(label: "test"))

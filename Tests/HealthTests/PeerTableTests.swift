@@ -41,9 +41,10 @@ struct PeerTableTests {
         table.record("a", sample: LoadSample(loadPercent: 10, userLoadPercent: 5, sequence: 1), answered: true, historyLimit: 3)
         table.record("c", sample: LoadSample(loadPercent: 20, userLoadPercent: 5, sequence: 2), answered: true, historyLimit: 3)
         let changes = table.takeChanges()
-        #expect(changes?.map(\.id) == ["a", "c"])
-        #expect(changes?.last?.link.state == .up)
-        #expect(changes?.last?.latest?.loadPercent == 20)
+        #expect(changes?.map(\.peer.id) == ["a", "c"])
+        #expect(changes?.last?.peer.link.state == .up)
+        #expect(changes?.last?.peer.latest?.loadPercent == 20)
+        #expect(changes?.allSatisfy(\.superseded.isEmpty) == true, "one sample each: nothing superseded")
         #expect(table.peers.map(\.id) == ["a", "b", "c", "d"])
         let result4 = table.takeChanges()
         #expect(result4 == [])
@@ -118,6 +119,60 @@ struct PeerTableTests {
             table.record("a", sample: LoadSample(loadPercent: 1, userLoadPercent: 1, sequence: UInt64(sequence)), answered: true, historyLimit: 3)
         }
         #expect(table.history(of: "a").map(\.sequence) == [3, 4, 5])
+    }
+
+    static func sample(_ load: Double, _ sequence: UInt64) -> LoadSample {
+        LoadSample(loadPercent: load, userLoadPercent: 0, sequence: sequence)
+    }
+
+    @Test("a change carries every sample its latest replaced since the last update, oldest first, once")
+    func supersededSamples() {
+        var table = Self.table(["a", "b"])
+        _ = table.takeChanges()
+        table.record("a", sample: Self.sample(100, 1), answered: true, historyLimit: 3)
+        table.record("b", sample: Self.sample(10, 2), answered: true, historyLimit: 3)
+        table.record("a", sample: nil, answered: true, historyLimit: 3)
+        table.record("a", sample: Self.sample(90, 3), answered: true, historyLimit: 3)
+        let changes = table.takeChanges()
+        #expect(changes?.map(\.peer.id) == ["a", "b"])
+        #expect(changes?[0].peer.latest?.sequence == 3)
+        #expect(changes?[0].superseded.map(\.sequence) == [1], "the 100 % the 90 % replaced")
+        #expect(changes?[1].superseded == [])
+        table.record("a", sample: Self.sample(40, 4), answered: true, historyLimit: 3)
+        let next = table.takeChanges()
+        #expect(next?.first?.superseded == [], "handed out once: the next update carries only what came after")
+    }
+
+    @Test("the samples superseded do not depend on the history kept for /status")
+    func supersededBeyondHistory() {
+        var table = Self.table(["a"])
+        _ = table.takeChanges()
+        for sequence in 1...4 { table.record("a", sample: Self.sample(Double(sequence), UInt64(sequence)), answered: true, historyLimit: 1) }
+        #expect(table.history(of: "a").map(\.sequence) == [4])
+        #expect(table.takeChanges()?.first?.superseded.map(\.sequence) == [1, 2, 3])
+    }
+
+    @Test("at most unpublishedLimit samples of one peer wait: the oldest are dropped")
+    func supersededBounded() {
+        var table = Self.table(["a"])
+        _ = table.takeChanges()
+        let limit = PeerTable<String>.unpublishedLimit
+        for sequence in 1...(limit + 5) { table.record("a", sample: Self.sample(1, UInt64(sequence)), answered: true, historyLimit: 3) }
+        let superseded = table.takeChanges()?.first?.superseded ?? []
+        #expect(superseded.count == limit - 1)
+        #expect(superseded.first?.sequence == 6)
+    }
+
+    @Test("after a start or reload's whole update, a peer's samples wait for its next change, then come with it")
+    func supersededAfterReshape() {
+        var table = Self.table(["a"])
+        table.record("a", sample: Self.sample(100, 1), answered: true, historyLimit: 3)
+        table.record("a", sample: Self.sample(90, 2), answered: true, historyLimit: 3)
+        #expect(table.takeChanges() == nil, "read the snapshot: it shows the 90 % only")
+        table.record("a", sample: nil, answered: false, historyLimit: 3)
+        let changes = table.takeChanges()
+        #expect(changes?.first?.peer.latest?.sequence == 2)
+        #expect(changes?.first?.superseded.map(\.sequence) == [1], "the 100 % the snapshot could not show")
     }
 
     @Test("a snapshot taken from the table finds each peer by id")

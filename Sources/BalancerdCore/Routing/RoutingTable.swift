@@ -64,12 +64,17 @@ final class RoutingTable: Sendable {
         }
     }
 
-    /// Feeds the peers that changed since the last update: O(changed).
-    func update(own: LoadSample?, changed: [PeerHealth], hosts: HostsTable, drains: [String: String]) {
+    /// Feeds the peers that changed since the last update, each with the
+    /// samples a newer one replaced (folded in order): O(changed).
+    func update(own: LoadSample?, changed: [PeerChange], hosts: HostsTable, drains: [String: String]) {
         let now = MonotonicClock.now()
-        let observations = changed.map { SpareObservation(id: $0.id, peer: $0, hosts: hosts, drains: drains) }
+        let changes = changed.map { change in
+            SpareChange(
+                SpareObservation(id: change.peer.id, peer: change.peer, hosts: hosts, drains: drains),
+                superseded: change.superseded.map(LoadReading.init(sample:)))
+        }
         routing.withLock { routing in
-            routing.balancer.update(own: own.map(LoadReading.init(sample:)), changed: observations, now: now)
+            routing.balancer.update(own: own.map(LoadReading.init(sample:)), changed: changes, now: now)
         }
     }
 
