@@ -35,6 +35,8 @@ int main(int argc, char **argv) {
     unsigned short port = argc > 1 ? (unsigned short)atoi(argv[1]) : 18084;
     unsigned int threads = argc > 2 ? (unsigned int)atoi(argv[2]) : 2u;
     int reuseport = argc > 3 && strcmp(argv[3], "reuseport") == 0;
+    /* The pool per connection, as balancerd's http.connection_memory (its default 16 KiB). */
+    size_t memory = argc > 4 ? (size_t)atol(argv[4]) : 16384u;
     if (threads == 0) threads = 1;
     if (threads > 16) threads = 16;
     struct MHD_Daemon *daemons[16] = {0};
@@ -43,12 +45,12 @@ int main(int argc, char **argv) {
             ? MHD_start_daemon(
                   MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG, port, NULL, NULL, answer, NULL,
                   MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_CONNECTION_LIMIT, 2048u / threads,
-                  MHD_OPTION_CONNECTION_TIMEOUT, 15u, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16384,
+                  MHD_OPTION_CONNECTION_TIMEOUT, 15u, MHD_OPTION_CONNECTION_MEMORY_LIMIT, memory,
                   MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_END)
             : MHD_start_daemon(
                   MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG, port, NULL, NULL, answer, NULL,
                   MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT, 2048u, MHD_OPTION_CONNECTION_TIMEOUT, 15u,
-                  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16384,
+                  MHD_OPTION_CONNECTION_MEMORY_LIMIT, memory,
                   MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_END);
         if (!daemons[i]) return 1;
     }

@@ -24,6 +24,8 @@
 # usage: Benchmarks/http/run.sh [seconds per run] [rounds]
 #   CONNECTIONS="50 400"  wrk -c values          THREADS=2  per server
 #   WRK_THREADS=1  WRK_CPUS=1 (the last CPU)    SERVER_CPUS= (unpinned: every CPU)
+#   CONNECTION_MEMORY=16384  balancerd's http.connection_memory, and the C
+#                    library's pool alike (libmicrohttpd zeroes it per request)
 #   SERVERS="balancerd nginx haproxy libmicrohttpd"  (also: libmicrohttpd-reuseport,
 #                    mhd_login.c as THREADS daemons on SO_REUSEPORT sockets)
 #   PERF_SERVE=FILE  also `perf record -g` balancerd's serve during its first
@@ -35,6 +37,7 @@ SECONDS_PER_RUN=${1:-10}
 ROUNDS=${2:-3}
 CONNECTIONS=${CONNECTIONS:-50 400}
 THREADS=${THREADS:-2}
+CONNECTION_MEMORY=${CONNECTION_MEMORY:-16384}
 WRK_THREADS=${WRK_THREADS:-1}
 WRK_CPUS=${WRK_CPUS:-$(($(nproc) - 1))}
 SERVER_CPUS=${SERVER_CPUS:-}
@@ -57,7 +60,7 @@ for name in S1 A2 BALANCERD NGINX HAPROXY MHD MHD_REUSEPORT; do free_port "${nam
 # after that would be answered 503: another answer than nginx's 302).
 write_pair_config "$WORK" "$S1_PORT" "$A2_PORT" "poll: {interval: 1s, timeout: 500ms, stale_after: 1h}
 balancer: {mode: always, spares: [a2], slow_start: 0s, login_cost: 0}
-http: {listen: \"127.0.0.1:$BALANCERD_PORT\", threads: $THREADS, connection_limit: 2048, connection_timeout: 15s, per_address_limit: 0}"
+http: {listen: \"127.0.0.1:$BALANCERD_PORT\", threads: $THREADS, connection_memory: $CONNECTION_MEMORY, connection_limit: 2048, connection_timeout: 15s, per_address_limit: 0}"
 BALANCERD_HOST_ID=a2 BALANCERD_AGENT_LISTEN=127.0.0.1:$A2_PORT setsid $BIN agent -c "$WORK/balancerd.yaml" --log-level error &
 "${on_servers[@]}" $BIN serve -c "$WORK/balancerd.yaml" --log-level error &
 balancerd_pid=$!
@@ -93,9 +96,9 @@ HAPROXY
 "${on_servers[@]}" haproxy -f "$WORK/haproxy.cfg" -q &
 haproxy_pid=$!
 cc -O2 -o "$WORK/mhd_login" Benchmarks/http/mhd_login.c -lmicrohttpd
-"${on_servers[@]}" "$WORK/mhd_login" "$MHD_PORT" "$THREADS" &
+"${on_servers[@]}" "$WORK/mhd_login" "$MHD_PORT" "$THREADS" pool "$CONNECTION_MEMORY" &
 mhd_pid=$!
-"${on_servers[@]}" "$WORK/mhd_login" "$MHD_REUSEPORT_PORT" "$THREADS" reuseport &
+"${on_servers[@]}" "$WORK/mhd_login" "$MHD_REUSEPORT_PORT" "$THREADS" reuseport "$CONNECTION_MEMORY" &
 mhd_reuseport_pid=$!
 for port in $NGINX_PORT $HAPROXY_PORT $MHD_PORT $MHD_REUSEPORT_PORT; do
   for _ in $(seq 100); do curl -s "http://127.0.0.1:$port/login" -o /dev/null -w '%{http_code}' 2>/dev/null | grep -q 302 && break; sleep 0.1; done
@@ -109,7 +112,7 @@ declare -A pids=([balancerd]=$balancerd_pid [nginx]="$(pgrep -P "$(cat "$WORK/ng
 cpu_ticks() { local total=0 pid; for pid in "$@"; do total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat"))); done; echo "$total"; }
 results="$WORK/results"
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-echo "load average before: $load_before; wrk -t$WRK_THREADS on CPU $WRK_CPUS, servers on ${SERVER_CPUS:-every CPU}, $THREADS threads each" >&2
+echo "load average before: $load_before; wrk -t$WRK_THREADS on CPU $WRK_CPUS, servers on ${SERVER_CPUS:-every CPU}, $THREADS threads each, connection memory $CONNECTION_MEMORY bytes" >&2
 for connections in $CONNECTIONS; do
   for round in $(seq "$ROUNDS"); do
     for server in $SERVERS; do
