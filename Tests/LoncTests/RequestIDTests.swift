@@ -34,12 +34,18 @@ struct RequestIDTests {
         #expect(WireVersionLine(version: "1.4", requestIDs: true).line == "version:1.4 ids")
     }
 
-    @Test("the agent's negotiator: only the answer to an offer says ids, then the codec tags replies in request order")
-    func agentNegotiation() throws {
+    /// An active channel with the agent's id negotiator above commands answered at once.
+    static func agentChannel() throws -> EmbeddedChannel {
         let channel = EmbeddedChannel()
         try channel.pipeline.syncOperations.addHandler(AgentRequestIDNegotiator())
         try channel.pipeline.syncOperations.addHandler(EchoCommands())
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 5663)).wait()
+        return channel
+    }
+
+    @Test("the agent's negotiator: only the answer to an offer says ids, then the codec tags replies in request order")
+    func agentNegotiation() throws {
+        let channel = try Self.agentChannel()
         try channel.writeInbound("version:1.0 ids")
         #expect(try channel.readOutbound(as: String.self) == "version:\(WireProtocol.version) ids")
         #expect(throws: (any Error).self) { try channel.pipeline.syncOperations.handler(type: AgentRequestIDNegotiator.self) }
@@ -53,10 +59,7 @@ struct RequestIDTests {
 
     @Test("the agent's negotiator: a client that does not offer ids keeps plain lines")
     func agentWithoutOffer() throws {
-        let channel = EmbeddedChannel()
-        try channel.pipeline.syncOperations.addHandler(AgentRequestIDNegotiator())
-        try channel.pipeline.syncOperations.addHandler(EchoCommands())
-        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 5663)).wait()
+        let channel = try Self.agentChannel()
         try channel.writeInbound("version:1.0")
         #expect(try channel.readOutbound(as: String.self) == "version:\(WireProtocol.version)")
         try channel.writeInbound("#5 load")
