@@ -61,12 +61,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
         .target(name: "Balancer", swiftSettings: swiftSettings),
+        // The balancing simulator (`balancerd simulate`, docs/BALANCING.md): the Balancer
+        // module itself in virtual time, against baselines; pure, no I/O.
+        .target(
+            name: "Simulation",
+            dependencies: ["Balancer", "Health", "Lonc", .product(name: "HeapModule", package: "swift-collections")],
+            swiftSettings: swiftSettings),
         // The daemon's parts (config, HTTP endpoint, control socket, services) as a library
         // with a deliberate public surface; `balancerd` only parses commands and calls into it.
         .target(
             name: "BalancerdCore",
             dependencies: [
-                "Lonc", "Health", "Balancer", "CMicroHTTPD", "CShims",
+                "Lonc", "Health", "Balancer", "Simulation", "CMicroHTTPD", "CShims",
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
@@ -84,7 +90,7 @@ let package = Package(
         .executableTarget(
             name: "balancerd",
             dependencies: [
-                "BalancerdCore", "Lonc",
+                "BalancerdCore", "Lonc", "Simulation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -119,6 +125,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(name: "HealthTests", dependencies: ["Health"], swiftSettings: swiftSettings),
         .testTarget(name: "BalancerTests", dependencies: ["Balancer"], swiftSettings: swiftSettings),
+        .testTarget(name: "SimulationTests", dependencies: ["Simulation", "Balancer"], swiftSettings: swiftSettings),
         // End-to-end tests start the `balancerd` executable as a process: it is a dependency so it is built first.
         .testTarget(
             name: "BalancerdCoreTests",

@@ -4,17 +4,6 @@
 import Balancer
 import Foundation
 
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 func nanoseconds(_ body: () -> Void) -> Double {
     let start = DispatchTime.now().uptimeNanoseconds
     body()
@@ -27,7 +16,7 @@ func nanoseconds(_ body: () -> Void) -> Double {
 // be measured as "no target". At 0.0001 the ledger still spreads every login
 // and no spare fills up. `DecisionBenchmark 0.5` measures the default cost.
 let loginCost = CommandLine.arguments.dropFirst().first.flatMap(Double.init) ?? 0.0001
-var generator = SplitMix(state: 42)
+var generator = SplitMix64(seed: 42)
 print("| spares | balancerd ns/decision | lonnet rule ns/decision | ratio |")
 print("| --- | --- | --- | --- |")
 for count in [10, 100, 1000] {

@@ -1,59 +1,122 @@
-/// How `BalancerState` picks among eligible spares and backups: least busy
-/// (ties in turn), round-robin, and a returning user's server.
+/// How `BalancerState` picks among eligible spares and backups: shares in
+/// proportion to room, round-robin, and a returning user's server.
 extension BalancerState {
-    /// The eligible slot in `range` with the lowest predicted load, preferring
-    /// slots at full share over held-back ones. The search starts just after
-    /// the last slot chosen, so among equal loads each takes its turn.
-    func leastBusy(in range: Range<Int>, now: Double, below limit: Double?) -> Int? {
-        guard !range.isEmpty else { return nil }
-        var search = Search()
-        // Two plain scans in order (the hot path), from the turn's start to the end and
-        // then from the beginning: with strict comparisons the first in turn wins a tie.
-        let start = range.contains(tieCursor) ? tieCursor : range.lowerBound
-        scan(start..<range.upperBound, now: now, below: limit, into: &search)
-        scan(range.lowerBound..<start, now: now, below: limit, into: &search)
-        if search.best >= 0 { return search.best }
-        return search.held >= 0 ? search.held : nil
-    }
+    /// A tier's candidates: the one to take a login while any has room, and
+    /// the one to take it when none has (`full`).
+    struct Pick {
+        var room: Int?
+        var full: Int?
 
-    /// The least busy so far, at full share and held back by slow start.
-    struct Search {
-        var best = -1, bestLoad = Double.infinity
-        var held = -1, heldLoad = Double.infinity
-    }
-
-    @inline(__always)
-    func scan(_ range: Range<Int>, now: Double, below limit: Double?, into search: inout Search) {
-        for index in range where isEligible(index, now: now) {
-            let load = predicted(index)
-            if let limit, load >= limit { continue }
-            if admitted(index, now: now) {
-                if load < search.bestLoad { search.best = index; search.bestLoad = load }
-            } else if load < search.heldLoad {
-                search.held = index; search.heldLoad = load
-            }
+        init(room: Int? = nil, full: Int? = nil) {
+            self.room = room
+            self.full = full
         }
     }
 
-    /// The slot a returning user's cookie names, if it may take this login.
+    /// Smooth weighted round-robin over the eligible slots in `range` that
+    /// have room: every candidate's score grows by its weight, the highest
+    /// score takes the login and gives back the sum of the weights (nginx's
+    /// rule; equal weights take turns). The weight is the candidate's deficit
+    /// below the water level, in logins (`waterLevel`), plus a millionth of
+    /// its room, so that when the logins booked since the level was set have
+    /// filled every deficit the shares go by room alone; × its slow-start
+    /// share. One pass. `below`: only slots predicted below this load
+    /// (overflow: less loaded than this server).
+    mutating func share(in range: Range<Int>, now: Double, below limit: Double?) -> Pick {
+        guard !range.isEmpty else { return Pick() }
+        let level = waterLevel(in: range, now: now)
+        var total = 0.0
+        var best = -1, bestScore = -Double.infinity
+        var held = -1, heldRoom = -Double.infinity
+        var anyFull = false
+        for index in range where isEligible(index, now: now) {
+            let facts = slots[index].fast
+            let predicted = facts.predicted
+            if let limit, predicted >= limit { continue }
+            let room = facts.capacity - facts.booked
+            guard room > 0 else {
+                anyFull = true
+                continue
+            }
+            let deficit = Swift.max(0, level - predicted) / Swift.max(0.01, facts.loadCost, facts.userCost)
+            var weight = Swift.min(deficit, room) + room * 1e-6
+            if slowStarting > 0 { weight *= share(index, now: now) }
+            guard weight > 0 else {
+                if room > heldRoom { held = index; heldRoom = room }
+                continue
+            }
+            let score = facts.score + weight
+            slots[index].fast.score = score
+            total += weight
+            if score > bestScore { best = index; bestScore = score }
+        }
+        if best >= 0 {
+            slots[best].fast.score -= total
+            return Pick(room: best)
+        }
+        if held >= 0 { return Pick(room: held) }
+        return Pick(full: anyFull ? shareBySample(in: range, now: now, below: limit) : nil)
+    }
+
+    /// When no candidate has room by its prediction, though each one's sample
+    /// is below `max_load`: the costs booked are more than the samples bear
+    /// out so far (a burst faster than any sample, or `login_cost` set too
+    /// high). Whatever a login really costs, shares in proportion to each
+    /// sample's headroom fill every spare to the same fraction of it, so none
+    /// passes `max_load` before the cluster as a whole is full.
+    private mutating func shareBySample(in range: Range<Int>, now: Double, below limit: Double?) -> Int? {
+        var total = 0.0
+        var best = -1, bestScore = -Double.infinity
+        for index in range where isEligible(index, now: now) {
+            let facts = slots[index].fast
+            if let limit, facts.predicted >= limit { continue }
+            let weight = policy.maxLoad - facts.effective
+            let score = facts.score + weight
+            slots[index].fast.score = score
+            total += weight
+            if score > bestScore { best = index; bestScore = score }
+        }
+        guard best >= 0 else { return nil }
+        slots[best].fast.score -= total
+        return best
+    }
+
+    /// The slot a returning user's cookie names, if it may take this login:
+    /// eligible, with room, and a backup only while the policy itself would use one.
     func returningIndex(_ id: String, now: Double, instead choice: Choice) -> Int? {
-        guard let index = slots.firstIndex(where: { $0.observation.id == id }), isEligible(index, now: now) else { return nil }
+        guard let index = slotsByID[id]?.first, isEligible(index, now: now),
+            slots[index].fast.capacity > slots[index].fast.booked
+        else { return nil }
         if index < spareCount { return index }
-        // A backup only while the policy itself would use one.
         guard case .spare(let chosen, _) = choice, chosen >= spareCount else { return nil }
         return index
     }
 
-    func nextInTurn(now: Double) -> Int? {
+    /// Round-robin: the next eligible spare with room in turn, else the least
+    /// loaded by its sample of those without room. A spare in slow start takes its turn
+    /// only a fraction `share` of the times it comes (its score is the credit);
+    /// one held back takes the login only when no other can.
+    mutating func nextInTurn(now: Double) -> Pick {
         let count = spareCount
-        guard count > 0 else { return nil }
+        guard count > 0 else { return Pick() }
         var held: Int?
+        var full: Int?
         for step in 0..<count {
             let index = (roundRobinCursor + step) % count
             guard isEligible(index, now: now) else { continue }
-            if admitted(index, now: now) { return index }
+            let facts = slots[index].fast
+            if facts.capacity <= facts.booked {
+                if full.map({ facts.effective < slots[$0].fast.effective }) ?? true { full = index }
+                continue
+            }
+            if slots[index].joinedAt == nil { return Pick(room: index, full: full) }
+            slots[index].fast.score += share(index, now: now)
+            if slots[index].fast.score >= 1 {
+                slots[index].fast.score -= 1
+                return Pick(room: index, full: full)
+            }
             if held == nil { held = index }
         }
-        return held
+        return Pick(room: held, full: full)
     }
 }

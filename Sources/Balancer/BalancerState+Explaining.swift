@@ -17,7 +17,6 @@ extension BalancerState {
         guard let load = reading.effective else { return .unknownLoad }
         if load >= policy.maxLoad { return .atMaxLoad(load: load, limit: policy.maxLoad) }
         if slot.overloaded { return .awaitingReadmit(load: load, readmit: policy.readmitLoad) }
-        if load + slot.extra >= policy.maxLoad { return .predictedAtMaxLoad(predicted: load + slot.extra, limit: policy.maxLoad) }
         return nil
     }
 
@@ -49,7 +48,7 @@ extension BalancerState {
             verdicts = self.verdicts(now: now)
             verdictCache = (generation, verdicts)
         }
-        let decision = Self.decision(choice, verdicts: verdicts, ownLoad: own?.effective.map { $0 + ownExtra }, chosenPredicted: choice.spareIndex.map(predicted))
+        let decision = Self.decision(choice, verdicts: verdicts, ownLoad: ownPredicted, chosenPredicted: choice.spareIndex.map(predicted), sharing: sharing)
         return LogMark(generation: generation, sequence: log.append(decision, at: now))
     }
 
@@ -60,16 +59,27 @@ extension BalancerState {
             let exclusion = exclusion(index, now: now)
             return CandidateVerdict(
                 id: slot.observation.id, effective: effective,
-                predicted: effective.map { $0 + slot.extra }, exclusion: exclusion,
+                predicted: effective.map { _ in predicted(index) }, exclusion: exclusion,
                 share: share(index, now: now), backup: index >= spareCount)
         }
     }
 
     func explained(now: Double, choice: Choice) -> Decision {
-        Self.decision(choice, verdicts: verdicts(now: now), ownLoad: own?.effective.map { $0 + ownExtra }, chosenPredicted: nil)
+        Self.decision(choice, verdicts: verdicts(now: now), ownLoad: ownPredicted, chosenPredicted: nil, sharing: sharing)
     }
 
-    private static func decision(_ choice: Choice, verdicts: [CandidateVerdict], ownLoad: Double?, chosenPredicted: Double?) -> Decision {
+    /// What the words of a shared decision need: `max_load` and the water levels.
+    struct Sharing {
+        var maxLoad: Double
+        var spareLevel: Double
+        var backupLevel: Double
+    }
+
+    var sharing: Sharing { Sharing(maxLoad: policy.maxLoad, spareLevel: levels.spares, backupLevel: levels.backups) }
+
+    private static func decision(
+        _ choice: Choice, verdicts: [CandidateVerdict], ownLoad: Double?, chosenPredicted: Double?, sharing: Sharing
+    ) -> Decision {
         let eligibleCount = verdicts.reduce(0) { $0 + ($1.eligible && !$1.backup ? 1 : 0) }
         func spareWords(_ index: Int) -> String {
             let verdict = verdicts[index]
@@ -81,7 +91,21 @@ extension BalancerState {
         let eligibleSpares = verdicts.reduce(0) { $0 + ($1.eligible && !$1.backup ? 1 : 0) }
         let backupWords = backups == 0 ? "" : " or \(backups) backup\(backups == 1 ? "" : "s")"
         let noneWords = verdicts.isEmpty ? "no spares are configured" : "none of the \(spares) spares\(backupWords) is eligible"
-        let noSpareWords = eligibleSpares == 0 ? "none of the \(spares) spares is eligible" : "no eligible spare is less loaded"
+        let noSpareWords = eligibleSpares == 0 ? "none of the \(spares) spares is eligible" : "no eligible spare less loaded has room"
+        /// How the spare or backup at `index` came to take the login.
+        func pickWords(_ index: Int) -> String {
+            let verdict = verdicts[index]
+            let kind = verdict.backup ? "backup" : "spare"
+            let load = chosenPredicted ?? verdict.predicted ?? 0
+            let tier = verdicts.filter { $0.eligible && $0.backup == verdict.backup }
+            if load >= sharing.maxLoad {
+                return "every eligible \(kind)'s predicted load has reached max_load \(Percent.text(sharing.maxLoad)): \(spareWords(index)) takes its share by its sample's headroom"
+            }
+            let least = tier.compactMap(\.predicted).filter { $0 < sharing.maxLoad }.min() ?? load
+            if load <= least + 1e-9 { return "least busy eligible \(kind) is \(spareWords(index))" }
+            let level = verdict.backup ? sharing.backupLevel : sharing.spareLevel
+            return "\(spareWords(index)) takes its share: the \(tier.count) eligible \(kind)s share logins by how far each is below the water level \(Percent.text(level))"
+        }
         switch choice {
         case .local(.ownUnknown):
             return Decision(target: .local, reason: "this server's own load is unknown: it takes the login", ownLoad: ownLoad, candidates: verdicts)
@@ -91,18 +115,19 @@ extension BalancerState {
             let why = eligibleCount == 0 ? noneWords : "no eligible spare\(backupWords.isEmpty ? "" : " or backup") is less loaded"
             return Decision(target: .local, reason: "own load \(Percent.text(load)) is above 100 %, but \(why): this server takes the login", ownLoad: ownLoad, candidates: verdicts)
         case .spare(let index, .ownOverSpare(let load)):
-            return Decision(target: .spare(verdicts[index].id), reason: "own load \(Percent.text(load)) is above 100 %: least busy eligible spare is \(spareWords(index))", ownLoad: ownLoad, candidates: verdicts)
+            return Decision(target: .spare(verdicts[index].id), reason: "own load \(Percent.text(load)) is above 100 %: \(pickWords(index))", ownLoad: ownLoad, candidates: verdicts)
         case .spare(let index, .ownOverBackup(let load)):
-            return Decision(target: .spare(verdicts[index].id), reason: "own load \(Percent.text(load)) is above 100 % and \(noSpareWords): least busy eligible backup is \(spareWords(index))", ownLoad: ownLoad, candidates: verdicts, usedBackup: true)
+            return Decision(target: .spare(verdicts[index].id), reason: "own load \(Percent.text(load)) is above 100 % and \(noSpareWords): \(pickWords(index))", ownLoad: ownLoad, candidates: verdicts, usedBackup: true)
         case .spare(let index, .backup):
-            return Decision(target: .spare(verdicts[index].id), reason: "none of the \(spares) spares is eligible: least busy eligible backup is \(spareWords(index))", ownLoad: ownLoad, candidates: verdicts, usedBackup: true)
+            let why = eligibleSpares == 0 ? "none of the \(spares) spares is eligible" : "no eligible spare has room"
+            return Decision(target: .spare(verdicts[index].id), reason: "\(why): \(pickWords(index))", ownLoad: ownLoad, candidates: verdicts, usedBackup: true)
         case .spare(let index, .returning):
             let kind = verdicts[index].backup ? "backup" : "spare"
             return Decision(target: .spare(verdicts[index].id), reason: "returning user: the cookie names \(kind) \(spareWords(index)), still eligible: it takes the login back", ownLoad: ownLoad, candidates: verdicts, usedBackup: verdicts[index].backup, returning: true)
         case .spare(let index, .nextInTurn):
             return Decision(target: .spare(verdicts[index].id), reason: "round-robin: \(spareWords(index)) is next in turn among \(eligibleCount) eligible spare\(eligibleCount == 1 ? "" : "s")", ownLoad: ownLoad, candidates: verdicts)
         case .spare(let index, _):
-            return Decision(target: .spare(verdicts[index].id), reason: "least busy eligible spare is \(spareWords(index))", ownLoad: ownLoad, candidates: verdicts)
+            return Decision(target: .spare(verdicts[index].id), reason: pickWords(index), ownLoad: ownLoad, candidates: verdicts)
         case .none, .local:
             return Decision(target: .none, reason: "\(noneWords): no target for logins", ownLoad: ownLoad, candidates: verdicts)
         }

@@ -7,6 +7,7 @@ extension BalancerState {
     /// ledger and updates its hysteresis latch; a spare that becomes available
     /// (link up, answering polls, not draining) starts slow start.
     public mutating func update(_ input: BalancerInput, now: Double) {
+        if startedAt == nil { startedAt = now }
         observeOwn(input.own)
         var observations: [String: SpareObservation] = [:]
         for observation in input.spares { observations[observation.id] = observation }
@@ -26,6 +27,7 @@ extension BalancerState {
     /// superseded readings are folded into the readmit latch in order before
     /// its newest.
     public mutating func update(own: LoadReading?, changed: [SpareChange], now: Double) {
+        if startedAt == nil { startedAt = now }
         observeOwn(own)
         for change in changed {
             for index in slotsByID[change.observation.id] ?? [] {
@@ -40,7 +42,9 @@ extension BalancerState {
     mutating func observeOwn(_ reading: LoadReading?) {
         if let reading, reading.sequence != ownSequence {
             ownSequence = reading.sequence
-            ownExtra = 0
+            ownLedger.sample(
+                load: reading.load, userload: reading.userload, at: reading.takenAt, timeConstant: policy.loadTimeConstant,
+                learn: policy.learnsLoginCost)
         }
         own = reading
     }
@@ -53,15 +57,28 @@ extension BalancerState {
     mutating func observe(_ observation: SpareObservation, superseded: [LoadReading] = [], at index: Int, now: Double) {
         let wasAvailable = slots[index].available
         slots[index].observation = observation
-        if !wasAvailable, slots[index].available, policy.slowStart > 0 {
-            slots[index].joinedAt = now
-            slots[index].credit = 0
+        if wasAvailable, !slots[index].available { slots[index].fast.score = 0 }
+        if !wasAvailable, slots[index].available {
+            // Coming back starts slow start; joining with this balancer's own start
+            // does not (as HAProxy's `slowstart`): every spare would be held back at once.
+            let comingBack = slots[index].seenAvailable || now - (startedAt ?? now) > policy.staleAfter
+            if slots[index].seenAvailable { slots[index].ledger.interrupt(until: now + 3 * policy.loadTimeConstant) }
+            slots[index].seenAvailable = true
+            if comingBack, policy.slowStart > 0 {
+                slots[index].joinedAt = now
+                slots[index].fast.score = 0
+            }
         }
         let newest = observation.reading
         let isNew = newest.map { $0.sequence != slots[index].lastSequence } ?? false
         if isNew, let newest {
+            // The ledger takes every sample it has not taken, oldest first (its trend and its cost fits count each).
+            for reading in superseded + [newest] where reading.sequence > slots[index].lastSequence ?? 0 || reading == newest {
+                slots[index].ledger.sample(
+                    load: reading.load, userload: reading.userload, at: reading.takenAt, timeConstant: policy.loadTimeConstant,
+                    learn: policy.learnsLoginCost)
+            }
             slots[index].lastSequence = newest.sequence
-            slots[index].extra = 0
         }
         if isNew || !superseded.isEmpty {
             for reading in superseded { latch(on: reading, at: index) }

@@ -1,25 +1,37 @@
 /// The policy's memory between decisions, as a value: the predicted-load
-/// ledger, the hysteresis latches, slow-start shares, the round-robin cursor,
-/// counters and the decision log. The caller keeps one behind a small lock and
+/// ledgers, the hysteresis latches, slow-start shares, the shares' running
+/// scores, counters and the decision log. The caller keeps one behind a small
+/// lock and
 ///
 /// - calls `update(_:now:)` whenever a new health snapshot is published,
 /// - calls `route(now:)` for every login (the hot path: no allocation when the
 ///   decision repeats one already logged for this snapshot),
 /// - calls `explain(now:)` for /health and /status (no side effects).
 ///
-/// Slow start: a spare whose link comes up, or that is undrained, has a share
-/// `s = (now − joined) / slowStart` that grows from 0 to 1. Each decision in
-/// which it is eligible adds `s` to its credit (capped at 2); it competes for
-/// the login only while its credit is at least 1, and being chosen spends 1. So
-/// over any run of decisions it takes at most a fraction `s` of them, however
-/// low its load. When no spare at full share is eligible, a held-back spare is
-/// still chosen: slow start shapes the share, it never turns logins away.
+/// Sharing (modes `always` and `overflow`): each eligible spare has *room*,
+/// the logins it can take before its predicted load reaches `max_load`
+/// (`SpareLedger`: its sample, plus the logins booked there that the sample
+/// does not show yet, at each figure's cost). Logins go to spares in
+/// proportion to their room, by smooth weighted round-robin (nginx's, as
+/// HAProxy's `roundrobin` with dynamic weights): the spare with the most room
+/// takes the most, none takes them all. In proportion, not to the least busy
+/// alone, because several balancers (every access server runs one) cannot
+/// see each other's logins until the load average shows them: all sending to
+/// the one that looked least busy is the herd. Shares in proportion to room
+/// never overfill a spare while the cluster as a whole has room, however many
+/// balancers decide and however old their samples (docs/BALANCING.md).
+///
+/// Slow start: a spare that comes back (its link up again, undrained) has a
+/// share `s = (now − joined) / slowStart` growing from 0 to 1 that scales its
+/// weight, as HAProxy's `slowstart`; spares that join at this balancer's own
+/// start do not (they were not away). Slow start shapes the share, it never
+/// turns logins away: a lone spare at share 0 still takes them.
 ///
 /// Tiers: the slots hold the spares, then the backups. A backup is considered
-/// only when no spare can take the login, and then under the same rules.
-/// Admission: a candidate whose predicted load (its sample plus the logins
-/// booked since) reaches `max_load` waits for its next sample. Ties in
-/// predicted load are taken in turn, from just after the last one chosen.
+/// only when no spare has room, and then under the same rules. When no spare
+/// or backup has room, the one with the least predicted load takes the login
+/// anyway: its sample is below `max_load`, and refusing a login the cluster
+/// may have room for is no way to stay under it.
 public struct BalancerState: Sendable {
     /// The policy in force.
     public private(set) var policy: BalancerPolicy
@@ -29,12 +41,18 @@ public struct BalancerState: Sendable {
     /// Slots `0..<spareCount` are spares, the rest backups.
     private(set) var spareCount: Int
     var own: LoadReading?
-    var ownExtra: Double = 0
+    var ownLedger = SpareLedger()
     var ownSequence: UInt64?
+    /// When this state first took an update: spares available within `staleAfter` of it join at full share.
+    var startedAt: Double?
     var roundRobinCursor = 0
-    /// Where the search for the least busy starts, so equal loads are taken in turn.
-    var tieCursor = 0
     var generation: UInt64 = 0
+    /// The water levels of the spares and of the backups, for `levelsGeneration`.
+    var levels = (spares: 0.0, backups: 0.0)
+    var levelsGeneration: UInt64?
+    var levelsAt = -Double.infinity
+    /// How many logins a second this balancer sends (`DemandRate`).
+    var demand = DemandRate()
     var slowStarting = 0
     /// Logins sent to this server, and answered with no target.
     public private(set) var localCount = 0
@@ -44,6 +62,8 @@ public struct BalancerState: Sendable {
     public private(set) var backupCount = 0
     /// Returning logins sent back to the server their cookie names.
     public private(set) var returningCount = 0
+    /// Logins answered without booking (their client was over its booking rate).
+    public private(set) var unbookedCount = 0
     var verdictCache: (generation: UInt64, verdicts: [CandidateVerdict])?
     var recordsThisGeneration: (generation: UInt64, count: Int) = (0, 0)
     /// At most this many distinct decisions are recorded per snapshot; the rest are counted.
@@ -58,32 +78,44 @@ public struct BalancerState: Sendable {
         var lastSequence: UInt64?
         var overloaded = false
         var joinedAt: Double?
-        var credit: Double = 0
+        /// Has been available since this state began: becoming available again is coming back.
+        var seenAvailable = false
         var redirects = 0
         var record: LogMark?
         /// This slot's record of returning logins for the current snapshot.
         var returningRecord: LogMark?
+        /// The logins its samples may not show yet, and the learned costs.
+        var ledger = SpareLedger()
         /// Scalars the hot path reads, so a decision never copies the strings above.
         var fast = FastFacts()
-
-        /// The predicted-load ledger: points booked since the last sample (kept with the hot scalars).
-        var extra: Double {
-            get { fast.extra }
-            set { fast.extra = newValue }
-        }
 
         /// Link up, answering polls, not draining: coming back to this starts slow start.
         var available: Bool { observation.linkUp && observation.unansweredPolls == 0 && observation.drain == nil }
     }
 
-    /// What eligibility needs, as plain values side by side (refreshed on every update).
+    /// What eligibility, room and the predicted load need, as plain values
+    /// side by side (refreshed on every update; `booked` and `score` on every login).
     struct FastFacts: Sendable {
         /// Link up, answering, not draining, in the right domain, a numeric sample
-        /// below max_load, not awaiting readmission: all but freshness and the ledger.
+        /// below max_load, not awaiting readmission: all but freshness.
         var admissible = false
         var effective = Double.nan  // NaN: no sample or unknown
         var takenAt = 0.0
-        var extra = 0.0
+        /// Logins the spare could take from its sample (less what the sample
+        /// does not show yet of earlier ones) before reaching max_load: room = capacity − booked.
+        var capacity = 0.0
+        /// Logins booked since the sample.
+        var booked = 0.0
+        /// Smooth weighted round-robin's running score.
+        var score = 0.0
+        /// Predicted load = max(loadBase + loadCost × booked, userBase + userCost × booked).
+        var loadBase = 0.0
+        var userBase = 0.0
+        var loadCost = 0.0
+        var userCost = 0.0
+
+        @inline(__always)
+        var predicted: Double { Swift.max(loadBase + loadCost * booked, userBase + userCost * booked) }
     }
 
     /// Where in the log this target's decision for the current snapshot is.
@@ -92,9 +124,14 @@ public struct BalancerState: Sendable {
         var sequence: UInt64
     }
 
-    /// Starts with every spare unknown (link not up, no sample).
-    public init(policy: BalancerPolicy) {
+    /// The policy's randomness (a value: a run is repeatable for a seed).
+    var random: SplitMix64
+
+    /// Starts with every spare unknown (link not up, no sample). `seed` fixes
+    /// the policy's random choices (nil: seeded from the system's generator).
+    public init(policy: BalancerPolicy, seed: UInt64? = nil) {
         self.policy = policy
+        self.random = seed.map(SplitMix64.init(seed:)) ?? SplitMix64()
         self.spareCount = policy.spares.count
         self.slots = (policy.spares + policy.backups).map {
             SpareSlot(observation: SpareObservation(id: $0, domain: "", linkUp: false, linkState: "connecting", reading: nil))
@@ -119,7 +156,6 @@ public struct BalancerState: Sendable {
         indexSlots()
         for index in slots.indices { refreshFacts(index) }
         roundRobinCursor = 0
-        tieCursor = 0
         slowStarting = slots.filter { $0.joinedAt != nil }.count
         generation &+= 1
     }
@@ -129,32 +165,57 @@ public struct BalancerState: Sendable {
 
     mutating func refreshFacts(_ index: Int) {
         let observation = slots[index].observation
-        let effective = observation.reading?.effective ?? .nan
+        let reading = observation.reading
+        let effective = reading?.effective ?? .nan
+        let ledger = slots[index].ledger
+        let (loadCost, userCost) = costs(of: ledger)
+        var loadBase = (reading?.load ?? effective) + loadCost * ledger.residual
+        if let trend = ledger.trendSettled(timeConstant: policy.loadTimeConstant) { loadBase = max(loadBase, trend) }
+        let userBase = reading?.userload ?? effective
         slots[index].fast = FastFacts(
             admissible: observation.linkUp && observation.unansweredPolls == 0 && observation.drain == nil
                 && (!policy.sameDomain || observation.domain == policy.ownDomain)
                 && !effective.isNaN && effective < policy.maxLoad && !slots[index].overloaded,
             effective: effective,
-            takenAt: observation.reading?.takenAt ?? 0,
-            extra: slots[index].fast.extra)
+            takenAt: reading?.takenAt ?? 0,
+            capacity: min(Self.capacity(policy.maxLoad - loadBase, cost: loadCost), Self.capacity(policy.maxLoad - userBase, cost: userCost)),
+            booked: ledger.sinceSample, score: slots[index].fast.score,
+            loadBase: loadBase, userBase: userBase, loadCost: loadCost, userCost: userCost)
+    }
+
+    /// The cost of a login on each figure: configured, or learned (`login_cost: auto`).
+    func costs(of ledger: SpareLedger) -> (load: Double, user: Double) {
+        guard policy.learnsLoginCost else { return (policy.loginCost, policy.loginCost) }
+        return (ledger.loadFit.cost(prior: policy.loginCost), ledger.userFit.cost(prior: policy.loginCost))
+    }
+
+    /// Logins that fit in `headroom` points at `cost` each. A login costs at
+    /// least a hundredth of a point here, so room stays finite (and in
+    /// proportion to the headroom) when the cost is 0.
+    static func capacity(_ headroom: Double, cost: Double) -> Double {
+        headroom / Swift.max(cost, 0.01)
     }
 
     /// The same verdict as `exclusion(_:now:) == nil`, from scalars only: the hot path.
     func isEligible(_ index: Int, now: Double) -> Bool {
         let facts = slots[index].fast
-        return facts.admissible && now - facts.takenAt <= policy.staleAfter && facts.effective + facts.extra < policy.maxLoad
+        return facts.admissible && now - facts.takenAt <= policy.staleAfter
     }
 
     // MARK: - The hot path
 
-    /// Decides where one login goes and books it: the ledger grows by the login
-    /// cost, slow-start credit is spent, counters and the log are updated.
+    /// Decides where one login goes and books it in the target's ledger;
+    /// counters and the log are updated.
     ///
     /// `returningTo`: the server a returning user's cookie names. The login goes
     /// back there while it is an eligible spare (an eligible backup only while
     /// no spare can take the login); any other value is ignored, so a forged
     /// cookie can never name a server outside the policy or an excluded one.
-    public mutating func route(now: Double, returningTo returning: String? = nil) -> RouteTarget {
+    ///
+    /// `books` false: decide the same way but book nothing (no ledger, no
+    /// demand): the client is over its booking rate (a flood must not fill
+    /// the predictions). Counted in `unbookedCount`.
+    public mutating func route(now: Double, returningTo returning: String? = nil, books: Bool = true) -> RouteTarget {
         endFinishedSlowStarts(now: now)
         var choice = choose(now: now)
         if let returning, let index = returningIndex(returning, now: now, instead: choice) {
@@ -164,7 +225,7 @@ public struct BalancerState: Sendable {
         switch choice {
         case .local:
             localRecord = logged(localRecord, now: now, choice: choice)
-            ownExtra += policy.loginCost
+            if books { ownLedger.book(at: now) }
             localCount += 1
         case .none:
             noneRecord = logged(noneRecord, now: now, choice: choice)
@@ -176,13 +237,16 @@ public struct BalancerState: Sendable {
             slots[index].record = logged(slots[index].record, now: now, choice: choice)
         }
         if case .spare(let index, _) = choice {
-            slots[index].extra += policy.loginCost
+            if books {
+                demand.book()
+                slots[index].ledger.book(at: now)
+                slots[index].fast.booked += 1
+            }
             slots[index].redirects += 1
             if index >= spareCount { backupCount += 1 }
             if policy.mode == .roundRobin, index < spareCount { roundRobinCursor = index + 1 }
-            tieCursor = index + 1
         }
-        if slowStarting > 0 { accrueCredit(now: now, chosen: choice.spareIndex) }
+        if !books { unbookedCount += 1 }
         switch choice {
         case .local: return .local
         case .none: return .none
@@ -223,29 +287,41 @@ public struct BalancerState: Sendable {
         case returning
     }
 
-    func choose(now: Double) -> Choice {
+    mutating func choose(now: Double) -> Choice {
         let spares = 0..<spareCount, backups = spareCount..<slots.count
         switch policy.mode {
         case .overflow:
-            guard let load = own?.effective else { return .local(.ownUnknown) }
-            let ownLoad = load + ownExtra
+            guard let ownLoad = ownPredicted else { return .local(.ownUnknown) }
             if ownLoad <= 100 { return .local(.ownWithinLimit(ownLoad)) }
-            if let index = leastBusy(in: spares, now: now, below: ownLoad) { return .spare(index, .ownOverSpare(ownLoad)) }
-            if let index = leastBusy(in: backups, now: now, below: ownLoad) { return .spare(index, .ownOverBackup(ownLoad)) }
+            let spare = share(in: spares, now: now, below: ownLoad)
+            if let index = spare.room { return .spare(index, .ownOverSpare(ownLoad)) }
+            let backup = share(in: backups, now: now, below: ownLoad)
+            if let index = backup.room { return .spare(index, .ownOverBackup(ownLoad)) }
+            if let index = spare.full { return .spare(index, .ownOverSpare(ownLoad)) }
+            if let index = backup.full { return .spare(index, .ownOverBackup(ownLoad)) }
             return .local(.ownOverNoneLess(ownLoad))
-        case .always:
-            if let index = leastBusy(in: spares, now: now, below: nil) { return .spare(index, .leastBusy) }
-            if let index = leastBusy(in: backups, now: now, below: nil) { return .spare(index, .backup) }
-            return .none(.noneEligible)
-        case .roundRobin:
-            if let index = nextInTurn(now: now) { return .spare(index, .nextInTurn) }
-            if let index = leastBusy(in: backups, now: now, below: nil) { return .spare(index, .backup) }
+        case .always, .roundRobin:
+            let spare = policy.mode == .always ? share(in: spares, now: now, below: nil) : nextInTurn(now: now)
+            if let index = spare.room { return .spare(index, policy.mode == .always ? .leastBusy : .nextInTurn) }
+            let backup = share(in: backups, now: now, below: nil)
+            if let index = backup.room { return .spare(index, .backup) }
+            if let index = spare.full { return .spare(index, policy.mode == .always ? .leastBusy : .nextInTurn) }
+            if let index = backup.full { return .spare(index, .backup) }
             return .none(.noneEligible)
         }
     }
 
-    func predicted(_ index: Int) -> Double {
-        let facts = slots[index].fast
-        return (facts.effective.isNaN ? 0 : facts.effective) + facts.extra
+    /// The load the spare is heading for with the logins booked there: its
+    /// sample plus what the sample does not show yet (`SpareLedger`).
+    @inline(__always)
+    func predicted(_ index: Int) -> Double { slots[index].fast.predicted }
+
+    /// This server's own load, predicted the same way (nil when unknown).
+    var ownPredicted: Double? {
+        guard let own, let effective = own.effective else { return nil }
+        let (loadCost, userCost) = costs(of: ownLedger)
+        var load = (own.load ?? effective) + loadCost * ownLedger.residual
+        if let trend = ownLedger.trendSettled(timeConstant: policy.loadTimeConstant) { load = max(load, trend) }
+        return max(load + loadCost * ownLedger.sinceSample, (own.userload ?? effective) + userCost * ownLedger.pendingSessions)
     }
 }

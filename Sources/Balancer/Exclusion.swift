@@ -10,7 +10,6 @@ enum Exclusion: Sendable, Equatable {
     case otherDomain(domain: String, own: String)
     case atMaxLoad(load: Double, limit: Double)
     case awaitingReadmit(load: Double, readmit: Double)
-    case predictedAtMaxLoad(predicted: Double, limit: Double)
     case notConfigured
 
     var description: String {
@@ -24,7 +23,6 @@ enum Exclusion: Sendable, Equatable {
         case .otherDomain(let domain, let own): "in domain \(domain), not this server's domain \(own)"
         case .atMaxLoad(let load, let limit): "load \(Percent.text(load)) is at or above max_load \(Percent.text(limit))"
         case .awaitingReadmit(let load, let readmit): "load \(Percent.text(load)) has not come back below readmit_load \(Percent.text(readmit)) since it reached max_load"
-        case .predictedAtMaxLoad(let predicted, let limit): "predicted load \(Percent.text(predicted)) has reached max_load \(Percent.text(limit)): no more logins until its next sample"
         case .notConfigured: "no information about this spare yet"
         }
     }

@@ -1,19 +1,31 @@
 /// A load sample as the policy sees it: the effective load (the larger known of
 /// `load` and `userload`, as lonnet's `spareserver`) and when it was taken.
 public struct LoadReading: Sendable, Equatable {
-    /// Effective load in percent; nil when neither figure was a number.
+    /// Effective load in percent: the larger of `load` and `userload`; nil
+    /// when either is unknown (the larger of 20 % and "unknown" is unknown).
     public var effective: Double?
+    /// `load`: the load average's figure (100 × loadavg / load_limit); nil when unknown.
+    public var load: Double?
+    /// `userload`: the sessions' figure (100 × sessions / user_load_limit); nil when unknown.
+    public var userload: Double?
     /// When the reply arrived, in seconds on the caller's monotonic timeline.
     public var takenAt: Double
     /// Increases with every new sample of this server; a change tells the policy
     /// that a fresh sample arrived (and the predicted-load ledger resets).
     public var sequence: UInt64
 
-    /// Creates a reading.
-    public init(effective: Double?, takenAt: Double, sequence: UInt64) {
-        self.effective = effective
+    /// Creates a reading of both figures.
+    public init(load: Double?, userload: Double?, takenAt: Double, sequence: UInt64) {
+        self.load = load
+        self.userload = userload
+        self.effective = load.flatMap { load in userload.map { max(load, $0) } }
         self.takenAt = takenAt
         self.sequence = sequence
+    }
+
+    /// Creates a reading known only by its effective load (both figures that value).
+    public init(effective: Double?, takenAt: Double, sequence: UInt64) {
+        self.init(load: effective, userload: effective, takenAt: takenAt, sequence: sequence)
     }
 }
 

@@ -1,17 +1,8 @@
 import Testing
 @testable import Balancer
 
-/// SplitMix64: a small seeded generator, so every property run is reproducible.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// The policy's own seeded generator, so every property run is reproducible.
+typealias SeededGenerator = SplitMix64
 
 @Suite("properties over random snapshots")
 struct BalancerPropertyTests {
@@ -34,12 +25,12 @@ struct BalancerPropertyTests {
         return scene
     }
 
-    @Test("never an ineligible spare; always picks a minimum predicted load", arguments: [BalancerMode.overflow, .always, .roundRobin])
+    @Test("never an ineligible spare; a first login goes to the least busy; none refused while one is eligible", arguments: [BalancerMode.overflow, .always, .roundRobin])
     func neverIneligible(mode: BalancerMode) {
-        var generator = SeededGenerator(state: 42)
+        var generator = SeededGenerator(seed: 42)
         for _ in 0..<2_000 {
             var scene = Self.randomScene(mode: mode, generator: &generator)
-            for _ in 0..<5 {
+            for login in 0..<5 {
                 let decision = scene.explain()
                 let target = scene.route()
                 #expect(target == decision.target)
@@ -52,8 +43,9 @@ struct BalancerPropertyTests {
                 }
                 let chosen = decision.candidates.first { $0.id == id }
                 #expect(chosen?.eligible == true)
-                if mode != .roundRobin {
-                    let minimum = decision.candidates.filter(\.eligible).compactMap(\.predicted).min()
+                if mode != .roundRobin, login == 0, chosen?.backup == false {
+                    // No logins expected beyond this one: the water level sits at the least busy spare.
+                    let minimum = decision.candidates.filter { $0.eligible && !$0.backup }.compactMap(\.predicted).min()
                     #expect(chosen?.predicted == minimum)
                 }
                 if mode == .overflow, let own = decision.ownLoad {
@@ -64,9 +56,9 @@ struct BalancerPropertyTests {
         }
     }
 
-    @Test("no login sends a spare past max_load by predicted load while another is below it", arguments: [BalancerMode.overflow, .always, .roundRobin])
+    @Test("no login goes to a spare predicted at max_load while another eligible one is below it", arguments: [BalancerMode.overflow, .always, .roundRobin])
     func predictedLoadBounded(mode: BalancerMode) {
-        var generator = SeededGenerator(state: 7)
+        var generator = SeededGenerator(seed: 7)
         for _ in 0..<1_000 {
             var scene = Self.randomScene(mode: mode, generator: &generator)
             var policy = scene.state.policy
@@ -76,14 +68,17 @@ struct BalancerPropertyTests {
                 let before = scene.explain()
                 guard case .spare(let id) = scene.route() else { continue }
                 let chosen = before.candidates.first { $0.id == id }
-                #expect((chosen?.predicted ?? .infinity) < policy.maxLoad, "\(id) chosen at predicted \(chosen?.predicted ?? .nan)")
+                let roomElsewhere = before.candidates.contains { $0.eligible && ($0.predicted ?? .infinity) < policy.maxLoad }
+                if roomElsewhere {
+                    #expect((chosen?.predicted ?? .infinity) < policy.maxLoad, "\(id) chosen at predicted \(chosen?.predicted ?? .nan)")
+                }
             }
         }
     }
 
     @Test("round-robin visits every eligible spare equally, within one, per cycle")
     func roundRobinFair() {
-        var generator = SeededGenerator(state: 7)
+        var generator = SeededGenerator(seed: 7)
         for _ in 0..<500 {
             var scene = Self.randomScene(mode: .roundRobin, generator: &generator)
             // Logins cost nothing here, so none reaches max_load by predicted load (that has its own property).

@@ -17,7 +17,7 @@ struct ChangedUpdateTests {
 
     @Test("random changes, fed whole to one state and as changes to another: the same decisions", arguments: [BalancerMode.overflow, .always, .roundRobin])
     func sameDecisions(mode: BalancerMode) {
-        var generator = SeededGenerator(state: 7)
+        var generator = SeededGenerator(seed: 7)
         let ids = (0..<20).map { "s\($0)" }
         let policy = BalancerPolicy(mode: mode, spares: Array(ids.prefix(16)), backups: Array(ids.suffix(4)), ownDomain: "msu", slowStart: 5)
         var whole = BalancerState(policy: policy)

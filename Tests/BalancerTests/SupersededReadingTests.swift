@@ -62,7 +62,7 @@ struct SupersededReadingTests {
     /// each batch both explain the same decision.
     @Test("folding a batch gives the state one update per reading gives", arguments: [UInt64(1), 2, 3])
     func batchesEqualSingles(seed: UInt64) {
-        var generator = SeededGenerator(state: seed)
+        var generator = SeededGenerator(seed: seed)
         let ids = ["a", "b", "c"]
         let policy = BalancerPolicy(mode: .always, spares: ids, ownDomain: "msu", maxLoad: 80, readmitLoad: 60, slowStart: 0)
         var singles = BalancerState(policy: policy)

@@ -9,7 +9,7 @@ final class FixedEndpointState: EndpointState {
     /// The `Cookie` header of every login decided.
     let cookies = Locked<[String?]>([])
     var isReady: Bool { login.withLock { $0 != .unavailable } }
-    func routeLogin(cookies: String?) -> LoginRoute {
+    func routeLogin(cookies: String?, client: ClientKey?) -> LoginRoute {
         self.cookies.withLock { $0.append(cookies) }
         return login.withLock { $0 }
     }

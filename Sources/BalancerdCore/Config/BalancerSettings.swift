@@ -16,6 +16,13 @@ public struct BalancerSettings: Sendable, Equatable {
     public var backups = policyDefaults.backups
     public var sameDomain = policyDefaults.sameDomain
     public var loginCost = policyDefaults.loginCost
+    /// `learn_login_cost`: each server's cost learned from its samples, `loginCost` the start.
+    public var learnsLoginCost = policyDefaults.learnsLoginCost
+    /// Logins a second one client address may book (0: no limit), and its bursts.
+    public var addressRate = 1.0
+    public var addressBurst = 20
+    /// How long the `load` figure takes to show a login (the load average's time constant).
+    public var loadTimeConstant = Duration.milliseconds(Int64((policyDefaults.loadTimeConstant * 1000).rounded()))
     public var maxLoad = policyDefaults.maxLoad
     public var readmitLoad = policyDefaults.readmitLoad
     public var slowStart = Duration.seconds(policyDefaults.slowStart)
@@ -37,6 +44,7 @@ public struct BalancerSettings: Sendable, Equatable {
     public func policy(ownDomain: String, staleAfter: Duration) -> BalancerPolicy {
         BalancerPolicy(
             mode: mode, spares: spares, backups: backups, sameDomain: sameDomain, ownDomain: ownDomain, loginCost: loginCost,
-            maxLoad: maxLoad, readmitLoad: readmitLoad, slowStart: slowStart.secondsValue, staleAfter: staleAfter.secondsValue)
+            learnsLoginCost: learnsLoginCost, maxLoad: maxLoad, readmitLoad: readmitLoad, slowStart: slowStart.secondsValue,
+            staleAfter: staleAfter.secondsValue, loadTimeConstant: loadTimeConstant.secondsValue)
     }
 }

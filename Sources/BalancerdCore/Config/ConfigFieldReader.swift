@@ -8,6 +8,9 @@ struct ConfigFieldReader {
 
     init(source: ConfigSource) { self.source = source }
 
+    /// Marks `key` as known without reading a value (a mapping of named groups, e.g. a scenario's `servers.busy`).
+    mutating func noteKnown(_ key: String) { readKeys.insert(key) }
+
     mutating func problem(_ key: String, _ message: String) {
         problems.append(source.problem(key, message))
     }
@@ -42,7 +45,7 @@ struct ConfigFieldReader {
     }
 
     mutating func number(_ key: String, default defaultValue: Double, in range: ClosedRange<Double>) -> Double {
-        typed(key, default: defaultValue, expected: "a number from \(range.lowerBound) to \(range.upperBound)") { text in
+        typed(key, default: defaultValue, expected: "a number from \(range.lowerBound.configText) to \(range.upperBound.configText)") { text in
             ConfigValueParsing.number(text).flatMap { range.contains($0) ? $0 : nil }
         }
     }

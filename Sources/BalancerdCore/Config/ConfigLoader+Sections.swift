@@ -69,6 +69,10 @@ extension ConfigLoader {
         balancer.affinityLifetime = reader.duration("balancer.affinity_lifetime", default: balancer.affinityLifetime)
         balancer.sameDomain = reader.bool("balancer.same_domain", default: balancer.sameDomain)
         balancer.loginCost = reader.number("balancer.login_cost", default: balancer.loginCost, in: 0...100)
+        balancer.learnsLoginCost = reader.bool("balancer.learn_login_cost", default: balancer.learnsLoginCost)
+        balancer.loadTimeConstant = reader.duration("balancer.load_time_constant", default: balancer.loadTimeConstant, allowZero: true)
+        balancer.addressRate = reader.number("balancer.address_rate", default: balancer.addressRate, in: 0...1_000_000)
+        balancer.addressBurst = reader.integer("balancer.address_burst", default: balancer.addressBurst, in: 1...1_000_000)
         balancer.slowStart = reader.duration("balancer.slow_start", default: balancer.slowStart, allowZero: true)
         balancer.localLoginURL = reader.string("balancer.local_login_url", default: balancer.localLoginURL)
         if !balancer.localLoginURL.isEmpty, !ConfigValueParsing.isAbsoluteHTTPURL(balancer.localLoginURL) {

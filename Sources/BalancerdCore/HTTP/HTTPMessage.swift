@@ -59,12 +59,12 @@ public protocol HTTPResponder: Sendable {
     func respond(to request: HTTPRequest) -> HTTPResponse
     /// The answer to `GET /login` with nothing after it, the request nearly every
     /// user sends, decided and counted; nil when this responder has no fast path.
-    /// `cookies` is the request's `Cookie` header.
-    func plainLogin(cookies: String?) -> PlainLoginAnswer?
+    /// `cookies` is the request's `Cookie` header; `client` who asks.
+    func plainLogin(cookies: String?, client: ClientKey?) -> PlainLoginAnswer?
 }
 
 extension HTTPResponder {
-    public func plainLogin(cookies: String?) -> PlainLoginAnswer? { nil }
+    public func plainLogin(cookies: String?, client: ClientKey?) -> PlainLoginAnswer? { nil }
 }
 
 /// How a plain `GET /login` is answered.

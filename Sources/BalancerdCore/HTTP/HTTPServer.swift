@@ -231,7 +231,7 @@ private func accessHandler(
     let cookies = MHD_lookup_connection_value(connection, .HEADER_KIND, "Cookie").map { String(cString: $0) }
     let target = state?.target ?? "/login"
     // The fast path: plain `GET /login`, answered with a prepared redirect.
-    if isPlainLogin, let method, strcmp(method, "GET") == 0, let answer = context.responder.plainLogin(cookies: cookies) {
+    if isPlainLogin, let method, strcmp(method, "GET") == 0, let answer = context.responder.plainLogin(cookies: cookies, client: clientKey(connection)) {
         switch answer {
         case .redirect(let id, let location, let setCookie):
             if let prepared = context.redirect(id: id, location: location, setCookie: setCookie) {
@@ -249,6 +249,13 @@ private func accessHandler(
     let client = balancerd_mhd_client_address(connection, &storage) > 0 ? IPAddress(storage: storage) : nil
     let request = HTTPRequest(method: method.map { String(cString: $0) } ?? "GET", target: target, client: client, cookies: cookies)
     return queue(context.responder.respond(to: request), on: connection)
+}
+
+/// Who sent the request, for the booking limit: read from the connection into
+/// a stack buffer, no allocation (the fast path's).
+private func clientKey(_ connection: OpaquePointer) -> ClientKey? {
+    var storage = sockaddr_storage()
+    return balancerd_mhd_client_address(connection, &storage) > 0 ? ClientKey(storage: storage) : nil
 }
 
 /// How many `Content-Length` headers the request has.

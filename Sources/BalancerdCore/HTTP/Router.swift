@@ -11,8 +11,9 @@ public enum LoginRoute: Sendable, Equatable {
 /// every call returns at once (a snapshot copy or a tiny lock).
 public protocol EndpointState: Sendable {
     /// Decides one login (and books it: this is the balancer's hot path);
-    /// `cookies` is the request's `Cookie` header, for the returning-user cookie.
-    func routeLogin(cookies: String?) -> LoginRoute
+    /// `cookies` is the request's `Cookie` header, for the returning-user
+    /// cookie; `client` who asks, for the booking limit.
+    func routeLogin(cookies: String?, client: ClientKey?) -> LoginRoute
     /// `/health` as JSON.
     func healthJSON() -> [UInt8]
     /// `/decisions` as JSON.
@@ -60,8 +61,8 @@ public struct Router: HTTPResponder {
         return response
     }
 
-    public func plainLogin(cookies: String?) -> PlainLoginAnswer? {
-        switch state.routeLogin(cookies: cookies) {
+    public func plainLogin(cookies: String?, client: ClientKey?) -> PlainLoginAnswer? {
+        switch state.routeLogin(cookies: cookies, client: client) {
         case .redirect(let id, let base, let setCookie):
             state.countRequest(route: .login, status: 302)
             return .redirect(id: id, location: LoginLocation.build(base: base, rest: "", query: nil), setCookie: setCookie)
@@ -84,7 +85,7 @@ public struct Router: HTTPResponder {
         }
         switch route {
         case .login:
-            return (route, login(rest: String(request.path.dropFirst("/login".count)), query: request.query, cookies: request.cookies, keepingMethod: request.method == "POST"))
+            return (route, login(rest: String(request.path.dropFirst("/login".count)), request: request))
         case .root:
             return (route, HTTPResponse(status: 302, headers: [("Location", "/status"), ("Cache-Control", "no-store")]))
         case .healthLive:
@@ -111,12 +112,12 @@ public struct Router: HTTPResponder {
         }
     }
 
-    /// `keepingMethod`: a POST, answered 307 so the browser sends the same method and body to the target.
-    private func login(rest: String, query: String?, cookies: String?, keepingMethod: Bool) -> HTTPResponse {
-        switch state.routeLogin(cookies: cookies) {
+    /// A POST is answered 307, so the browser sends the same method and body to the target.
+    private func login(rest: String, request: HTTPRequest) -> HTTPResponse {
+        switch state.routeLogin(cookies: request.cookies, client: request.client.map(ClientKey.init)) {
         case .redirect(let id, let base, let setCookie):
-            let location = LoginLocation.build(base: base, rest: rest, query: query)
-            return Self.redirect(id: id, location: location, status: keepingMethod ? 307 : 302, setCookie: setCookie)
+            let location = LoginLocation.build(base: base, rest: rest, query: request.query)
+            return Self.redirect(id: id, location: location, status: request.method == "POST" ? 307 : 302, setCookie: setCookie)
         case .unavailable:
             return Self.unavailable
         }

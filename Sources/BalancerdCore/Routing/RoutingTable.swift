@@ -12,6 +12,8 @@ final class RoutingTable: Sendable {
         var localBase: String
         /// The returning-user cookie, when `balancer.affinity_cookie` is set.
         var affinity: AffinityCookie?
+        /// How many logins each client may book (`balancer.address_rate`).
+        var limit: AddressBookingLimit
     }
 
     private let routing: Locked<Routing>
@@ -30,21 +32,29 @@ final class RoutingTable: Sendable {
         }
         let affinity = config.balancer.affinityCookie.isEmpty
             ? nil : AffinityCookie(name: config.balancer.affinityCookie, maxAge: Int(config.balancer.affinityLifetime.components.seconds))
-        return Routing(balancer: balancer, bases: bases, localBase: config.balancer.localLoginURL, affinity: affinity)
+        let limit = AddressBookingLimit(rate: config.balancer.addressRate, burst: config.balancer.addressBurst)
+        return Routing(balancer: balancer, bases: bases, localBase: config.balancer.localLoginURL, affinity: affinity, limit: limit)
     }
 
-    /// Takes a reloaded config, keeping what the balancer knows of spares that stay.
+    /// Takes a reloaded config, keeping what the balancer knows of spares
+    /// that stay (and the clients' booking buckets, when their limit stays).
     func reconfigure(config: DaemonConfig, hosts: HostsTable) {
-        routing.withLock { $0 = Self.routing(config: config, hosts: hosts, keeping: $0.balancer) }
+        routing.withLock { routing in
+            var next = Self.routing(config: config, hosts: hosts, keeping: routing.balancer)
+            if next.limit.rate == routing.limit.rate, next.limit.burst == routing.limit.burst { next.limit = routing.limit }
+            routing = next
+        }
     }
 
     /// Decides one login: the hot path. `cookies`: the request's `Cookie`
-    /// header, read only for the returning-user cookie.
-    func route(cookies: String? = nil) -> LoginRoute {
+    /// header, read only for the returning-user cookie; `client`: who asks,
+    /// for the booking limit (nil: not limited).
+    func route(cookies: String? = nil, client: ClientKey? = nil) -> LoginRoute {
         let now = MonotonicClock.now()
         return routing.withLock { routing in
             let returning = routing.affinity?.value(in: cookies)
-            switch routing.balancer.route(now: now, returningTo: returning) {
+            let books = routing.limit.books(client, now: now)
+            switch routing.balancer.route(now: now, returningTo: returning, books: books) {
             case .local: return .redirect(id: "self", base: routing.localBase)
             case .none: return .unavailable
             case .spare(let id):
@@ -94,7 +104,7 @@ final class RoutingTable: Sendable {
         return RoutingReport(
             log: balancer.log.entries, unrecorded: balancer.log.unrecorded, redirects: balancer.redirectsBySpare,
             local: balancer.localCount, none: balancer.noneCount, backup: balancer.backupCount,
-            returning: balancer.returningCount)
+            returning: balancer.returningCount, unbooked: balancer.unbookedCount)
     }
 }
 
@@ -114,6 +124,8 @@ struct RoutingReport: Sendable {
     var backup: Int
     /// Returning logins sent back to the server their cookie named (also counted in `redirects`).
     var returning: Int
+    /// Logins answered without booking: their client was over `balancer.address_rate`.
+    var unbooked: Int
 }
 
 extension BalancerInput {
@@ -136,6 +148,6 @@ extension SpareObservation {
 
 extension LoadReading {
     init(sample: LoadSample) {
-        self.init(effective: sample.effectivePercent, takenAt: sample.monotonicAt, sequence: sample.sequence)
+        self.init(load: sample.loadPercent, userload: sample.userLoadPercent, takenAt: sample.monotonicAt, sequence: sample.sequence)
     }
 }

@@ -29,6 +29,7 @@ final class BalancerMetrics: Sendable {
         var noTarget = 0
         var backup = 0
         var returning = 0
+        var unbooked = 0
         var rejected: [String: Int] = [:]
     }
 
@@ -67,7 +68,7 @@ final class BalancerMetrics: Sendable {
     /// Brings every metric up to date and renders the registry.
     func render(
         snapshot: HealthSnapshot, links: [LinkStatus], redirects: [(id: String, count: Int)], backup: Int, returning: Int,
-        noTarget: Int, liveness: Liveness
+        unbooked: Int = 0, noTarget: Int, liveness: Liveness
     ) -> [UInt8] {
         gauge("balancerd_start_time_seconds").set(liveness.startedAt)
         gauge("balancerd_login_target_available").set(liveness.hasTarget ? 1.0 : 0.0)
@@ -132,6 +133,10 @@ final class BalancerMetrics: Sendable {
             let returningCounter = counter("balancerd_returning_logins_total", [])
             if returningDelta > 0 { returningCounter.increment(by: Int64(returningDelta)) }
             exported.returning = returning
+            let unbookedDelta = unbooked - exported.unbooked
+            let unbookedCounter = counter("balancerd_logins_unbooked_total", [])
+            if unbookedDelta > 0 { unbookedCounter.increment(by: Int64(unbookedDelta)) }
+            exported.unbooked = unbooked
             for (peer, count) in liveness.rejectedByPeer {
                 let delta = count - exported.rejected[peer, default: 0]
                 if delta > 0 { counter("balancerd_relay_rejected_total", [("peer", peer)]).increment(by: Int64(delta)) }
@@ -177,6 +182,7 @@ final class BalancerMetrics: Sendable {
         "balancerd_backup_redirects_total": "Logins redirected to a backup (balancer.backups) because no spare could take them.",
         "balancerd_returning_logins_total": "Returning logins sent back to the server their cookie (balancer.affinity_cookie) named.",
         "balancerd_no_target_total": "Logins answered 503 because no server could take them.",
+        "balancerd_logins_unbooked_total": "Logins answered without booking their cost: their client address was over balancer.address_rate.",
         "balancerd_certificate_expiry_seconds": "Seconds until the certificate (host: tls.cert, ca: tls.ca) expires; negative once expired.",
     ]
 }

@@ -14,7 +14,7 @@ struct StatusEndpoint: EndpointState {
     /// Critical messages refused since start, by peer.
     var rejectedByPeer: @Sendable () -> [String: Int] = { [:] }
 
-    func routeLogin(cookies: String?) -> LoginRoute { routing.route(cookies: cookies) }
+    func routeLogin(cookies: String?, client: ClientKey?) -> LoginRoute { routing.route(cookies: cookies, client: client) }
 
     var isReady: Bool { routing.explain().target != .none }
 
@@ -57,6 +57,6 @@ struct StatusEndpoint: EndpointState {
         return metrics.render(
             snapshot: poller.snapshot, links: links(),
             redirects: report.redirects + [("self", report.local)], backup: report.backup, returning: report.returning,
-            noTarget: report.none, liveness: liveness)
+            unbooked: report.unbooked, noTarget: report.none, liveness: liveness)
     }
 }

@@ -21,7 +21,7 @@ struct BalancerdCommand: AsyncParsableCommand {
             with '_' (links.connect_timeout → BALANCERD_LINKS_CONNECT_TIMEOUT).
             """,
         version: LoncVersion.string,
-        subcommands: [DemoCommand.self, ServeCommand.self, AgentCommand.self, CheckCommand.self, CheckHealthCommand.self, CtlCommand.self, SelfDrainCommand.self, CertsCommand.self])
+        subcommands: [DemoCommand.self, ServeCommand.self, AgentCommand.self, CheckCommand.self, CheckHealthCommand.self, CtlCommand.self, SelfDrainCommand.self, CertsCommand.self, SimulateCommand.self])
 
     /// As ArgumentParser's own entry point, but for `check-health`: a monitoring
     /// plugin answers UNKNOWN (exit 3, one status line) whatever goes wrong,
