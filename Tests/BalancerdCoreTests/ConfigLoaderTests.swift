@@ -83,7 +83,7 @@ struct ConfigLoaderTests {
         #expect(config.balancer.slowStart == .seconds(60))
         #expect(config.balancer.loginCost == 0.5 && config.balancer.learnsLoginCost)
         #expect(config.balancer.loadTimeConstant == .seconds(60))
-        #expect(config.balancer.addressRate == 1 && config.balancer.addressBurst == 20)
+        #expect(config.balancer.addressRate == 5 && config.balancer.addressBurst == 100)
         #expect(config.balancer.localLoginURL == "https://agrajag.lite.msu.edu/login")
         #expect(config.http.listen == ListenAddress(host: "0.0.0.0", port: 8080))
         #expect(config.http.statusAllow == ["127.0.0.0/8", "::1/128"])

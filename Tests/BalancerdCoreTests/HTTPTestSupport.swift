@@ -20,10 +20,21 @@ final class FixedEndpointState: EndpointState {
     func countRequest(route: Route, status: Int) { counted.withLock { $0.append("\(route.rawValue) \(status)") } }
 }
 
-/// A blocking TCP socket connected to 127.0.0.1:port, with a 5 s receive timeout.
-func connectedSocket(port: Int) throws -> Int32 {
+/// A blocking TCP socket connected to 127.0.0.1:port, with a 5 s receive
+/// timeout; `from`: the loopback address it comes from (127.0.0.0/8 is all this host's).
+func connectedSocket(port: Int, from source: String? = nil) throws -> Int32 {
     let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard descriptor >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EMFILE) }
+    if let source {
+        var local = sockaddr_in()
+        local.sin_family = sa_family_t(AF_INET)
+        inet_pton(AF_INET, source, &local.sin_addr)
+        let bound = withUnsafePointer(to: &local) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        guard bound == 0 else {
+            close(descriptor)
+            throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EADDRNOTAVAIL)
+        }
+    }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -39,8 +50,8 @@ func connectedSocket(port: Int) throws -> Int32 {
 }
 
 /// Sends raw bytes to 127.0.0.1:port and returns the whole response (the request asks the server to close).
-func rawHTTP(port: Int, _ request: String) throws -> String {
-    let descriptor = try connectedSocket(port: port)
+func rawHTTP(port: Int, _ request: String, from source: String? = nil) throws -> String {
+    let descriptor = try connectedSocket(port: port, from: source)
     defer { close(descriptor) }
     let bytes = Array(request.utf8)
     _ = bytes.withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }

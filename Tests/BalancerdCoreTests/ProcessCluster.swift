@@ -13,8 +13,11 @@ final class ProcessCluster: @unchecked Sendable {
     private(set) var processes: [String: Process] = [:]
     private var ports: [String: Int] = [:]
 
+    /// The `balancerd` built beside the tests; `E2E_BALANCERD_BINARY` runs
+    /// another build instead (an earlier commit's, to show a test fails there).
     static var binary: String {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("balancerd").path
+        if let other = ProcessInfo.processInfo.environment["E2E_BALANCERD_BINARY"], !other.isEmpty { return other }
+        return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("balancerd").path
     }
 
     /// `poll` and `balancer` are the config's flow mappings for those sections.

@@ -19,8 +19,8 @@ public struct BalancerSettings: Sendable, Equatable {
     /// `learn_login_cost`: each server's cost learned from its samples, `loginCost` the start.
     public var learnsLoginCost = policyDefaults.learnsLoginCost
     /// Logins a second one client address may book (0: no limit), and its bursts.
-    public var addressRate = 1.0
-    public var addressBurst = 20
+    public var addressRate = 5.0
+    public var addressBurst = 100
     /// How long the `load` figure takes to show a login (the load average's time constant).
     public var loadTimeConstant = Duration.milliseconds(Int64((policyDefaults.loadTimeConstant * 1000).rounded()))
     public var maxLoad = policyDefaults.maxLoad

@@ -67,6 +67,12 @@ struct ConfigSource {
         let variable = Self.environmentName(of: key)
         if environment[variable] != nil { return variable }
         if let line = lines[key] { return "\(file):\(line)" }
+        // A key that is missing: the line of the mapping it belongs in, if that is there.
+        var parent = key
+        while let dot = parent.lastIndex(of: ".") {
+            parent = String(parent[..<dot])
+            if let line = lines[parent] { return "\(file):\(line)" }
+        }
         return file
     }
 
