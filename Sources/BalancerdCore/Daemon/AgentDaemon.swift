@@ -32,7 +32,7 @@ public enum AgentDaemon {
             let listener = HAProxyAgentListener(host: haproxy.host, port: haproxy.port, group: group, logger: logger) {
                 HAProxyAgentAnswer(
                     loadPercent: local.loadPercent(), userLoadPercent: local.userLoadPercent(),
-                    drained: selfDrain.reason() != nil, maxLoad: maxLoad
+                    drained: selfDrain.isDrained, maxLoad: maxLoad
                 ).line
             }
             parts.append(ListenerPart(server: listener, purpose: "HAProxy agent checks", logger: logger))
