@@ -129,6 +129,7 @@ public struct ConfigLoader {
                 }
             }
         }
+        if tls.insecure { problems += Self.insecureListenProblems(config, source: source) }
         if !checkTLSFiles {
             // balancerd certs: the files are what is being made.
         } else if !tls.insecure, tls.caPath.isEmpty, tls.certificatePath.isEmpty, tls.keyPath.isEmpty {
