@@ -85,6 +85,8 @@ struct ConfigLoaderTests {
         #expect(config.balancer.localLoginURL == "https://agrajag.lite.msu.edu/login")
         #expect(config.http.listen == ListenAddress(host: "0.0.0.0", port: 8080))
         #expect(config.http.statusAllow == ["127.0.0.0/8", "::1/128"])
+        #expect(config.http.trustedProxies.isEmpty)
+        #expect(config.http.statusHosts.prefix(2) == ["localhost", "agrajag.lite.msu.edu"])
         #expect(config.agent.listen == nil)
         #expect(config.agent.loadLimit == 2.0)
         #expect(config.agent.activeWindow == .seconds(1800))
@@ -176,6 +178,8 @@ struct ConfigLoaderTests {
         ("backoff initial above max", ConfigFixture.valid + "\nlinks: {backoff_initial: 1m, backoff_max: 30s}", "links.backoff_initial", "longer than links.backoff_max"),
         ("stale before next poll", ConfigFixture.valid + "\npoll: {interval: 5s, stale_after: 5s}", "poll.stale_after", "must be longer than poll.interval"),
         ("bad CIDR", ConfigFixture.valid + "\nhttp: {status_allow: [10.0.0.0/33]}", "http.status_allow", "'10.0.0.0/33' is not an address or CIDR"),
+        ("bad trusted proxy", ConfigFixture.valid + "\nhttp: {trusted_proxies: [127.0.0.1, nginx]}", "http.trusted_proxies", "'nginx' is not an address or CIDR block"),
+        ("bad status host", ConfigFixture.valid + "\nhttp: {status_hosts: [lb1.example.edu, \"evil example\"]}", "http.status_hosts", "'evil example' is not a host name"),
         ("bad listen", ConfigFixture.valid + "\nhttp: {listen: localhost}", "http.listen", "'localhost' is not host:port"),
         ("bad scheme", ConfigFixture.valid.replacingOccurrences(of: "spares: [msua2]", with: "spares: [msua2]\n  scheme: ftp"), "balancer.scheme", "not http or https"),
         ("login path not a path", ConfigFixture.valid.replacingOccurrences(of: "spares: [msua2]", with: "spares: [msua2]\n  login_path: //evil.example"), "balancer.login_path", "single '/'"),

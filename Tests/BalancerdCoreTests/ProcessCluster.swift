@@ -131,7 +131,7 @@ final class ProcessCluster: @unchecked Sendable {
     func log(_ id: String) -> String { (try? String(contentsOfFile: directory + "/\(id).log", encoding: .utf8)) ?? "" }
 
     func get(_ target: String, port: Int? = nil) -> String? {
-        try? rawHTTP(port: port ?? httpPort, "GET \(target) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        try? rawHTTP(port: port ?? httpPort, "GET \(target) HTTP/1.1\r\nHost: 127.0.0.1:\(port ?? httpPort)\r\nConnection: close\r\n\r\n")
     }
 
     /// The /health document, decoded into the type the daemon encodes it from.

@@ -150,6 +150,9 @@ public struct ConfigLoader {
         if checkTLSFiles {
             problems += Self.loadSourceWarnings(config.agent, requestTimeout: config.links.requestTimeout, source: source) + Self.protectHomeWarnings(config, source: source)
         }
+        if config.http.statusHosts.isEmpty {
+            config.http.statusHosts = StatusHosts.defaults(ownHostname: own?.hostname, listenHost: config.http.listen.host)
+        }
         config.balancer.spares.removeAll { $0 == hostID }
         config.balancer.backups.removeAll { $0 == hostID }
         if config.balancer.localLoginURL.isEmpty, let own {

@@ -24,7 +24,13 @@ public final class HTTPServer: Sendable {
     /// Starts serving; throws when the address cannot be bound.
     public init(settings: Settings, responder: any HTTPResponder) throws(HTTPServerError) {
         self.settings = settings
-        self.context = ServerContext(responder: responder)
+        let proxies: TrustedProxies
+        do {
+            proxies = try TrustedProxies(parsing: settings.trustedProxies)
+        } catch {
+            throw .badTrustedProxy(error.description)
+        }
+        self.context = ServerContext(responder: responder, proxies: proxies)
         guard let address = try? SocketAddress(ipAddress: settings.listen.host, port: settings.listen.port) else {
             throw .badAddress(settings.listen.description)
         }
@@ -54,9 +60,12 @@ public final class HTTPServer: Sendable {
 public enum HTTPServerError: Error, Sendable, CustomStringConvertible {
     case badAddress(String)
     case cannotListen(String, reason: String)
+    /// An `http.trusted_proxies` entry that is not an address or CIDR block (the sentence names it).
+    case badTrustedProxy(String)
 
     public var description: String {
         switch self {
+        case .badTrustedProxy(let sentence): sentence
         case .badAddress(let address): "http.listen: '\(address)' is not an IP address and port"
         case .cannotListen(let address, let reason): "http.listen: cannot listen on \(address): \(reason)"
         }
@@ -86,6 +95,7 @@ private final class DaemonHandle: @unchecked Sendable {
 /// What the C callbacks reach through their `cls` pointer.
 private final class ServerContext: Sendable {
     let responder: any HTTPResponder
+    let proxies: TrustedProxies
     /// The 302 for each target, built once and queued for every plain `/login`
     /// to it (libmicrohttpd reference-counts a response queued on many
     /// connections); rebuilt when the target's URL changes.
@@ -95,8 +105,9 @@ private final class ServerContext: Sendable {
     /// login gets it, so it costs no more per request than a redirect.
     let unavailable: PreparedResponse?
 
-    init(responder: any HTTPResponder) {
+    init(responder: any HTTPResponder, proxies: TrustedProxies) {
         self.responder = responder
+        self.proxies = proxies
         unavailable = PreparedResponse(Router.unavailable, location: "", setCookie: nil)
     }
 
@@ -108,6 +119,16 @@ private final class ServerContext: Sendable {
             cache[id] = prepared
             return prepared
         }
+    }
+
+    /// The client address of the request on `connection`: its peer, or behind a
+    /// trusted proxy the address in `X-Forwarded-For` (`TrustedProxies.client`).
+    /// What `http.status_allow` checks, and what any per-address limit must count.
+    func clientAddress(of connection: OpaquePointer) -> IPAddress? {
+        var storage = sockaddr_storage()
+        let peer = balancerd_mhd_client_address(connection, &storage) > 0 ? IPAddress(storage: storage) : nil
+        guard proxies.trusts(peer) else { return peer }
+        return proxies.client(peer: peer, forwardedFor: forwardedFor(connection))
     }
 }
 
@@ -245,10 +266,28 @@ private func accessHandler(
             return queue(response, on: connection)
         }
     }
-    var storage = sockaddr_storage()
-    let client = balancerd_mhd_client_address(connection, &storage) > 0 ? IPAddress(storage: storage) : nil
-    let request = HTTPRequest(method: method.map { String(cString: $0) } ?? "GET", target: target, client: client, cookies: cookies)
+    let host = MHD_lookup_connection_value(connection, .HEADER_KIND, "Host").map { String(cString: $0) }
+    let request = HTTPRequest(
+        method: method.map { String(cString: $0) } ?? "GET", target: target, client: context.clientAddress(of: connection), cookies: cookies, host: host)
     return queue(context.responder.respond(to: request), on: connection)
+}
+
+/// Every `X-Forwarded-For` header's value, in the order received.
+private func forwardedFor(_ connection: OpaquePointer) -> [String] {
+    var values: [String] = []
+    _ = withUnsafeMutablePointer(to: &values) { pointer in
+        MHD_get_connection_values(connection, .HEADER_KIND, collectForwardedFor, pointer)
+    }
+    return values
+}
+
+private func collectForwardedFor(
+    _ cls: UnsafeMutableRawPointer?, _ kind: MHD_ValueKind, _ key: UnsafePointer<CChar>?, _ value: UnsafePointer<CChar>?
+) -> MHD_Result {
+    if let cls, let key, let value, strcasecmp(key, "X-Forwarded-For") == 0 {
+        cls.assumingMemoryBound(to: [String].self).pointee.append(String(cString: value))
+    }
+    return .YES
 }
 
 /// How many `Content-Length` headers the request has.
