@@ -120,16 +120,6 @@ private final class ServerContext: Sendable {
             return prepared
         }
     }
-
-    /// The client address of the request on `connection`: its peer, or behind a
-    /// trusted proxy the address in `X-Forwarded-For` (`TrustedProxies.client`).
-    /// What `http.status_allow` checks, and what any per-address limit must count.
-    func clientAddress(of connection: OpaquePointer) -> IPAddress? {
-        var storage = sockaddr_storage()
-        let peer = balancerd_mhd_client_address(connection, &storage) > 0 ? IPAddress(storage: storage) : nil
-        guard proxies.trusts(peer) else { return peer }
-        return proxies.client(peer: peer, forwardedFor: forwardedFor(connection))
-    }
 }
 
 /// A libmicrohttpd response kept for reuse; destroyed (its reference dropped)
@@ -268,26 +258,8 @@ private func accessHandler(
     }
     let host = MHD_lookup_connection_value(connection, .HEADER_KIND, "Host").map { String(cString: $0) }
     let request = HTTPRequest(
-        method: method.map { String(cString: $0) } ?? "GET", target: target, client: context.clientAddress(of: connection), cookies: cookies, host: host)
+        method: method.map { String(cString: $0) } ?? "GET", target: target, client: clientAddress(of: connection, behind: context.proxies), cookies: cookies, host: host)
     return queue(context.responder.respond(to: request), on: connection)
-}
-
-/// Every `X-Forwarded-For` header's value, in the order received.
-private func forwardedFor(_ connection: OpaquePointer) -> [String] {
-    var values: [String] = []
-    _ = withUnsafeMutablePointer(to: &values) { pointer in
-        MHD_get_connection_values(connection, .HEADER_KIND, collectForwardedFor, pointer)
-    }
-    return values
-}
-
-private func collectForwardedFor(
-    _ cls: UnsafeMutableRawPointer?, _ kind: MHD_ValueKind, _ key: UnsafePointer<CChar>?, _ value: UnsafePointer<CChar>?
-) -> MHD_Result {
-    if let cls, let key, let value, strcasecmp(key, "X-Forwarded-For") == 0 {
-        cls.assumingMemoryBound(to: [String].self).pointee.append(String(cString: value))
-    }
-    return .YES
 }
 
 /// How many `Content-Length` headers the request has.

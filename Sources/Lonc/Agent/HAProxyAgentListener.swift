@@ -54,12 +54,19 @@ public final class HAProxyAgentListener: Sendable {
     @discardableResult
     public func start() async throws -> SocketAddress {
         answers.start()
-        let (answers, connections) = (answers, connections)
+        let (answers, connections, logger) = (answers, connections, logger)
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 64)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 guard connections.admit() else {
+                    // Logged at the 1st, 2nd, 4th, 8th… refusal: a flood is seen, and cannot fill the log.
+                    let refused = connections.refused
+                    if refused & (refused - 1) == 0 {
+                        logger.warning("agent-check connection closed unanswered: too many open", metadata: [
+                            "limit": "\(connections.limit)", "refused": "\(refused)",
+                        ])
+                    }
                     return channel.close()
                 }
                 channel.closeFuture.whenComplete { _ in connections.release() }
