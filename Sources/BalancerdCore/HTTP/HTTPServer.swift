@@ -228,7 +228,7 @@ private func accessHandler(
     if isFirstCall {
         // A body whose length is given twice is refused before it is read (RFC 9112 § 6.3):
         // libmicrohttpd would take one of them, and a proxy in front might take the other.
-        if let method, strcmp(method, "GET") != 0, contentLengthHeaders(connection) > 1 {
+        if let method, strcmp(method, "GET") != 0, headerValues(connection, named: "Content-Length").count > 1 {
             return queue(Router.conflictingLengths, on: connection)
         }
         return .YES
@@ -260,22 +260,6 @@ private func accessHandler(
     let request = HTTPRequest(
         method: method.map { String(cString: $0) } ?? "GET", target: target, client: clientAddress(of: connection, behind: context.proxies), cookies: cookies, host: host)
     return queue(context.responder.respond(to: request), on: connection)
-}
-
-/// How many `Content-Length` headers the request has.
-private func contentLengthHeaders(_ connection: OpaquePointer) -> Int {
-    var count = 0
-    _ = withUnsafeMutablePointer(to: &count) { pointer in
-        MHD_get_connection_values(connection, .HEADER_KIND, countContentLength, pointer)
-    }
-    return count
-}
-
-private func countContentLength(
-    _ cls: UnsafeMutableRawPointer?, _ kind: MHD_ValueKind, _ key: UnsafePointer<CChar>?, _ value: UnsafePointer<CChar>?
-) -> MHD_Result {
-    if let cls, let key, strcasecmp(key, "Content-Length") == 0 { cls.assumingMemoryBound(to: Int.self).pointee += 1 }
-    return .YES
 }
 
 /// Queues a one-off response (libmicrohttpd keeps its own reference until it is sent).
