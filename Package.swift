@@ -130,7 +130,7 @@ let package = Package(
         .testTarget(
             name: "BalancerdCoreTests",
             dependencies: [
-                "BalancerdCore", "balancerd", "TestSupport",
+                "BalancerdCore", "balancerd", "TestSupport", "FuzzTargets",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

@@ -13,7 +13,7 @@ set -u
 seconds=${1:?usage: scripts/fuzz.sh SECONDS [TARGET...]}
 shift
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(line-framer hosts-table config login-location agent link-state-machine)
+[ ${#targets[@]} -gt 0 ] || targets=(line-framer hosts-table config login-location agent link-state-machine status-page)
 binary=${FUZZ_BINARY:-.build-fuzz/debug/balancerd-fuzz}
 [ -x "$binary" ] || { echo "fuzz.sh: $binary is missing: run make fuzz-build first" >&2; exit 2; }
 mkdir -p .build-fuzz/crashes .build-fuzz/logs

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests drive besides the build (`make test`, `make faults`):
 # promtool (prometheus), headless Chromium and w3m for the status page, haproxy
-# for the agent-check interop test, keepalived for the two-instance test, iproute2,
+# for the agent-check interop test, nginx and haproxy terminating TLS in front
+# of serve and curl from chosen source addresses (ProxyInteropTests), keepalived for the two-instance test, iproute2,
 # iptables and slowhttptest for the fault suite, and Python's
 # openapi-schema-validator in a virtual environment under .build/ (Debian's
 # own Python refuses system-wide pip installs, PEP 668). `make fuzz` needs
@@ -10,7 +11,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 . "$root/scripts/apt-packages.sh"
-install_missing procps prometheus chromium w3m haproxy keepalived iproute2 iptables slowhttptest python3 python3-venv
+install_missing procps prometheus chromium w3m haproxy nginx curl keepalived iproute2 iptables slowhttptest python3 python3-venv
 
 venv="$root/.build/test-venv"
 if ! "$venv/bin/python3" -c 'import openapi_schema_validator, yaml' 2>/dev/null; then

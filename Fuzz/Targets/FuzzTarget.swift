@@ -16,6 +16,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case agent
     /// `PeerLink.StateMachine` fed event sequences, its invariants checked after each event.
     case linkStateMachine = "link-state-machine"
+    /// `StatusPage` with texts from peers, the config and the search: no input adds a tag or an attribute.
+    case statusPage = "status-page"
 
     /// Runs the target on `input`; returns the invariants broken.
     public func run(_ input: [UInt8]) -> [String] {
@@ -26,6 +28,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .loginLocation: LoginLocationFuzz.run(input)
         case .agent: AgentStreamFuzz.run(input)
         case .linkStateMachine: LinkStateMachineFuzz.run(input)
+        case .statusPage: StatusPageFuzz.run(input)
         }
     }
 }

@@ -42,6 +42,10 @@ extension FuzzTarget {
         """.utf8)
     static let agentHandshake = Array("init\n\u{0}$C\nsethost:agent1\nversion:1.0 ids\n".utf8)
 
+    /// What a status-page text is made of: HTML's special characters, combining
+    /// marks (U+0301, U+0338, U+20D2), joiners, and plain text.
+    static let htmlPieces = ["\"", "'", "<", ">", "&", "=", " ", "/", "\u{301}", "\u{338}", "\u{20D2}", "\u{200D}", "a", "on", "x=", "script", "\n", "é", "-->", "<!--"]
+
     /// One input made the seeded-random way.
     public func seededRandomInput<G: RandomNumberGenerator>(using rng: inout G) -> [UInt8] {
         switch self {
@@ -67,6 +71,20 @@ extension FuzzTarget {
         case .linkStateMachine:
             // No seeded fuzzer of their own: plain random bytes.
             return Fuzz.bytes(Int.random(in: 0...300, using: &rng), using: &rng)
+        case .statusPage:
+            // StatusPageTests.fuzz: a flags byte, then 18 texts of 0…12 characters from HTML's
+            // special characters, combining marks and plain letters, sometimes random bytes.
+            var input = [UInt8.random(in: 0...255, using: &rng)]
+            for _ in 0..<18 {
+                if Int.random(in: 0..<8, using: &rng) == 0 {
+                    input += Fuzz.bytes(Int.random(in: 0...12, using: &rng), using: &rng).map { $0 == 0 ? 1 : $0 }
+                } else {
+                    let text = (0..<Int.random(in: 0...12, using: &rng)).map { _ in Self.htmlPieces.randomElement(using: &rng) ?? "" }.joined()
+                    input += Array(text.utf8)
+                }
+                input.append(0)
+            }
+            return input
         }
     }
 }

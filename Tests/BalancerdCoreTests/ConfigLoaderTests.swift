@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import BalancerdCore
+import Logging
 import Lonc
 
 /// A throwaway folder with a hosts table, a cluster CA, msua1's certificate and key, and a config.
@@ -87,6 +88,8 @@ struct ConfigLoaderTests {
         #expect(config.balancer.localLoginURL == "https://agrajag.lite.msu.edu/login")
         #expect(config.http.listen == ListenAddress(host: "0.0.0.0", port: 8080))
         #expect(config.http.statusAllow == ["127.0.0.0/8", "::1/128"])
+        #expect(config.http.trustedProxies.isEmpty)
+        #expect(config.http.statusHosts.prefix(2) == ["localhost", "agrajag.lite.msu.edu"])
         #expect(config.agent.listen == nil)
         #expect(config.agent.loadLimit == 2.0)
         #expect(config.agent.activeWindow == .seconds(1800))
@@ -178,6 +181,8 @@ struct ConfigLoaderTests {
         ("backoff initial above max", ConfigFixture.valid + "\nlinks: {backoff_initial: 1m, backoff_max: 30s}", "links.backoff_initial", "longer than links.backoff_max"),
         ("stale before next poll", ConfigFixture.valid + "\npoll: {interval: 5s, stale_after: 5s}", "poll.stale_after", "must be longer than poll.interval"),
         ("bad CIDR", ConfigFixture.valid + "\nhttp: {status_allow: [10.0.0.0/33]}", "http.status_allow", "'10.0.0.0/33' is not an address or CIDR"),
+        ("bad trusted proxy", ConfigFixture.valid + "\nhttp: {trusted_proxies: [127.0.0.1, nginx]}", "http.trusted_proxies", "'nginx' is not an address or CIDR block"),
+        ("bad status host", ConfigFixture.valid + "\nhttp: {status_hosts: [lb1.example.edu, \"evil example\"]}", "http.status_hosts", "'evil example' is not a host name"),
         ("bad listen", ConfigFixture.valid + "\nhttp: {listen: localhost}", "http.listen", "'localhost' is not host:port"),
         ("bad scheme", ConfigFixture.valid.replacingOccurrences(of: "spares: [msua2]", with: "spares: [msua2]\n  scheme: ftp"), "balancer.scheme", "not http or https"),
         ("login path not a path", ConfigFixture.valid.replacingOccurrences(of: "spares: [msua2]", with: "spares: [msua2]\n  login_path: //evil.example"), "balancer.login_path", "single '/'"),
@@ -252,6 +257,32 @@ struct ConfigLoaderTests {
         defer { fixture.remove() }
         let config = try fixture.load("host_id: lb1\nhosts_table: hosts.tab\ntls: {insecure: true}\nbalancer: {spares: [lb2]}").config
         #expect(config.tls.insecure)
+    }
+
+    /// Issue 25: on today's main only the hosts table's addresses are checked, so an
+    /// agent answering plain TCP on 0.0.0.0 (its default) passes.
+    @Test("with tls.insecure the agent listens on loopback only: another address is refused at its line, none set warns and the agent refuses to start")
+    func insecureListen() throws {
+        let fixture = try ConfigFixture(hosts: ConfigFixture.loopbackHosts)
+        defer { fixture.remove() }
+        let base = "host_id: lb1\nhosts_table: hosts.tab\ntls: {insecure: true}\nbalancer: {spares: [lb2]}\nagent:\n  listen: "
+        for listen in ["0.0.0.0:5701", "\"[::]:5701\"", ":5701", "192.0.2.7:5701", "lb1.example:5701"] {
+            let problems = fixture.problems(base + listen)
+            #expect(problems.count == 1, "\(listen): \(problems)")
+            #expect(problems.first?.key == "agent.listen")
+            #expect(problems.first?.location.hasSuffix("balancerd.yaml:6") == true, "\(problems)")
+            #expect(problems.first?.message.contains("not a loopback address: with tls.insecure") == true, "\(problems)")
+        }
+        for listen in ["127.0.0.1:5701", "127.0.0.2:5701", "\"[::1]:5701\"", "localhost:5701"] {
+            #expect(fixture.problems(base + listen).isEmpty, "\(listen)")
+        }
+        let environment = fixture.problems(base + "127.0.0.1:5701", environment: ["BALANCERD_AGENT_LISTEN": "0.0.0.0:5701"])
+        #expect(environment.map(\.location) == ["BALANCERD_AGENT_LISTEN"])
+        let unset = try fixture.load("host_id: lb1\nhosts_table: hosts.tab\ntls: {insecure: true}\nbalancer: {spares: [lb2]}")
+        #expect(unset.warnings.contains { $0.key == "tls.insecure" && $0.message.contains("would listen on all addresses (0.0.0.0:5663)") }, "\(unset.warnings)")
+        #expect(throws: AgentStartError.self) {
+            _ = try AgentDaemon.services(config: unset.config, hosts: unset.hosts, configPath: "balancerd.yaml", logger: Logger(label: "test"))
+        }
     }
 
     @Test("an unknown BALANCERD_ variable is a warning naming the variable")

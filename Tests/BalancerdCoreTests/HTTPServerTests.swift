@@ -63,8 +63,8 @@ struct HTTPServerTests {
         #expect(header("Location", in: post) == "https://bistromath.lite.msu.edu/login")
         #expect(header("X-Balancer-Target", in: post) == "msua2")
         for path in ["/health", "/metrics", "/status", "/login"] {
-            let get = try rawHTTP(port: server.port, "GET \(path) HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
-            let head = try rawHTTP(port: server.port, "HEAD \(path) HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+            let get = try rawHTTP(port: server.port, "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            let head = try rawHTTP(port: server.port, "HEAD \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
             let getBody = get.components(separatedBy: "\r\n\r\n").dropFirst().joined(separator: "\r\n\r\n")
             #expect(statusCode(of: head) == statusCode(of: get))
             #expect(header("Content-Length", in: head) == String(getBody.utf8.count), "HEAD \(path): \(head)")

@@ -140,6 +140,27 @@ struct LiveChecksTests {
         #expect(result.output.contains("eligible"))
     }
 
+    /// Issue 25's probe URL in the real browser: on today's main Chromium builds
+    /// the search box with `autofocus` and `onfocus="alert(1)"` attributes, and
+    /// the alert then holds `--dump-dom` until `timeout` ends it.
+    @Test("headless Chromium finds no attribute injected by /status?q= with a quote and a combining mark")
+    func reflectedSearchInChromium() async throws {
+        let cluster = try await cluster()
+        defer { cluster.stopAll() }
+        // Under `timeout`: with the attributes injected, the alert() blocks headless Chromium for good.
+        let result = try run("/usr/bin/timeout", [
+            "60", "/usr/bin/chromium", "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=3000", "--dump-dom",
+            "http://127.0.0.1:\(cluster.httpPort)/status?q=%22%CC%81%20autofocus%20onfocus%3Dalert(1)%20x%3D",
+        ])
+        #expect(result.status == 0, "chromium: \(result.status) (124: still running after 60 s, held by an alert)")
+        let dom = result.output
+        let input = try #require(dom.components(separatedBy: "<input").dropFirst().first.map { "<input" + $0.prefix { $0 != ">" } + ">" }, "\(dom.prefix(2000))")
+        #expect(input.contains(#"name="q""#), "\(input)")
+        #expect(!input.contains("onfocus=\""), "\(input)")
+        #expect(!input.contains(" autofocus=\""), "\(input)")
+        #expect(input.contains("value=\"&quot;\u{301} autofocus onfocus=alert(1) x=\""), "\(input)")
+    }
+
     @Test("w3m -dump of /status (no JavaScript) shows every peer's link, load and verdict, and the next login's target")
     func statusPageInW3m() async throws {
         let cluster = try await cluster()

@@ -91,8 +91,9 @@ final class ProcessCluster: @unchecked Sendable {
         try start(id, arguments: ["serve", "-c", directory + "/balancerd.yaml"], environment: agentEnvironment(id).merging(own) { _, new in new })
     }
 
-    func startAgent(_ id: String, environment extra: [String: String] = [:]) throws {
-        try start(id, arguments: ["agent", "-c", directory + "/balancerd.yaml"], environment: agentEnvironment(id).merging(extra) { _, new in new })
+    /// `user`: runs it as that uid and gid (through `setpriv`, no supplementary groups), as a packaged agent runs as `balancerd`.
+    func startAgent(_ id: String, environment extra: [String: String] = [:], user: UInt32? = nil) throws {
+        try start(id, arguments: ["agent", "-c", directory + "/balancerd.yaml"], environment: agentEnvironment(id).merging(extra) { _, new in new }, user: user)
     }
 
     /// The environment that makes the shared config `id`'s.
@@ -103,11 +104,13 @@ final class ProcessCluster: @unchecked Sendable {
         ]
     }
 
-    private func start(_ id: String, arguments: [String], environment: [String: String], openFiles: Int? = nil) throws {
+    private func start(_ id: String, arguments: [String], environment: [String: String], openFiles: Int? = nil, user: UInt32? = nil) throws {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: openFiles == nil ? Self.binary : "/usr/bin/prlimit")
-        let limit = openFiles.map { ["--nofile=\($0):\($0)", "--", Self.binary] } ?? []
-        process.arguments = limit + arguments + ["--log-level", "warning"]
+        let limit = openFiles.map { ["/usr/bin/prlimit", "--nofile=\($0):\($0)", "--"] } ?? []
+        let asUser = user.map { ["/usr/bin/setpriv", "--reuid=\($0)", "--regid=\($0)", "--clear-groups", "--"] } ?? []
+        let command = asUser + limit + [Self.binary] + arguments + ["--log-level", "warning"]
+        process.executableURL = URL(fileURLWithPath: command[0])
+        process.arguments = Array(command.dropFirst())
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle(forWritingAtPath: "/dev/null")
@@ -131,7 +134,7 @@ final class ProcessCluster: @unchecked Sendable {
     func log(_ id: String) -> String { (try? String(contentsOfFile: directory + "/\(id).log", encoding: .utf8)) ?? "" }
 
     func get(_ target: String, port: Int? = nil) -> String? {
-        try? rawHTTP(port: port ?? httpPort, "GET \(target) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        try? rawHTTP(port: port ?? httpPort, "GET \(target) HTTP/1.1\r\nHost: 127.0.0.1:\(port ?? httpPort)\r\nConnection: close\r\n\r\n")
     }
 
     /// The /health document, decoded into the type the daemon encodes it from.

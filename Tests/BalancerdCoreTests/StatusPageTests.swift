@@ -2,6 +2,8 @@ import Foundation
 import Lonc
 import Testing
 import BalancerdCore
+import FuzzTargets
+import TestSupport
 
 /// The server-rendered `/status` page from documents written here: what an
 /// operator must be able to read in it, with scripts off.
@@ -150,5 +152,34 @@ struct StatusPageTests {
         let html = StatusPage(health: try Self.health(own: 20, peers: []), decisions: try Self.decisions(entries)).html()
         #expect(html.contains("(×12 since 11:06:29 UTC)"))
         #expect(html.components(separatedBy: "<li><span class=\"when\">").count == 3)
+    }
+
+    /// Issue 25's probe: `"` then U+0301 is one `Character` but two code points,
+    /// and a browser ends the attribute value at the `"`.
+    static let probe = "\"\u{301} autofocus onfocus=alert(1) x="
+
+    @Test("a quote followed by a combining mark is escaped in the search box's value (issue 25's probe)")
+    func combiningQuote() throws {
+        let query = PeerListing.Query(urlQuery: "q=%22%CC%81%20autofocus%20onfocus%3Dalert(1)%20x%3D")
+        #expect(query.search == Self.probe)
+        let html = Array(StatusPage(health: try Self.health(own: 20, peers: [try Self.peer("a2")]), decisions: try Self.decisions(), query: query).html().utf8)
+        let escaped = Array(#"value="&quot;"#.utf8) + [0xCC, 0x81] + Array(" autofocus".utf8)
+        let raw = Array(#"value="""#.utf8) + [0xCC, 0x81]
+        #expect(html.firstRange(of: escaped) != nil)
+        #expect(html.firstRange(of: raw) == nil)
+    }
+
+    @Test("seeded random texts in every field of the page add no tag and no attribute (the status-page fuzz target)")
+    func fuzz() {
+        let seed = Fuzz.seed(0x5EED_0025)
+        var generator = SeededGenerator(seed: seed)
+        for iteration in 0..<Fuzz.iterations(default: 400) {
+            let input = FuzzTarget.statusPage.seededRandomInput(using: &generator)
+            let broken = FuzzTarget.statusPage.run(input)
+            guard broken.isEmpty else {
+                Issue.record("seed \(seed) iteration \(iteration): \(broken.joined(separator: "; ")) for \(input)")
+                return
+            }
+        }
     }
 }

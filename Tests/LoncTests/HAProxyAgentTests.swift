@@ -38,7 +38,7 @@ struct HAProxyAgentTests {
 
     @Test("the handler writes one line on connect, ignores what HAProxy sends, and closes")
     func handler() throws {
-        let channel = EmbeddedChannel(handler: HAProxyAgentHandler(answer: { "up ready 42%" }))
+        let channel = EmbeddedChannel(handler: HAProxyAgentHandler(answer: { $0.makeSucceededFuture("up ready 42%") }))
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         try channel.writeInbound(ByteBuffer(string: "backend-a\n"))
         let written = try #require(try channel.readOutbound(as: ByteBuffer.self))

@@ -66,6 +66,23 @@ extension ConfigLoader {
         }
     }
 
+    /// Plain TCP only where no other machine can connect: with `tls.insecure` the
+    /// agent's listen address must be loopback too, or any host that reaches it
+    /// links without a certificate. Without `agent.listen`, `serve` answers no
+    /// links and `balancerd agent` would listen on all addresses: a warning here,
+    /// and the agent refuses to start (`AgentDaemon.listenAddress`).
+    static func insecureListenProblems(_ config: DaemonConfig, source: ConfigSource) -> [ConfigProblem] {
+        guard let listen = config.agent.listen else {
+            var warning = source.problem(
+                "tls.insecure",
+                "agent.listen is not set: balancerd agent would listen on all addresses (0.0.0.0:\(config.links.port)) and refuses to with plain TCP; set agent.listen to a loopback address")
+            warning.isWarning = true
+            return [warning]
+        }
+        guard !listen.isLoopback else { return [] }
+        return [source.problem("agent.listen", "\(listen) is not a loopback address: with tls.insecure any host that reaches it would link without a certificate (listen on 127.0.0.1 or ::1, or use TLS)")]
+    }
+
     /// Folders hidden from a service by the shipped unit's `ProtectHome=yes`.
     /// `balancer.instances`: each in the hosts table, once; and an agent to receive the others' drains.
     static func instanceProblems(_ config: DaemonConfig, hostID: String, hosts: HostsTable, source: ConfigSource) -> [ConfigProblem] {

@@ -92,6 +92,15 @@ extension ConfigLoader {
         for entry in http.statusAllow where (try? AddressAllowList(parsing: [entry])) == nil {
             reader.problem("http.status_allow", "'\(entry)' is not an address or CIDR block (e.g. 10.0.0.0/8, ::1/128)")
         }
+        http.trustedProxies = reader.list("http.trusted_proxies", default: http.trustedProxies)
+        for entry in http.trustedProxies where (try? TrustedProxies(parsing: [entry])) == nil {
+            reader.problem("http.trusted_proxies", "'\(entry)' is not an address or CIDR block (e.g. 127.0.0.1, 10.0.0.0/8)")
+        }
+        // Empty: the defaults, filled in once the hosts table is read (`StatusHosts.defaults`).
+        http.statusHosts = reader.list("http.status_hosts", default: [])
+        for entry in http.statusHosts where entry != "*" && !HostsTable.isHostname(StatusHosts.normalized(entry)) && IPAddress(entry) == nil {
+            reader.problem("http.status_hosts", "'\(entry)' is not a host name (e.g. lb1.example.edu) or *")
+        }
         http.threads = reader.integer("http.threads", default: http.threads, in: 1...256)
         http.connectionLimit = reader.integer("http.connection_limit", default: http.connectionLimit, in: 1...1_000_000)
         http.connectionTimeout = reader.duration("http.connection_timeout", default: http.connectionTimeout)

@@ -129,6 +129,7 @@ public struct ConfigLoader {
                 }
             }
         }
+        if tls.insecure { problems += Self.insecureListenProblems(config, source: source) }
         if !checkTLSFiles {
             // balancerd certs: the files are what is being made.
         } else if !tls.insecure, tls.caPath.isEmpty, tls.certificatePath.isEmpty, tls.keyPath.isEmpty {
@@ -148,6 +149,9 @@ public struct ConfigLoader {
         }
         if checkTLSFiles {
             problems += Self.loadSourceWarnings(config.agent, requestTimeout: config.links.requestTimeout, source: source) + Self.protectHomeWarnings(config, source: source)
+        }
+        if config.http.statusHosts.isEmpty {
+            config.http.statusHosts = StatusHosts.defaults(ownHostname: own?.hostname, listenHost: config.http.listen.host)
         }
         config.balancer.spares.removeAll { $0 == hostID }
         config.balancer.backups.removeAll { $0 == hostID }

@@ -100,4 +100,12 @@ public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
         self.host = host
         self.port = port
     }
+
+    /// True for an address only this machine reaches: 127.0.0.0/8, `::1` or `localhost`
+    /// (what `tls.insecure` demands of every address the agent listens on).
+    public var isLoopback: Bool {
+        if host == "localhost" { return true }
+        guard let address = IPAddress(host) else { return false }
+        return address.bytes.count == 4 ? address.bytes[0] == 127 : address.bytes == [UInt8](repeating: 0, count: 15) + [1]
+    }
 }

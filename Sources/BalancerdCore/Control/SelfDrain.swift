@@ -1,7 +1,7 @@
 import Foundation
 
 /// This server drained for HAProxy: `<state_dir>/self-drain`, whose presence
-/// means drained and whose text is the reason (`balancerd self-drain`). A file
+/// means drained and whose text is the reason, for whoever looks (`balancerd self-drain`). A file
 /// of its own, not an entry in `drains.json`: that file is `serve`'s (the
 /// peers it drains), rewritten from its memory, and `balancerd agent` often
 /// runs without a `serve` beside it. `touch` and `rm` work too.
@@ -12,10 +12,14 @@ public struct SelfDrain: Sendable {
         path = stateDirectory + "/self-drain"
     }
 
-    /// The reason when drained (empty when none was given); nil when not drained.
-    public func reason() -> String? {
-        guard let data = FileManager.default.contents(atPath: path) else { return nil }
-        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    /// True while drained: decided by the file's presence (`lstat`), never by
+    /// reading it, so a file the agent cannot read (written by root under
+    /// umask 077), a directory or a dangling symlink still drains. When even
+    /// presence cannot be told (`state_dir` not searchable), drained: a drain
+    /// that cannot be seen must not read as "send me logins".
+    public var isDrained: Bool {
+        var info = stat()
+        return lstat(path, &info) == 0 || errno != ENOENT
     }
 
     /// Drains this server: HAProxy's next agent check gets `drain`.

@@ -14,13 +14,14 @@ public enum AgentDaemon {
     /// `agent.haproxy_listen`) and the signal handler, in start order. The agent
     /// listens on `agent.listen`, or on all addresses at `links.port`.
     public static func services(config: DaemonConfig, hosts: HostsTable, configPath: String, logger: Logger) throws -> [any Service] {
+        let listen = try listenAddress(config)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let store = ConfigStore(config: config, hosts: hosts)
         let watch = LoadSourceWatch(logger: logger)
         let local = LocalLoad(config: config, watch: watch)
         let server = AgentServer(
             settings: AgentSettings(
-                config: config, listen: listenAddress(config), local: local, application: config.agent.handlerClient(group: group, logger: logger)),
+                config: config, listen: listen, local: local, application: config.agent.handlerClient(group: group, logger: logger)),
             hosts: { store.current.hosts }, transport: try config.tls.transport(), group: group, logger: logger)
         let reloader = AgentReloader(configPath: configPath, store: store, server: server, watch: watch, logger: logger)
         var parts: [any DaemonPart] = [
@@ -32,7 +33,7 @@ public enum AgentDaemon {
             let listener = HAProxyAgentListener(host: haproxy.host, port: haproxy.port, group: group, logger: logger) {
                 HAProxyAgentAnswer(
                     loadPercent: local.loadPercent(), userLoadPercent: local.userLoadPercent(),
-                    drained: selfDrain.reason() != nil, maxLoad: maxLoad
+                    drained: selfDrain.isDrained, maxLoad: maxLoad
                 ).line
             }
             parts.append(ListenerPart(server: listener, purpose: "HAProxy agent checks", logger: logger))
@@ -42,8 +43,25 @@ public enum AgentDaemon {
     }
 
     /// Where `balancerd agent` listens: `agent.listen`, or all addresses at `links.port`.
-    static func listenAddress(_ config: DaemonConfig) -> ListenAddress {
-        config.agent.listen ?? ListenAddress(host: "0.0.0.0", port: config.links.port)
+    /// With `tls.insecure` only a loopback address (`ConfigLoader.insecureListenProblems`).
+    static func listenAddress(_ config: DaemonConfig) throws(AgentStartError) -> ListenAddress {
+        let listen = config.agent.listen ?? ListenAddress(host: "0.0.0.0", port: config.links.port)
+        if config.tls.insecure, !listen.isLoopback { throw .insecureOffLoopback(listen, configured: config.agent.listen != nil) }
+        return listen
+    }
+}
+
+/// Why `balancerd agent` did not start.
+public enum AgentStartError: Error, Sendable, CustomStringConvertible {
+    /// `tls.insecure` with a listen address other machines reach.
+    case insecureOffLoopback(ListenAddress, configured: Bool)
+
+    public var description: String {
+        switch self {
+        case .insecureOffLoopback(let listen, let configured):
+            let source = configured ? "agent.listen" : "agent.listen is not set, so all addresses at links.port:"
+            return "tls.insecure: plain TCP is refused on \(source) \(listen), which is not a loopback address; set agent.listen to 127.0.0.1 or ::1, or use TLS"
+        }
     }
 }
 
@@ -94,10 +112,9 @@ final class AgentReloader: Sendable {
         for warning in loaded.warnings { logger.warning("\(warning)") }
         store.replace(config: config, hosts: loaded.hosts)
         let local = LocalLoad(config: config, watch: watch)
-        // The application handler is opened once, at start (its keys need a restart).
-        let application = server.settings.application
-        server.reconfigure(
-            settings: AgentSettings(config: config, listen: AgentDaemon.listenAddress(config), local: local, application: application), transport: transport)
+        // The application handler is opened once, at start (its keys need a restart), and so is the listening socket.
+        let (application, listen) = (server.settings.application, ListenAddress(host: server.settings.host, port: server.settings.port))
+        server.reconfigure(settings: AgentSettings(config: config, listen: listen, local: local, application: application), transport: transport)
         let dropped = await server.dropClients(notIn: loaded.hosts)
         if !plan.needRestart.isEmpty {
             logger.warning("reload: restart needed for \(plan.needRestart.joined(separator: ", ")); still running their old values")

@@ -72,6 +72,7 @@ public struct ReloadPlan: Sendable, Equatable {
         ("http.listen", same(\.http.listen)), ("http.threads", same(\.http.threads)),
         ("http.connection_limit", same(\.http.connectionLimit)), ("http.connection_timeout", same(\.http.connectionTimeout)),
         ("http.per_address_limit", same(\.http.perAddressLimit)), ("http.connection_memory", same(\.http.connectionMemory)), ("http.status_allow", same(\.http.statusAllow)),
+        ("http.trusted_proxies", same(\.http.trustedProxies)), ("http.status_hosts", same(\.http.statusHosts)),
         ("agent.listen", same(\.agent.listen)), ("agent.load_limit", same(\.agent.loadLimit)),
         ("agent.user_load_limit", same(\.agent.userLoadLimit)), ("agent.sessions_dir", same(\.agent.sessionsDirectory)),
         ("agent.active_window", same(\.agent.activeWindow)), ("agent.load_file", same(\.agent.loadFile)),

@@ -1,5 +1,6 @@
-/// One HTTP request as the router sees it. Only what routing needs: the Host
-/// header and the rest are deliberately absent, so nothing can build a redirect from them.
+/// One HTTP request as the router sees it. Only what routing needs: `host` is
+/// read only by the status routes' check against DNS rebinding, never to build
+/// a URL; the other headers are deliberately absent, so nothing can build a redirect from them.
 public struct HTTPRequest: Sendable, Equatable {
     /// `GET`, `HEAD`, …
     public var method: String
@@ -7,13 +8,16 @@ public struct HTTPRequest: Sendable, Equatable {
     public var path: String
     /// The raw query after `?`, if any.
     public var query: String?
-    /// The client's address.
+    /// The client's address: the connection's peer, or behind a trusted proxy the
+    /// address it forwarded (`TrustedProxies.client`); nil when unknown.
     public var client: IPAddress?
     /// The `Cookie` header, read only for the returning-user cookie.
     public var cookies: String?
+    /// The `Host` header, read only by the status routes' check (`StatusHosts`).
+    public var host: String?
 
     /// Splits a request target (`/login/x?y=1`) into path and query.
-    public init(method: String, target: String, client: IPAddress?, cookies: String? = nil) {
+    public init(method: String, target: String, client: IPAddress?, cookies: String? = nil, host: String? = nil) {
         self.method = method
         if let question = target.firstIndex(of: "?") {
             path = String(target[..<question])
@@ -24,6 +28,7 @@ public struct HTTPRequest: Sendable, Equatable {
         }
         self.client = client
         self.cookies = cookies
+        self.host = host
     }
 }
 

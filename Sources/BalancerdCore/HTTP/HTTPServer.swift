@@ -24,7 +24,13 @@ public final class HTTPServer: Sendable {
     /// Starts serving; throws when the address cannot be bound.
     public init(settings: Settings, responder: any HTTPResponder) throws(HTTPServerError) {
         self.settings = settings
-        self.context = ServerContext(responder: responder)
+        let proxies: TrustedProxies
+        do {
+            proxies = try TrustedProxies(parsing: settings.trustedProxies)
+        } catch {
+            throw .badTrustedProxy(error.description)
+        }
+        self.context = ServerContext(responder: responder, proxies: proxies)
         guard let address = try? SocketAddress(ipAddress: settings.listen.host, port: settings.listen.port) else {
             throw .badAddress(settings.listen.description)
         }
@@ -54,9 +60,12 @@ public final class HTTPServer: Sendable {
 public enum HTTPServerError: Error, Sendable, CustomStringConvertible {
     case badAddress(String)
     case cannotListen(String, reason: String)
+    /// An `http.trusted_proxies` entry that is not an address or CIDR block (the sentence names it).
+    case badTrustedProxy(String)
 
     public var description: String {
         switch self {
+        case .badTrustedProxy(let sentence): sentence
         case .badAddress(let address): "http.listen: '\(address)' is not an IP address and port"
         case .cannotListen(let address, let reason): "http.listen: cannot listen on \(address): \(reason)"
         }
@@ -86,6 +95,7 @@ private final class DaemonHandle: @unchecked Sendable {
 /// What the C callbacks reach through their `cls` pointer.
 private final class ServerContext: Sendable {
     let responder: any HTTPResponder
+    let proxies: TrustedProxies
     /// The 302 for each target, built once and queued for every plain `/login`
     /// to it (libmicrohttpd reference-counts a response queued on many
     /// connections); rebuilt when the target's URL changes.
@@ -95,8 +105,9 @@ private final class ServerContext: Sendable {
     /// login gets it, so it costs no more per request than a redirect.
     let unavailable: PreparedResponse?
 
-    init(responder: any HTTPResponder) {
+    init(responder: any HTTPResponder, proxies: TrustedProxies) {
         self.responder = responder
+        self.proxies = proxies
         unavailable = PreparedResponse(Router.unavailable, location: "", setCookie: nil)
     }
 
@@ -217,7 +228,7 @@ private func accessHandler(
     if isFirstCall {
         // A body whose length is given twice is refused before it is read (RFC 9112 § 6.3):
         // libmicrohttpd would take one of them, and a proxy in front might take the other.
-        if let method, strcmp(method, "GET") != 0, contentLengthHeaders(connection) > 1 {
+        if let method, strcmp(method, "GET") != 0, headerValues(connection, named: "Content-Length").count > 1 {
             return queue(Router.conflictingLengths, on: connection)
         }
         return .YES
@@ -231,7 +242,7 @@ private func accessHandler(
     let cookies = MHD_lookup_connection_value(connection, .HEADER_KIND, "Cookie").map { String(cString: $0) }
     let target = state?.target ?? "/login"
     // The fast path: plain `GET /login`, answered with a prepared redirect.
-    if isPlainLogin, let method, strcmp(method, "GET") == 0, let answer = context.responder.plainLogin(cookies: cookies, client: clientKey(connection)) {
+    if isPlainLogin, let method, strcmp(method, "GET") == 0, let answer = context.responder.plainLogin(cookies: cookies, client: clientKey(connection, behind: context.proxies)) {
         switch answer {
         case .redirect(let id, let location, let setCookie):
             if let prepared = context.redirect(id: id, location: location, setCookie: setCookie) {
@@ -245,33 +256,20 @@ private func accessHandler(
             return queue(response, on: connection)
         }
     }
-    var storage = sockaddr_storage()
-    let client = balancerd_mhd_client_address(connection, &storage) > 0 ? IPAddress(storage: storage) : nil
-    let request = HTTPRequest(method: method.map { String(cString: $0) } ?? "GET", target: target, client: client, cookies: cookies)
+    let host = MHD_lookup_connection_value(connection, .HEADER_KIND, "Host").map { String(cString: $0) }
+    let request = HTTPRequest(
+        method: method.map { String(cString: $0) } ?? "GET", target: target, client: clientAddress(of: connection, behind: context.proxies), cookies: cookies, host: host)
     return queue(context.responder.respond(to: request), on: connection)
 }
 
-/// Who sent the request, for the booking limit: read from the connection into
-/// a stack buffer, no allocation (the fast path's).
-private func clientKey(_ connection: OpaquePointer) -> ClientKey? {
+/// Who sent the request, for the booking limit: the socket's peer, read
+/// into a stack buffer with no allocation (the fast path's), or behind a
+/// trusted proxy the client it names (`clientAddress(of:behind:)`).
+private func clientKey(_ connection: OpaquePointer, behind proxies: TrustedProxies) -> ClientKey? {
     var storage = sockaddr_storage()
-    return balancerd_mhd_client_address(connection, &storage) > 0 ? ClientKey(storage: storage) : nil
-}
-
-/// How many `Content-Length` headers the request has.
-private func contentLengthHeaders(_ connection: OpaquePointer) -> Int {
-    var count = 0
-    _ = withUnsafeMutablePointer(to: &count) { pointer in
-        MHD_get_connection_values(connection, .HEADER_KIND, countContentLength, pointer)
-    }
-    return count
-}
-
-private func countContentLength(
-    _ cls: UnsafeMutableRawPointer?, _ kind: MHD_ValueKind, _ key: UnsafePointer<CChar>?, _ value: UnsafePointer<CChar>?
-) -> MHD_Result {
-    if let cls, let key, strcasecmp(key, "Content-Length") == 0 { cls.assumingMemoryBound(to: Int.self).pointee += 1 }
-    return .YES
+    guard balancerd_mhd_client_address(connection, &storage) > 0 else { return nil }
+    if proxies.isEmpty { return ClientKey(storage: storage) }
+    return clientAddress(of: connection, behind: proxies).map(ClientKey.init)
 }
 
 /// Queues a one-off response (libmicrohttpd keeps its own reference until it is sent).

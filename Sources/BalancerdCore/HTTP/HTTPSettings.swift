@@ -1,6 +1,6 @@
 /// The endpoint's settings: `http.*` in balancerd.yaml, with the defaults
-/// written once, here. `HTTPServer` reads the socket and thread figures, the
-/// `Router` the status allow list.
+/// written once, here. `HTTPServer` reads the socket and thread figures and
+/// the trusted proxies, the `Router` the status allow list and host names.
 public struct HTTPSettings: Sendable, Equatable {
     public var listen: ListenAddress
     /// libmicrohttpd's epoll thread pool.
@@ -21,6 +21,11 @@ public struct HTTPSettings: Sendable, Equatable {
     public var connectionMemory: Int
     /// Who may see /status, /health, /decisions and /metrics (addresses or CIDR blocks).
     public var statusAllow: [String]
+    /// Proxies whose `X-Forwarded-For` names the client (`TrustedProxies`); none by default.
+    public var trustedProxies: [String] = []
+    /// The `Host` names the status routes answer (`StatusHosts`); the loader fills
+    /// in `StatusHosts.defaults` when the config names none.
+    public var statusHosts: [String] = ["localhost"]
 
     public init(
         listen: ListenAddress = ListenAddress(host: "0.0.0.0", port: 8080), threads: Int = 2, connectionLimit: Int = 8192,

@@ -99,8 +99,9 @@ public struct AddressAllowList: Sendable, Equatable {
     }
 }
 
-/// An entry of `http.status_allow` that is not an address or CIDR block.
+/// An entry of `http.status_allow` (or `key`) that is not an address or CIDR block.
 public struct AllowListError: Error, Sendable, CustomStringConvertible {
     public var entry: String
-    public var description: String { "http.status_allow: '\(entry)' is not an address or CIDR block" }
+    public var key = "http.status_allow"
+    public var description: String { "\(key): '\(entry)' is not an address or CIDR block" }
 }

@@ -45,11 +45,14 @@ public struct Router: HTTPResponder {
     let state: any EndpointState
     let allow: AddressAllowList
     let assets: WebAssets
+    let statusHosts: StatusHosts
 
-    public init(state: any EndpointState, allow: AddressAllowList, assets: WebAssets) {
+    /// `statusHosts`: the `Host` names the status routes answer (IP addresses and `localhost` always).
+    public init(state: any EndpointState, allow: AddressAllowList, assets: WebAssets, statusHosts: StatusHosts = StatusHosts(["localhost"])) {
         self.state = state
         self.allow = allow
         self.assets = assets
+        self.statusHosts = statusHosts
     }
 
     /// A HEAD request gets the GET's whole response, body included: the server
@@ -82,6 +85,9 @@ public struct Router: HTTPResponder {
         }
         guard route.isOpen || allow.allows(request.client) else {
             return (route, HTTPResponse(status: 403, contentType: "text/plain; charset=utf-8", text: "forbidden: \(request.client.map { "\($0)" } ?? "this address") is not in http.status_allow\n"))
+        }
+        guard route.isOpen || statusHosts.allows(request.host) else {
+            return (route, HTTPResponse(status: 403, contentType: "text/plain; charset=utf-8", text: "forbidden: this Host is not in http.status_hosts\n"))
         }
         switch route {
         case .login:

@@ -138,18 +138,23 @@ public struct DecisionGroup: Sendable, Equatable {
 }
 
 /// Text made safe for HTML element content and quoted attribute values.
+///
+/// By Unicode scalars, the units an HTML tokenizer reads, never by `Character`:
+/// a grapheme cluster such as `"` followed by U+0301 (combining acute) is one
+/// `Character` that equals no `"`, yet a browser reads its `"` and ends the
+/// attribute there (issue 25's `/status?q=%22%CC%81%20autofocus%20onfocus%3D…`).
+/// The status-page fuzz target (`Fuzz/Targets/StatusPageFuzz.swift`) holds it.
 func htmlEscaped(_ text: String) -> String {
-    var escaped = ""
-    escaped.reserveCapacity(text.count)
-    for character in text {
-        switch character {
-        case "&": escaped += "&amp;"
-        case "<": escaped += "&lt;"
-        case ">": escaped += "&gt;"
-        case "\"": escaped += "&quot;"
-        case "'": escaped += "&#39;"
-        default: escaped.append(character)
+    var escaped = String.UnicodeScalarView()
+    for scalar in text.unicodeScalars {
+        switch scalar {
+        case "&": escaped.append(contentsOf: "&amp;".unicodeScalars)
+        case "<": escaped.append(contentsOf: "&lt;".unicodeScalars)
+        case ">": escaped.append(contentsOf: "&gt;".unicodeScalars)
+        case "\"": escaped.append(contentsOf: "&quot;".unicodeScalars)
+        case "'": escaped.append(contentsOf: "&#39;".unicodeScalars)
+        default: escaped.append(scalar)
         }
     }
-    return escaped
+    return String(escaped)
 }

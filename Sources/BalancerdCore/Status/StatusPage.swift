@@ -145,8 +145,19 @@ public struct StatusPage: Sendable {
         return "  <p class=\"pager\">\(previous) page \(listing.page) of \(listing.pages) (\(listing.matching) peers, \(query.pageSize) a page) \(next)</p>"
     }
 
+    /// Every byte but ASCII letters and digits as `%XX` (`.alphanumerics` would
+    /// keep non-ASCII letters and combining marks, which are no URL characters).
+    private static let hexDigits = Array("0123456789ABCDEF")
+
     private func percentEncoded(_ text: String) -> String {
-        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+        text.utf8.map { byte in
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"):
+                String(UnicodeScalar(byte))
+            default:
+                "%" + String(Self.hexDigits[Int(byte >> 4)]) + String(Self.hexDigits[Int(byte & 0xF)])
+            }
+        }.joined()
     }
 
     private func peerRow(_ peer: HealthDocument.Peer) -> String {

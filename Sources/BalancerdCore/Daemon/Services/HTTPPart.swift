@@ -27,7 +27,7 @@ struct HTTPPart: DaemonPart {
 
     func start() async throws {
         let allow = try AddressAllowList(parsing: settings.statusAllow)
-        let server = try HTTPServer(settings: settings, responder: Router(state: state, allow: allow, assets: assets))
+        let server = try HTTPServer(settings: settings, responder: Router(state: state, allow: allow, assets: assets, statusHosts: StatusHosts(settings.statusHosts)))
         self.server.withLock { $0 = server }
         var metadata = summary
         metadata["http"] = "\(settings.listen.host):\(server.port)"
