@@ -29,7 +29,7 @@ struct HandlerSocketClientTests {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let socket = folder + "/handler.sock"
-        let client = HandlerSocketClient(path: socket, timeout: .milliseconds(300), connections: 2, group: AgentFixture.group, logger: Logger(label: "h"))
+        let client = HandlerSocketClient(path: socket, timeout: .milliseconds(300), connections: 2, maxLine: 65536, group: AgentFixture.group, logger: Logger(label: "h"))
         defer { client.close() }
         #expect(await client.answer("echo:x", from: "s1", messageID: nil) == "con_lost", "nothing listens")
 

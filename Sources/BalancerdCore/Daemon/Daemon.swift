@@ -79,7 +79,7 @@ public final class Daemon: Sendable {
         let drainSync = DrainSyncApplication(
             drains: drains, instances: { store.current.config.balancer.instances }, isHost: { store.current.hosts[$0] != nil },
             applied: { feed.refresh() },
-            next: config.agent.handlerClient(group: group, logger: logger), logger: logger)
+            next: config.agent.handlerClient(maxLine: config.links.maxLine, group: group, logger: logger), logger: logger)
         var agent: AgentServer?
         if let listen = config.agent.listen {
             agent = AgentServer(
