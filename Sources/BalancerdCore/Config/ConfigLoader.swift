@@ -148,6 +148,7 @@ public struct ConfigLoader {
         }
         if checkTLSFiles {
             problems += Self.loadSourceWarnings(config.agent, requestTimeout: config.links.requestTimeout, source: source) + Self.protectHomeWarnings(config, source: source)
+                + Self.relayGroupWarnings(config, source: source)
         }
         config.balancer.spares.removeAll { $0 == hostID }
         config.balancer.backups.removeAll { $0 == hostID }
