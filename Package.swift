@@ -108,7 +108,9 @@ let package = Package(
             dependencies: ["Lonc", "Health", .product(name: "NIOPosix", package: "swift-nio"), .product(name: "Logging", package: "swift-log")],
             path: "Benchmarks/AgentSwarm", swiftSettings: swiftSettings),
 
-        .target(name: "TestSupport", dependencies: ["Lonc"], path: "Tests/TestSupport", swiftSettings: swiftSettings),
+        .target(
+            name: "TestSupport", dependencies: ["Lonc", .product(name: "Logging", package: "swift-log")], path: "Tests/TestSupport",
+            swiftSettings: swiftSettings),
         // The coverage-guided fuzz targets (RELIABILITY.md, "Fuzzing"): built normally they
         // replay their corpora in `make test`; `make fuzz` links them to libFuzzer (below).
         .target(
@@ -123,7 +125,7 @@ let package = Package(
             name: "LoncTests",
             dependencies: ["Lonc", "TestSupport", "FuzzTargets", .product(name: "NIOEmbedded", package: "swift-nio")],
             swiftSettings: swiftSettings),
-        .testTarget(name: "HealthTests", dependencies: ["Health"], swiftSettings: swiftSettings),
+        .testTarget(name: "HealthTests", dependencies: ["Health", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "BalancerTests", dependencies: ["Balancer"], swiftSettings: swiftSettings),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "Balancer"], swiftSettings: swiftSettings),
         // End-to-end tests start the `balancerd` executable as a process: it is a dependency so it is built first.

@@ -75,4 +75,27 @@ struct ConfigChecksTests {
         let clean = try fixture.load(ConfigFixture.valid + "\nagent: {sessions_dir: /var/lib/sessions}").warnings
         #expect(!clean.contains { $0.message.contains("ProtectHome") })
     }
+
+    /// Found by review: the README had the web server join the daemon's group
+    /// for the relay sockets, the group that also read the key and wrote state.
+    @Test("the relay sockets' group reading tls.key or writing delayed/ is a warning naming the path, the group and what its members can do")
+    func relayGroupSeparate() throws {
+        guard getuid() == 0 else { return }  // chgrp to another group needs root; CI runs as root
+        let fixture = try ConfigFixture()
+        defer { fixture.remove() }
+        let group = try #require(getgrnam("nogroup")).pointee.gr_gid
+        let key = fixture.directory.appendingPathComponent("msua1.key").path
+        let state = fixture.directory.appendingPathComponent("state").path
+        try FileManager.default.createDirectory(atPath: state + "/delayed", withIntermediateDirectories: true)
+        let config = ConfigFixture.valid + "\nsocket_group: nogroup\nstate_dir: state"
+        #expect(try fixture.load(config).warnings.filter { $0.message.contains("socket_group") }.isEmpty, "0600 key, 0755 state: nothing to say")
+        #expect(chown(key, uid_t.max, group) == 0 && chmod(key, 0o640) == 0)
+        #expect(chown(state + "/delayed", uid_t.max, group) == 0 && chmod(state + "/delayed", 0o770) == 0)
+        let warnings = try fixture.load(config).warnings.filter { $0.message.contains("socket_group") }
+        #expect(warnings.map(\.key) == ["tls.key", "state_dir"])
+        #expect(warnings.first?.message.hasPrefix("\(key) is group nogroup with mode 640, and the relay sockets belong to that group (socket_group): every local relay client can read this server's TLS key") == true)
+        #expect(warnings.last?.message.contains("drop critical messages into delayed/") == true)
+        // A group of their own for the relay sockets: nothing shared.
+        #expect(try fixture.load(ConfigFixture.valid + "\nsocket_group: root\nstate_dir: state").warnings.filter { $0.message.contains("socket_group") }.isEmpty)
+    }
 }

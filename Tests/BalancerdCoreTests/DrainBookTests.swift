@@ -75,6 +75,23 @@ struct DrainBookTests {
         #expect(other.revisions["a4"] == book.revisions["a4"])
     }
 
+    /// Found by review: `number + 1` trapped on a revision of Int.max, which a
+    /// forged change could leave in drains.json for every later start.
+    @Test("a local change after the largest revision, or after one out of range, counts no further and never overflows")
+    func revisionsBounded() {
+        for stored in [Int.max, DrainRevision.largestNumber, DrainRevision.largestNumber - 1, Int.min, -1] {
+            var book = DrainBook(revisions: ["a3": DrainRevision(number: stored, origin: "s2")])
+            let change = book.local(peer: "a3", draining: true, reason: "r", by: nil, origin: "s1", now: now)
+            #expect(DrainRevision.validNumbers.contains(change.revision.number), "after \(stored)")
+        }
+        var book = DrainBook(
+            drains: ["a3": .init(reason: "kept", since: now, by: nil, origin: "s2")],
+            revisions: ["a3": DrainRevision(number: Int.max, origin: "s2"), "a4": DrainRevision(number: 7, origin: "s1"), "a5": DrainRevision(number: 0, origin: "s1")])
+        #expect(book.dropInvalidRevisions() == ["a3": Int.max, "a5": 0])
+        #expect(book.revisions.keys.sorted() == ["a4"])
+        #expect(book.drains["a3"]?.reason == "kept", "the drain itself stays")
+    }
+
     @Test("a change survives the wire; what is not one is nil")
     func wire() {
         var book = DrainBook()

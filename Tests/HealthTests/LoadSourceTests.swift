@@ -3,6 +3,7 @@ import Logging
 import Lonc
 import NIOCore
 import Testing
+import TestSupport
 @testable import Health
 
 /// A temporary folder, removed at the end of the test.
@@ -152,24 +153,5 @@ struct LoadSourceTests {
         for offset in offsets { buckets[min(9, Int(offset / 0.2))] += 1 }
         #expect(buckets.allSatisfy { (8...12).contains($0) }, "\(buckets)")
         #expect(offsets != offsets.sorted())
-    }
-}
-
-/// Keeps the messages logged through it, for tests that count log lines.
-final class CapturedLog: LogHandler, @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: [String] = []
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .trace
-
-    var messages: [String] { lock.withLock { stored } }
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        lock.withLock { stored.append(event.message.description) }
     }
 }

@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import Synchronization
+import Testing
 import TestSupport
 @testable import Lonc
 
@@ -31,6 +32,23 @@ struct AgentFixture {
         PeerLink(
             host: HostEntry(id: id, domain: "test", role: "access", hostname: "\(id).localhost", address: "127.0.0.1", port: port),
             settings: settings, transport: PlainTransport(), eventLoop: group.next(), logger: Logger(label: "link"))
+    }
+
+    /// Runs `body` with a link that is up to a new agent (with `application`); stops both after.
+    static func withLinkUp(
+        settings: LinkSettings = fastSettings, application: (any AgentApplication)? = nil, _ body: (PeerLink) async throws -> Void
+    ) async throws {
+        let (server, port) = try await Self.agent(application: application)
+        let link = Self.link(to: port, settings: settings)
+        link.start()
+        defer {
+            Task {
+                await link.shutdown()
+                await server.stop()
+            }
+        }
+        try #require(await eventually { link.status.state == .up })
+        try await body(link)
     }
 
     static let fastSettings = LinkSettings(

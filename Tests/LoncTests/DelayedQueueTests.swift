@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Testing
+import TestSupport
 @testable import Lonc
 
 @Suite("the delayed-message queue on disk", .serialized)
@@ -69,6 +70,111 @@ struct DelayedQueueTests {
         let lines = queue.pending(peer: "a2").compactMap { queue.line(of: $0) }
         #expect(lines == ["seed-named", "mine", "later"])
         #expect(Set(try FileManager.default.contentsOfDirectory(atPath: delayed + "/bad")) == ["000000000001.000000002.a2", "000000000001.000000003.a2"])
+    }
+
+    /// Found by review: names were read by their last dot, so a message stored
+    /// for `x.a1` while its link was down went to `a1`.
+    @Test("a message for an id holding a dot is never taken for another id's")
+    func dottedIDs() throws {
+        let state = try folder()
+        defer { try? FileManager.default.removeItem(atPath: state) }
+        let queue = try DelayedQueue(stateDirectory: state, logger: Logger(label: "q"))
+        try queue.store(peer: "x.a1", line: "for x.a1")
+        try queue.store(peer: "a1", line: "for a1")
+        try queue.store(peer: "a1.x", line: "for a1.x")
+        // A new process on the same folder reads the names back.
+        let again = try DelayedQueue(stateDirectory: state, logger: Logger(label: "q"))
+        for id in ["x.a1", "a1", "a1.x"] {
+            #expect(again.pending(peer: id).compactMap { again.line(of: $0) } == ["for \(id)"], "\(id)")
+            #expect(again.depth(peer: id) == 1)
+        }
+        let names = again.pending().map(\.name)
+        #expect(names.contains { $0.hasSuffix(".x%2Ea1") } && names.contains { $0.hasSuffix(".a1%2Ex") })
+    }
+
+    @Test("files named as earlier builds named them (the id as it is) and as other tools name them are still read")
+    func earlierNames() throws {
+        let state = try folder()
+        defer { try? FileManager.default.removeItem(atPath: state) }
+        let delayed = state + "/delayed"
+        try FileManager.default.createDirectory(atPath: delayed, withIntermediateDirectories: true)
+        let files = [
+            ("001764019200.000000001.9f2c41d07a3be815.x.a1", "earlier build, dotted id"),
+            ("001764019200.000000002.9f2c41d07a3be815.a1", "earlier build"),
+            ("zz_lonnet_1.a1", "another tool"),
+            ("zz_lonnet_2.x%2Ea1", "another tool, dotted id encoded"),
+        ]
+        for (index, (name, text)) in files.enumerated() {
+            try (text + "\n").write(toFile: delayed + "/" + name, atomically: true, encoding: .utf8)
+            try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSince1970: 1_700_000_000 + Double(index))], ofItemAtPath: delayed + "/" + name)
+        }
+        let queue = try DelayedQueue(stateDirectory: state, logger: Logger(label: "q"))
+        #expect(queue.pending(peer: "x.a1").compactMap { queue.line(of: $0) } == ["earlier build, dotted id", "another tool, dotted id encoded"])
+        #expect(queue.pending(peer: "a1").compactMap { queue.line(of: $0) } == ["earlier build", "another tool"])
+    }
+
+    @Test("a line ending in CR LF is read without them; CR or LF inside it (\\r\\n is one Character) sends the file to bad/")
+    func lineBreaksByByte() throws {
+        let state = try folder()
+        defer { try? FileManager.default.removeItem(atPath: state) }
+        let queue = try DelayedQueue(stateDirectory: state, logger: Logger(label: "q"))
+        let delayed = state + "/delayed"
+        for (name, text) in [("a.a2", "windows\r\n"), ("b.a2", "store:x\r\nexit\n"), ("c.a2", "store:y\rexit\n")] {
+            try text.write(toFile: delayed + "/" + name, atomically: true, encoding: .utf8)
+        }
+        #expect(queue.pending(peer: "a2").compactMap { queue.line(of: $0) } == ["windows"])
+        #expect(Set(try FileManager.default.contentsOfDirectory(atPath: delayed + "/bad")) == ["b.a2", "c.a2"])
+    }
+
+    @Test("symbolic links are never followed: one in the folder goes to bad/ as a link, its target untouched and unsent")
+    func symbolicLinks() throws {
+        let state = try folder()
+        defer { try? FileManager.default.removeItem(atPath: state) }
+        let queue = try DelayedQueue(stateDirectory: state, logger: Logger(label: "q"))
+        let secret = state + "/secret"
+        try "drainsync:not-for-sending\n".write(toFile: secret, atomically: true, encoding: .utf8)
+        try queue.store(peer: "a2", line: "mine")
+        #expect(symlink(secret, queue.directory + "/zz_link.a2") == 0)
+        #expect(queue.pending(peer: "a2").compactMap { queue.line(of: $0) } == ["mine"])
+        var info = stat()
+        #expect(lstat(queue.directory + "/bad/zz_link.a2", &info) == 0 && (info.st_mode & S_IFMT) == S_IFLNK)
+        #expect(try String(contentsOfFile: secret, encoding: .utf8) == "drainsync:not-for-sending\n")
+        // A file that became a link between the listing and the read is not followed either.
+        let entry = try queue.store(peer: "a2", line: "swapped")
+        #expect(unlink(queue.directory + "/" + entry.name) == 0 && symlink(secret, queue.directory + "/" + entry.name) == 0)
+        #expect(queue.line(of: entry) == nil)
+        #expect(lstat(queue.directory + "/bad/" + entry.name, &info) == 0 && (info.st_mode & S_IFMT) == S_IFLNK)
+    }
+
+    /// Found by review: a delivered file that could not be removed stayed first
+    /// in line and was sent again every half second, forever.
+    @Test("a delivered file that cannot be removed is held: logged once, never listed again, kept; removed once it can be")
+    func heldWhenUnremovable() throws {
+        guard getuid() == 0 else { return }  // a read-only bind mount needs root; CI runs as root
+        let state = try folder()
+        let log = CapturedLog()
+        let queue = try DelayedQueue(stateDirectory: state, logger: Logger(label: "q") { _ in log })
+        let entry = try queue.store(peer: "a2", line: "delivered")
+        let delayed = queue.directory
+        try #require(try run("/bin/mount", ["--bind", delayed, delayed]) == 0)
+        defer {
+            _ = try? run("/bin/umount", [delayed])
+            try? FileManager.default.removeItem(atPath: state)
+        }
+        try #require(try run("/bin/mount", ["-o", "remount,ro,bind", delayed]) == 0)
+        queue.remove(entry)
+        for _ in 0..<5 { #expect(queue.pending(peer: "a2").isEmpty, "a held file is not sent again") }
+        #expect(queue.depth(peer: "a2") == 0)
+        #expect(queue.heldCount == 1)
+        #expect(FileManager.default.fileExists(atPath: delayed + "/" + entry.name), "never lost")
+        let held = log.entries.filter { $0.message.hasPrefix("delayed message held") }
+        #expect(held.count == 1)
+        #expect(held.first?.metadata["reason"] == "Read-only file system")
+        #expect(held.first?.metadata["file"] == delayed + "/" + entry.name)
+        try #require(try run("/bin/umount", [delayed]) == 0)
+        #expect(queue.pending(peer: "a2").isEmpty)
+        #expect(queue.heldCount == 0)
+        #expect(!FileManager.default.fileExists(atPath: delayed + "/" + entry.name), "removed at the next scan")
     }
 
     @Test("a refused message moves to rejected/ beside its reply, and is counted there, not delivered")

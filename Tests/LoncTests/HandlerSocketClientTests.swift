@@ -29,7 +29,7 @@ struct HandlerSocketClientTests {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let socket = folder + "/handler.sock"
-        let client = HandlerSocketClient(path: socket, timeout: .milliseconds(300), connections: 2, group: AgentFixture.group, logger: Logger(label: "h"))
+        let client = HandlerSocketClient(path: socket, timeout: .milliseconds(300), connections: 2, maxLine: 65536, group: AgentFixture.group, logger: Logger(label: "h"))
         defer { client.close() }
         #expect(await client.answer("echo:x", from: "s1", messageID: nil) == "con_lost", "nothing listens")
 
@@ -51,5 +51,32 @@ struct HandlerSocketClientTests {
         #expect(await client.answer("frobnicate", from: "s1", messageID: nil) == "unknown_cmd")
         #expect(try String(contentsOfFile: store, encoding: .utf8) == "1.b1 s1 store:a\n- s2 store:b\n")
         #expect(HandlerSocketClient.requestLine("store:a", from: "s1", messageID: nil) == "s1 - store:a")
+    }
+
+    /// Found by review: the example dropped a message whose id it had stored
+    /// before whoever sent it, but ids are unique per sender only.
+    @Test("the example handler knows a repeat by (peer, id): the same id from another peer is stored, also after a restart")
+    func repeatsKeyedByPeerAndID() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("balancerd-handler-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let socket = folder + "/handler.sock", store = folder + "/store.txt"
+        let client = HandlerSocketClient(path: socket, timeout: .seconds(5), connections: 2, maxLine: 65536, group: AgentFixture.group, logger: Logger(label: "h"))
+        defer { client.close() }
+        let first = try python([Self.example, "--socket", socket, "--store", store])
+        #expect(await eventually { FileManager.default.fileExists(atPath: socket) })
+        #expect(await client.answer("store:from s1", from: "s1", messageID: "1.b1") == "ok")
+        #expect(await client.answer("store:from s2", from: "s2", messageID: "1.b1") == "ok")
+        #expect(await client.answer("store:from s1 again", from: "s1", messageID: "1.b1") == "ok")
+        stop(first)
+        unlink(socket)
+        client.close()
+        // Read back from the store file after a restart: the pairs, not the ids.
+        let second = try python([Self.example, "--socket", socket, "--store", store])
+        defer { stop(second) }
+        #expect(await eventually { FileManager.default.fileExists(atPath: socket) })
+        #expect(await client.answer("store:from s2 again", from: "s2", messageID: "1.b1") == "ok")
+        #expect(await client.answer("store:from s3", from: "s3", messageID: "1.b1") == "ok")
+        #expect(try String(contentsOfFile: store, encoding: .utf8) == "1.b1 s1 store:from s1\n1.b1 s2 store:from s2\n1.b1 s3 store:from s3\n")
     }
 }

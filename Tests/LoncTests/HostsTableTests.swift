@@ -19,6 +19,25 @@ struct HostsTableTests {
         #expect(table["nobody"] == nil)
     }
 
+    /// Each id names its relay socket `<socket_dir>/<id>`, beside `control`:
+    /// `control` would take the control socket's place, `.` and `..` name folders.
+    @Test("ids that would collide with socket_dir's own names are refused, naming the file and line")
+    func reservedIDs() throws {
+        for id in ["control", ".", "..", ".hidden"] {
+            let text = "ok1:d:access:ok1.example:127.0.0.1\n\(id):d:access:x.example:127.0.0.1\n"
+            #expect {
+                try HostsTable.parse(text, file: "/etc/balancerd/hosts.tab")
+            } throws: { error in
+                let lines = (error as? HostsTableError)?.lines ?? []
+                return lines.count == 1 && lines[0].hasPrefix("/etc/balancerd/hosts.tab:2: id '\(id)' ")
+                    && (lines[0].contains("control socket") || lines[0].contains("may not start with '.'"))
+            }
+        }
+        // Ids that merely hold a dot or the word stay valid.
+        let table = try HostsTable.parse("x.a1:d:access:x.example:127.0.0.1\ncontrol2:d:access:y.example:127.0.0.1\n", file: "hosts.tab")
+        #expect(table.ids == ["x.a1", "control2"])
+    }
+
     @Test("addresses with ports, bare and bracketed IPv6, CRLF line ends")
     func addresses() throws {
         let text = "a:d:access:a.example:127.0.0.1:5701\r\nb:d:access:b.example:[::1]:5702\nc:d:access:c.example:2001:db8::7\nd:d:access:d.example:[fe80::1]\ne:d:access:e.example:peer.internal:6000\n"

@@ -142,15 +142,42 @@ struct PeerLinkTests {
 
     @Test("an over-long request is refused locally and the link stays up")
     func overLongRequest() async throws {
-        let (agent, port) = try await AgentFixture.agent()
-        defer { Task { await agent.stop() } }
-        let link = AgentFixture.link(to: port)
-        link.start()
-        defer { Task { await link.shutdown() } }
-        #expect(await eventually { link.status.state == .up })
-        #expect(await link.request(String(repeating: "x", count: 2000)) == "error:line_too_long")
-        #expect(await link.request("ping") == "agent1")
-        #expect(link.status.attempts == 0)
+        try await AgentFixture.withLinkUp { link in
+            #expect(await link.request(String(repeating: "x", count: 2000)) == "error:line_too_long")
+            #expect(await link.request("ping") == "agent1")
+            #expect(link.status.attempts == 0)
+        }
+    }
+
+    /// Found by review: the length was checked before the `#<id> ` tag was put
+    /// in front, so a line within 21 bytes of max_line made the agent close the link.
+    @Test("with request ids a request must leave room for its tag under max_line; one that does not is refused and the link stays up")
+    func tagRoom() async throws {
+        try await AgentFixture.withLinkUp { link in
+            #expect(link.status.requestIDs == true)
+            let since = link.status.since
+            let room = AgentFixture.fastSettings.maxLine - WireRequestID.longestPrefix
+            #expect(await link.request(String(repeating: "x", count: room)) == "unknown_cmd")
+            #expect(await link.request(String(repeating: "x", count: room + 1)) == "error:line_too_long")
+            // Within max_line alone, but not with a tag: the agent would close the link on it.
+            #expect(await link.request(String(repeating: "x", count: AgentFixture.fastSettings.maxLine)) == "error:line_too_long")
+            #expect(await link.request("ping") == "agent1")
+            #expect(link.status.since == since, "the link was never reset")
+        }
+    }
+
+    /// Found by review: the check compared Characters, and "\r\n" is one
+    /// Character, equal to neither "\r" nor "\n": it went out and split the line.
+    @Test("a request holding CR LF, CR or LF is refused unsent, and the link stays up")
+    func lineBreaksInRequest() async throws {
+        try await AgentFixture.withLinkUp { link in
+            let since = link.status.since
+            for request in ["ping\r\nexit", "ping\rexit", "ping\nexit"] {
+                #expect(await link.request(request) == "error:line_contains_newline", "\(request.debugDescription)")
+            }
+            #expect(await link.request("ping") == "agent1")
+            #expect(link.status.since == since, "the link was never reset")
+        }
     }
 
     @Test("max_attempts failures in a row give the link up; retry brings it back")

@@ -153,6 +153,12 @@ check "neither unit enabled by the installation (the example config is not a ser
     bash -c 'ls /etc/systemd/system/*.wants/ 2>/dev/null | grep balancerd; ! ls /etc/systemd/system/*.wants/ 2>/dev/null | grep -q balancerd'
 check "user balancerd: a system user with no login shell, primary group balancerd" \
     bash -c 'getent passwd balancerd; u=$(id -u balancerd); [ "$u" -lt 1000 ] && [ "$(id -gn balancerd)" = balancerd ] && getent passwd balancerd | grep -q ":/usr/sbin/nologin$"'
+check "group balancerd-relay for the relay sockets; www-data in it (README), not in group balancerd" \
+    bash -c 'getent group balancerd-relay; getent group balancerd; id www-data
+             id -nG www-data | tr " " "\n" | grep -qx balancerd-relay && ! id -nG www-data | tr " " "\n" | grep -qx balancerd'
+check "the relay group (as www-data) can read neither the key nor the state" \
+    bash -c '! setpriv --reuid=www-data --regid=www-data --init-groups head -c0 /etc/balancerd/msua1.key 2>/dev/null &&
+             ! setpriv --reuid=www-data --regid=www-data --init-groups ls /var/lib/balancerd >/dev/null 2>&1'
 check "/var/lib/balancerd: balancerd:balancerd, mode 750" \
     bash -c 'stat -c "%U:%G %a %n" /var/lib/balancerd; [ "$(stat -c "%U:%G %a" /var/lib/balancerd)" = "balancerd:balancerd 750" ]'
 check "conffiles: /etc/balancerd/balancerd.yaml and hosts.tab" \
@@ -264,10 +270,11 @@ stop_and_check() {
 }
 stop_and_check serve "$serve_pid"
 
-# socket_group: the relay sockets handed to the web server's group, as the unit's
-# SupplementaryGroups=www-data would let the daemon do; a www-data client talks to t2.
-printf 'socket_group: www-data\n' >> "$etc/t1.yaml"
-setpriv --reuid=balancerd --regid=balancerd --groups=www-data /usr/bin/balancerd serve -c "$etc/t1.yaml" > "$work/serve2.log" 2>&1 &
+# socket_group: the relay sockets handed to their own group, as the unit's
+# SupplementaryGroups=balancerd-relay lets the daemon do; www-data (in that
+# group, as the README has it) talks to t2, and still cannot touch key or state.
+printf 'socket_group: balancerd-relay\n' >> "$etc/t1.yaml"
+setpriv --reuid=balancerd --regid=balancerd --groups=balancerd-relay /usr/bin/balancerd serve -c "$etc/t1.yaml" > "$work/serve2.log" 2>&1 &
 pids+=($!)
 serve_pid=$!
 relay_answers_www_data() {
@@ -279,11 +286,18 @@ s.connect('$work/run/t2')
 s.sendall(b'ping\n')
 print(s.makefile().readline().strip())" 2>/dev/null)" = t2 ]
 }
-wait_for 30 "with socket_group: www-data, user www-data writes 'ping' to the relay socket and t2 answers" relay_answers_www_data || tail -5 "$work/serve2.log" | indent
-check "relay socket and socket_dir in group www-data (660); control socket still balancerd's (600)" \
+wait_for 30 "with socket_group: balancerd-relay, user www-data writes 'ping' to the relay socket and t2 answers" relay_answers_www_data || tail -5 "$work/serve2.log" | indent
+check "relay socket and socket_dir in group balancerd-relay (660); control socket still balancerd's (600)" \
     bash -c "stat -c '%U:%G %a %n' '$work/run' '$work/run/t2' '$work/run/control' &&
-             [ \"\$(stat -c '%G %a' '$work/run/t2')\" = 'www-data 660' ] && [ \"\$(stat -c '%G' '$work/run')\" = www-data ] &&
+             [ \"\$(stat -c '%G %a' '$work/run/t2')\" = 'balancerd-relay 660' ] && [ \"\$(stat -c '%G' '$work/run')\" = balancerd-relay ] &&
              [ \"\$(stat -c '%U:%G %a' '$work/run/control')\" = 'balancerd:balancerd 600' ]"
+check "www-data, a relay client, can read neither t1.key nor the delayed messages, nor write there" \
+    bash -c "stat -c '%U:%G %a %n' '$etc/t1.key' '$work/state' '$work/state/delayed'
+             as_www=(setpriv --reuid=www-data --regid=www-data --init-groups)
+             ! \"\${as_www[@]}\" head -c0 '$etc/t1.key' 2>/dev/null && ! \"\${as_www[@]}\" ls '$work/state/delayed' >/dev/null 2>&1 &&
+             ! \"\${as_www[@]}\" touch '$work/state/delayed/forged.t2' 2>/dev/null"
+check "balancerd check as the daemon with its groups: no warning about the relay group" \
+    bash -c "out=\$(setpriv --reuid=balancerd --regid=balancerd --groups=balancerd-relay /usr/bin/balancerd check -c '$etc/t1.yaml' 2>&1); echo \"\$out\"; ! grep -q socket_group <<<\"\$out\""
 stop_and_check "serve (socket_group)" "$serve_pid"
 stop_and_check agent "$agent_pid"
 pids=()
@@ -303,6 +317,7 @@ check "after purge: no binary, units, enable link, man pages, /etc/balancerd, /v
     done
     if getent passwd balancerd; then echo "left: user balancerd"; left=1; fi
     if getent group balancerd; then echo "left: group balancerd"; left=1; fi
+    if getent group balancerd-relay; then echo "left: group balancerd-relay"; left=1; fi
     if dpkg-query -W balancerd 2>/dev/null; then echo "left: dpkg still knows balancerd"; left=1; fi
     [ $left -eq 0 ]'
 

@@ -11,8 +11,11 @@ Commands it knows:
 
     store:<text>   appends "<message id> <peer id> store:<text>" to the store
                    file (fsynced before the answer `ok`); a critical message
-                   whose id is already there is answered `ok` and not stored
-                   again: at-least-once delivery becomes exactly-once.
+                   whose id that peer already sent is answered `ok` and not
+                   stored again: at-least-once delivery becomes exactly-once.
+                   A message id is unique per sender, not across senders, so
+                   repeats are known by (peer id, message id), never by the id
+                   alone (another peer may send the same id).
     echo:<text>    answers <text> (for benchmarks).
     anything else  answers `unknown_cmd` (balancerd keeps such a critical
                    message in delayed/rejected/).
@@ -31,7 +34,7 @@ import threading
 
 
 class Store:
-    """The store file: one line per message; ids seen so far, in memory."""
+    """The store file: one line per message; (peer, id) pairs seen so far, in memory."""
 
     def __init__(self, path):
         self.path = path
@@ -46,23 +49,25 @@ class Store:
             if len(complete) != len(data):
                 with open(path, "r+b") as broken:
                     broken.truncate(len(complete))
-            for line in complete.decode("utf-8", "replace").splitlines():
-                message_id = line.split(" ", 1)[0]
-                if message_id != "-":
-                    self.seen.add(message_id)
+            # Split on LF alone: str.splitlines() would also split a command at
+            # CR, NEL, U+2028 and others, and read half a line as a message.
+            for line in complete.decode("utf-8", "replace").split("\n")[:-1]:
+                fields = line.split(" ", 2)
+                if len(fields) >= 2 and fields[0] != "-":
+                    self.seen.add((fields[1], fields[0]))
         self.file = open(path, "ab")
 
     def store(self, peer, message_id, command):
         """Stores one message; False when it is a duplicate (already stored)."""
         with self.lock:
-            if message_id != "-" and message_id in self.seen:
+            if message_id != "-" and (peer, message_id) in self.seen:
                 print(f"store-handler: duplicate {message_id} from {peer} dropped", file=sys.stderr, flush=True)
                 return False
             self.file.write(f"{message_id} {peer} {command}\n".encode("utf-8"))
             self.file.flush()
             os.fsync(self.file.fileno())
             if message_id != "-":
-                self.seen.add(message_id)
+                self.seen.add((peer, message_id))
             return True
 
 

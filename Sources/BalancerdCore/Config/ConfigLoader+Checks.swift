@@ -104,6 +104,32 @@ extension ConfigLoader {
         return problems
     }
 
+    /// The relay sockets' group (`socket_group`, else the daemon's own group)
+    /// is every local program allowed to write to a peer: it must not also read
+    /// this server's TLS key or write its state (`delayed/` files are sent as
+    /// critical messages, `drains.json` drains spares). docs/REFERENCE.md, "Threat model".
+    /// Without `socket_group` the group is that of the user running the check.
+    static func relayGroupWarnings(_ config: DaemonConfig, source: ConfigSource) -> [ConfigProblem] {
+        guard config.relaySockets else { return [] }
+        let relayGroup = config.socketGroup?.id ?? getegid()
+        let name = config.socketGroup?.name ?? (getgrgid(relayGroup).map { String(cString: $0.pointee.gr_name) } ?? "\(relayGroup)")
+        let paths: [(key: String, path: String, bits: mode_t, what: String)] = [
+            ("tls.key", config.tls.keyPath, 0o040, "read this server's TLS key"),
+            ("state_dir", config.stateDirectory, 0o020, "write its state folder"),
+            ("state_dir", config.stateDirectory + "/delayed", 0o020, "drop critical messages into delayed/"),
+            ("state_dir", config.stateDirectory + "/drains.json", 0o020, "rewrite drains.json"),
+        ]
+        return paths.compactMap { key, path, bits, what in
+            var info = stat()
+            guard !path.isEmpty, stat(path, &info) == 0, info.st_gid == relayGroup, info.st_mode & bits != 0 else { return nil }
+            var warning = source.problem(
+                key,
+                "\(path) is group \(name) with mode \(String(info.st_mode & 0o777, radix: 8)), and the relay sockets belong to that group (socket_group): every local relay client can \(what). Give the relay sockets a group of their own (socket_group: balancerd-relay) or take the group's access away")
+            warning.isWarning = true
+            return warning
+        }
+    }
+
     static let protectedHomes = ["/home", "/root", "/run/user"]
 
     /// Configured paths the shipped unit (`ProtectHome=yes`) would hide from the daemon.

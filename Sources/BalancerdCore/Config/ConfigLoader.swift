@@ -149,6 +149,7 @@ public struct ConfigLoader {
         }
         if checkTLSFiles {
             problems += Self.loadSourceWarnings(config.agent, requestTimeout: config.links.requestTimeout, source: source) + Self.protectHomeWarnings(config, source: source)
+                + Self.relayGroupWarnings(config, source: source)
         }
         if config.http.statusHosts.isEmpty {
             config.http.statusHosts = StatusHosts.defaults(ownHostname: own?.hostname, listenHost: config.http.listen.host)

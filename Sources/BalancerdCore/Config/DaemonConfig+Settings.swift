@@ -33,9 +33,12 @@ extension AgentSettings {
 }
 
 extension DaemonConfig.Agent {
-    /// The client of `agent.handler`, or nil when none is set (commands the agent does not own get `unknown_cmd`).
-    func handlerClient(group: any EventLoopGroup, logger: Logger) -> HandlerSocketClient? {
-        handler.map { HandlerSocketClient(path: $0, timeout: handlerTimeout, connections: handlerConnections, group: group, logger: logger) }
+    /// The client of `agent.handler`, or nil when none is set (commands the agent does not own get `unknown_cmd`);
+    /// `maxLine` is `links.max_line`, which bounds its replies.
+    func handlerClient(maxLine: Int, group: any EventLoopGroup, logger: Logger) -> HandlerSocketClient? {
+        handler.map {
+            HandlerSocketClient(path: $0, timeout: handlerTimeout, connections: handlerConnections, maxLine: maxLine, group: group, logger: logger)
+        }
     }
 }
 

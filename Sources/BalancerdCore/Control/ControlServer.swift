@@ -32,7 +32,7 @@ final class ControlServer: Sendable {
     private let channel = ListeningChannel()
 
     init(socketDirectory: String, actions: any ControlActions, group: any EventLoopGroup, logger: Logger) {
-        path = socketDirectory + "/control"
+        path = socketDirectory + "/" + HostsTable.controlSocketName
         self.actions = actions
         self.group = group
         self.logger = logger

@@ -1,9 +1,18 @@
 import Foundation
+import Lonc
 
 /// Which of two changes to one peer's drain is the later: a Lamport counter per
 /// peer, ties broken by the instance that made the change. Every instance orders
 /// every pair of changes alike, so they converge whatever order messages arrive in.
 public struct DrainRevision: Codable, Sendable, Hashable, Comparable {
+    /// The largest number a revision may have: 2^53 − 1, the largest integer every
+    /// JSON reader keeps exact. A change from another instance outside
+    /// `validNumbers` is refused, one in `drains.json` dropped when it is read,
+    /// and a local change never counts past it, so `number + 1` cannot overflow.
+    public static let largestNumber = 9_007_199_254_740_991
+    /// The numbers a revision may have.
+    public static let validNumbers = 1...largestNumber
+
     /// One more than the highest revision this instance had seen for the peer.
     public var number: Int
     /// The `serve` instance (hosts-table id) where `balancerd ctl` was given the change.
@@ -20,7 +29,7 @@ public struct DrainRevision: Codable, Sendable, Hashable, Comparable {
 /// One drain or undrain of one peer, as the balancer instances send it to each
 /// other (`drainsync:` and one line of JSON, over the link as a critical message).
 public struct DrainChange: Codable, Sendable, Equatable {
-    public static let wirePrefix = "drainsync:"
+    public static let wirePrefix = WireProtocol.drainSyncPrefix
 
     public var peer: String
     public var draining: Bool
@@ -68,6 +77,13 @@ public struct DrainBook: Codable, Sendable, Equatable {
         public var by: String?
         /// The instance where the drain was given; nil in files written before drains were shared.
         public var origin: String?
+
+        public init(reason: String, since: Date, by: String?, origin: String?) {
+            self.reason = reason
+            self.since = since
+            self.by = by
+            self.origin = origin
+        }
     }
 
     public var drains: [String: Drain] = [:]
@@ -78,9 +94,10 @@ public struct DrainBook: Codable, Sendable, Equatable {
         self.revisions = revisions
     }
 
-    /// A change given to this instance (`origin`): its revision is one past any seen for the peer.
+    /// A change given to this instance (`origin`): its revision is one past any seen for the
+    /// peer, at most `DrainRevision.largestNumber` (reached only after 2^53 changes to one peer).
     public mutating func local(peer: String, draining: Bool, reason: String, by: String?, origin: String, now: Date) -> DrainChange {
-        let number = (revisions[peer]?.number ?? 0) + 1
+        let number = min(max(revisions[peer]?.number ?? 0, 0), DrainRevision.largestNumber - 1) + 1
         let change = DrainChange(
             peer: peer, draining: draining, reason: reason, since: now, by: by, revision: DrainRevision(number: number, origin: origin))
         _ = merge(change)
@@ -95,6 +112,15 @@ public struct DrainBook: Codable, Sendable, Equatable {
                 peer: peer, draining: drain != nil, reason: drain?.reason ?? "", since: drain?.since ?? Date(timeIntervalSince1970: 0),
                 by: drain?.by, revision: revision)
         }
+    }
+
+    /// Drops the revisions whose number is outside `DrainRevision.validNumbers`
+    /// (written by a build that did not bound them); returns them, by peer. The
+    /// drains themselves stay: the peer's next change, from anywhere, applies.
+    public mutating func dropInvalidRevisions() -> [String: Int] {
+        let invalid = revisions.filter { !DrainRevision.validNumbers.contains($0.value.number) }
+        for peer in invalid.keys { revisions[peer] = nil }
+        return invalid.mapValues(\.number)
     }
 
     /// Applies `change` unless the peer's last change is as late or later; returns whether it applied.

@@ -24,7 +24,7 @@ struct DrainSharing: Sendable {
     func resend(to instance: String) async -> Int {
         var applied = 0
         for change in drains.changes(origin: store.current.config.hostID) {
-            if await relay.handle(peer: instance, line: change.wireCommand) == WireProtocol.ok { applied += 1 }
+            if await relay.handle(peer: instance, line: change.wireCommand, from: .daemon) == WireProtocol.ok { applied += 1 }
         }
         return applied
     }
@@ -36,7 +36,7 @@ struct DrainSharing: Sendable {
         let others = current.config.balancer.instances.filter { $0 != current.config.hostID && current.hosts[$0] != nil }
         var outcomes: [String] = []
         for instance in others {
-            let reply = await relay.handle(peer: instance, line: WireProtocol.criticalPrefix + change.wireCommand)
+            let reply = await relay.handle(peer: instance, line: WireProtocol.criticalPrefix + change.wireCommand, from: .daemon)
             outcomes.append("\(instance) \(reply)")
             if reply != WireProtocol.ok {
                 logger.notice("drain of \(change.peer) not yet confirmed by instance \(instance): \(reply)", metadata: ["instance": "\(instance)", "reply": "\(reply)"])
@@ -55,6 +55,8 @@ struct DrainSyncApplication: AgentApplication {
     let drains: DrainStore
     /// The ids allowed to change drains here: `balancer.instances`, read per command (reloads apply).
     let instances: @Sendable () -> [String]
+    /// Whether an id is in the hosts table (a change may only be about one).
+    let isHost: @Sendable (String) -> Bool
     /// Called after a change applied (the balancer re-reads the drains).
     let applied: @Sendable () -> Void
     let next: (any AgentApplication)?
@@ -63,6 +65,7 @@ struct DrainSyncApplication: AgentApplication {
     /// Reply words beyond `ok`.
     static let notAnInstance = "error:not_an_instance"
     static let badChange = "error:bad_drainsync"
+    static let notAHost = "error:not_in_hosts_table"
     static let notStored = "error:drain_not_stored"
 
     func answer(_ command: String, from peer: String, messageID: String?) async -> String {
@@ -74,8 +77,18 @@ struct DrainSyncApplication: AgentApplication {
             return Self.notAnInstance
         }
         guard let change = DrainChange(wireCommand: command), change.revision.origin == peer else {
-            logger.warning("unreadable drain change from instance \(peer); refused", metadata: ["peer": "\(peer)"])
+            logger.warning("unreadable drain change from an instance; refused", metadata: ["peer": "\(peer)"])
             return Self.badChange
+        }
+        guard DrainRevision.validNumbers.contains(change.revision.number) else {
+            logger.warning(
+                "drain change with a revision number out of range; refused",
+                metadata: ["peer": "\(peer)", "drained": "\(String(reflecting: change.peer))", "number": "\(change.revision.number)"])
+            return Self.badChange
+        }
+        guard isHost(change.peer) else {
+            logger.warning("drain change for an id the hosts table does not list; refused", metadata: ["peer": "\(peer)", "drained": "\(String(reflecting: change.peer))"])
+            return Self.notAHost
         }
         do {
             guard try drains.merge(change) else {

@@ -10,6 +10,8 @@ final class DrainStore: Sendable {
     typealias Drain = DrainBook.Drain
 
     let path: String
+    /// Revisions found in the file outside `DrainRevision.validNumbers` and dropped, by peer (for a log line).
+    let droppedRevisions: [String: Int]
     private let book: Locked<DrainBook>
     /// One change and its save at a time, so the file never goes back to an older book.
     private let saving = Locked(())
@@ -24,19 +26,24 @@ final class DrainStore: Sendable {
         }
         guard let data = FileManager.default.contents(atPath: path) else {
             book = Locked(DrainBook())
+            droppedRevisions = [:]
             return
         }
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
+        var loaded: DrainBook
         if let current = try? decoder.decode(DrainBook.self, from: data) {
-            book = Locked(current)
+            loaded = current
         } else {
             do {
-                book = Locked(DrainBook(drains: try decoder.decode([String: Drain].self, from: data)))
+                loaded = DrainBook(drains: try decoder.decode([String: Drain].self, from: data))
             } catch {
                 throw DrainStoreError(path: path, reason: "not a drains file: \(error)")
             }
         }
+        // A number past the bound would trap at the next `number + 1`, at every start.
+        droppedRevisions = loaded.dropInvalidRevisions()
+        book = Locked(loaded)
     }
 
     /// Every drain, by id.
@@ -48,16 +55,29 @@ final class DrainStore: Sendable {
     /// Drains `id` here (`origin`: this instance); the change to tell the other instances.
     @discardableResult
     func drain(_ id: String, reason: String, by operatorName: String? = nil, origin: String = "") throws(DrainStoreError) -> DrainChange {
-        try change { $0.local(peer: id, draining: true, reason: reason, by: operatorName, origin: origin, now: Date()) }
+        let made = try change { $0.local(peer: id, draining: true, reason: reason, by: operatorName, origin: origin, now: Date()) }
+        try requireApplied(made)
+        return made
     }
 
     /// Undrains `id` here; whether it was draining, and the change to tell the other instances.
     @discardableResult
     func undrain(_ id: String, by operatorName: String? = nil, origin: String = "") throws(DrainStoreError) -> (wasDraining: Bool, change: DrainChange) {
-        try change { book in
+        let made = try change { book in
             let wasDraining = book.drains[id] != nil
             return (wasDraining, book.local(peer: id, draining: false, reason: "", by: operatorName, origin: origin, now: Date()))
         }
+        try requireApplied(made.1)
+        return made
+    }
+
+    /// A local change loses only to a revision already at `DrainRevision.largestNumber`
+    /// from an origin that sorts after this one: say so rather than answer `ok`.
+    private func requireApplied(_ made: DrainChange) throws(DrainStoreError) {
+        guard let current = book.withLock({ $0.revisions[made.peer] }), current != made.revision else { return }
+        throw DrainStoreError(
+            path: path,
+            reason: "\(made.peer)'s last change has revision \(current.number) from \(current.origin), the largest there is, so no change made here can be later: give it on \(current.origin), or stop balancerd and remove \(made.peer) from \"revisions\" in this file")
     }
 
     /// The last change given at `origin` for each peer (`DrainBook.changes(origin:)`).

@@ -21,7 +21,7 @@ public enum AgentDaemon {
         let local = LocalLoad(config: config, watch: watch)
         let server = AgentServer(
             settings: AgentSettings(
-                config: config, listen: listen, local: local, application: config.agent.handlerClient(group: group, logger: logger)),
+                config: config, listen: listen, local: local, application: config.agent.handlerClient(maxLine: config.links.maxLine, group: group, logger: logger)),
             hosts: { store.current.hosts }, transport: try config.tls.transport(), group: group, logger: logger)
         let reloader = AgentReloader(configPath: configPath, store: store, server: server, watch: watch, logger: logger)
         var parts: [any DaemonPart] = [

@@ -32,10 +32,15 @@ public final class Daemon: Sendable {
         let queue = try DelayedQueue(stateDirectory: config.stateDirectory, logger: logger)
         // The relay router is made before the supervisor it reports queue depths to.
         let supervisorBox = Locked<LinkSupervisor?>(nil)
-        let relayRouter = RelayRouter(queue: queue, logger: logger, depthChanged: { id, depth in
+        let relayRouter = RelayRouter(queue: queue, maxLine: config.links.maxLine, logger: logger, depthChanged: { id, depth in
             supervisorBox.withLock { $0 }?.link(for: id)?.setDelayedCount(depth)
         })
         let drains = try DrainStore(stateDirectory: config.stateDirectory)
+        for (peer, number) in drains.droppedRevisions.sorted(by: { $0.key < $1.key }) {
+            logger.warning(
+                "drain revision out of range dropped; the drain stays, the peer's next change applies",
+                metadata: ["file": "\(drains.path)", "peer": "\(peer)", "number": "\(number)"])
+        }
         let sharing = DrainSharing(relay: relayRouter, store: store, drains: drains, logger: logger)
         let supervisor = LinkSupervisor(
             ownID: config.hostID, settings: config.links, transport: transport, group: group, logger: logger,
@@ -72,8 +77,9 @@ public final class Daemon: Sendable {
         endpoint.rejectedByPeer = { relayRouter.rejectedSinceStart }
         // Drains from the other balancer instances arrive as agent commands; the rest goes to agent.handler.
         let drainSync = DrainSyncApplication(
-            drains: drains, instances: { store.current.config.balancer.instances }, applied: { feed.refresh() },
-            next: config.agent.handlerClient(group: group, logger: logger), logger: logger)
+            drains: drains, instances: { store.current.config.balancer.instances }, isHost: { store.current.hosts[$0] != nil },
+            applied: { feed.refresh() },
+            next: config.agent.handlerClient(maxLine: config.links.maxLine, group: group, logger: logger), logger: logger)
         var agent: AgentServer?
         if let listen = config.agent.listen {
             agent = AgentServer(

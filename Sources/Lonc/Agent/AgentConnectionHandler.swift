@@ -155,9 +155,17 @@ final class AgentConnectionHandler: ChannelInboundHandler, RemovableChannelHandl
         let (command, messageID) = critical.map { ($0.command, Optional($0.id)) } ?? (line, nil)
         let peer = peerID ?? WireReply.unknownPeer
         let eventLoop = context.eventLoop
+        let channel = context.channel
+        let logger = logger
         let previous = applicationTail ?? eventLoop.makeSucceededVoidFuture()
         let answer = previous.flatMap {
-            eventLoop.makeFutureWithTask { await application.answer(command, from: peer, messageID: messageID) }
+            // A client gone while this command waited its turn waits for no reply: the
+            // application must not act on it now (the sender got con_lost and may send it again).
+            guard channel.isActive else {
+                logger.debug("command from a closed client not handed to the application", metadata: ["peer": "\(peer)"])
+                return eventLoop.makeSucceededFuture(WireReply.connectionLost)
+            }
+            return eventLoop.makeFutureWithTask { await application.answer(command, from: peer, messageID: messageID) }
         }
         applicationTail = answer.map { _ in () }
         let handler = NIOLoopBound(self, eventLoop: eventLoop)

@@ -90,6 +90,7 @@ public struct HostsTable: Sendable, Equatable {
         for (name, value) in zip(names, [id, domain, role]) where !isToken(value) {
             return .failure(LineError(text: "\(name) '\(value)' may hold only letters, digits, '-', '_' and '.'"))
         }
+        if let reason = reservedIDReason(id) { return .failure(LineError(text: reason)) }
         guard isHostname(hostname) else {
             return .failure(LineError(text: "hostname '\(hostname)' is not a valid DNS name"))
         }
@@ -137,6 +138,22 @@ public struct HostsTable: Sendable, Equatable {
             return .failure(LineError(text: "port '\(portText)' is not a number from 1 to 65535"))
         }
         return .success((host, port))
+    }
+
+    /// The name of the control socket in `socket_dir`, beside one relay socket per id.
+    public static let controlSocketName = "control"
+
+    /// Why `id` cannot name a host: each id is also a file name in `socket_dir`
+    /// (its relay socket), so it may be neither the control socket's name nor
+    /// `.`, `..` or another hidden name.
+    static func reservedIDReason(_ id: String) -> String? {
+        if id == controlSocketName {
+            return "id '\(id)' is reserved: <socket_dir>/\(id) is the control socket, and each id names its relay socket there"
+        }
+        if id.hasPrefix(".") {
+            return "id '\(id)' may not start with '.': each id names its relay socket in <socket_dir>, and '.', '..' and hidden names are not socket names"
+        }
+        return nil
     }
 
     private static func isToken(_ s: String) -> Bool {

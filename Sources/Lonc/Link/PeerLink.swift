@@ -122,11 +122,13 @@ public final class PeerLink: PeerRequesting, @unchecked Sendable {
             return sink.deliver(WireReply.connectionLost)
         }
         statusBox.withLock { $0.requestsTotal += 1 }
-        if line.contains(where: { $0 == "\n" || $0 == "\r" }) {
+        // By byte: "\r\n" is one Character, equal neither to "\r" nor to "\n", and would end the line on the wire.
+        if line.utf8.contains(where: { $0 == UInt8(ascii: "\n") || $0 == UInt8(ascii: "\r") }) {
             return sink.deliver(WireProtocol.lineContainsNewline)
         }
         // The agent would answer error:line_too_long and close: refuse it here and keep the link.
-        if line.utf8.count > settings.maxLine {
+        // With request ids the line goes out behind its `#<id> ` tag, which must fit too.
+        if line.utf8.count + (requests.tagsRequests ? WireRequestID.longestPrefix : 0) > settings.maxLine {
             return sink.deliver(WireProtocol.lineTooLong)
         }
         requests.enqueue(line, sink: sink)

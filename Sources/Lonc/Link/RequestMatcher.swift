@@ -83,6 +83,9 @@ final class RequestMatcher: ChannelInboundHandler {
         self.onStrayReply = onStrayReply
     }
 
+    /// Whether requests go out tagged `#<id> ` (both sides said `ids`).
+    var tagsRequests: Bool { requestIDs }
+
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
     }

@@ -34,6 +34,13 @@ public struct CriticalMessage: Sendable, Equatable {
     /// The line sent on the link.
     public var line: String { WireProtocol.criticalPrefix + id + ":" + command }
 
+    /// The length in bytes of the line a critical message `command` for `peer`
+    /// stored by balancerd's delayed queue goes out as (its names have one length per peer).
+    static func lineLength(peer: String, command: String) -> Int {
+        let name = DelayedFileName.make(seconds: 0, nanoseconds: 0, instance: String(repeating: "0", count: 16), peer: peer)
+        return CriticalMessage(fileName: name, command: command).line.utf8.count
+    }
+
     /// `name` with `%`, `:` and whitespace percent-encoded (delayed files other tools drop in may hold them).
     static func wireID(_ name: String) -> String {
         var id = ""

@@ -48,6 +48,20 @@ public enum WireProtocol {
     public static let bye = "bye"
     /// `critical:<cmd>` from a local relay client: deliver `<cmd>` durably.
     public static let criticalPrefix = "critical:"
+    /// `drainsync:<json>`: a drain change from another balancer instance (BalancerdCore's `DrainChange`).
+    public static let drainSyncPrefix = "drainsync:"
+
+    /// The daemon's own words a local relay client may not send, bare or after
+    /// `critical:`: the handshake's (`init`, `sethost:`, `version:`), `exit`
+    /// (it would close the link every client shares) and `drainsync:` (only
+    /// the daemon tells the other instances about drains; its control socket
+    /// is 0600). The one `command` starts with, or nil.
+    public static func reservedWord(in command: String) -> String? {
+        var command = Substring(command)
+        while command.hasPrefix(criticalPrefix) { command = command.dropFirst(criticalPrefix.count) }
+        if command == initCommand || command == exit { return String(command) }
+        return [sethostPrefix, versionPrefix, drainSyncPrefix].first { command.hasPrefix($0) }
+    }
 
     /// 32 random hex characters.
     public static func makeChallenge() -> String {
@@ -120,6 +134,10 @@ public enum WireRequestID {
 
     /// `#<id> `, what goes before the text of a tagged line.
     public static func prefix(_ id: UInt64) -> String { "#\(id) " }
+
+    /// The longest `#<id> ` (19 digits, 21 bytes): a tagged line is that much longer than
+    /// its text, so a request or reply must leave that room under `links.max_line`.
+    public static let longestPrefix = prefix(9_999_999_999_999_999_999).utf8.count
 
     /// The id and the text of `#<id> <text>`; nil for a line that is not tagged
     /// (no `#`, no digits, more than 19 digits, or no space after them).

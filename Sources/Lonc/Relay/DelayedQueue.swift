@@ -8,7 +8,8 @@ import Logging
 ///     anything-else.msua2                              dropped in by another tool (the seed's names)
 ///
 /// Any regular file whose name ends in `.<peer id>` (and does not start with
-/// `.`) is a message for that peer. Order is modification time, then name.
+/// `.`) is a message for that peer; `DelayedFileName` says how a name is read,
+/// so that no id is ever taken for another. Order is modification time, then name.
 /// balancerd's own files get a modification time above every file it has
 /// seen, so a clock stepping back cannot reorder them, across restarts too;
 /// their name is that time, so name order is sending order as well.
@@ -22,22 +23,28 @@ import Logging
 /// fsynced, so a crash leaves either no file or the whole message. A file that
 /// cannot be read is moved to `delayed/bad/` with a log line and never blocks
 /// the rest; a message the peer refused goes to `delayed/rejected/` beside a
-/// `<name>.reply` file holding the peer's answer.
+/// `<name>.reply` file holding the peer's answer. Symbolic links are never
+/// followed (listed with `lstat`, opened with `O_NOFOLLOW`): one is moved to
+/// `bad/` as it is. A file that cannot be removed or moved once its fate is
+/// known is held (`DelayedQueue+Files.swift`): logged once, never sent again
+/// by this process, and left where it is.
 public final class DelayedQueue: Sendable {
     /// `<state_dir>/delayed`.
     public let directory: String
     /// `<state_dir>/delayed/rejected`.
     public var rejectedDirectory: String { directory + "/rejected" }
-    private let logger: Logger
+    let logger: Logger
     /// The newest modification time handed out (or seen in the folder at opening).
     private let clock = Locked(FileStamp(seconds: 0, nanoseconds: 0))
     /// 64 random bits for this opening, in every name it makes: names stay unique across restarts.
     private let instance = String(UInt64.random(in: .min ... .max), radix: 16).leftPadded(to: 16)
     /// Messages waiting per peer, kept in memory so `depth` never lists the folder;
     /// re-synced from the folder on every `pending` scan.
-    private let counts = Locked<[String: Int]>([:])
+    let counts = Locked<[String: Int]>([:])
     /// The folder's own modification time at the last scan, and when that scan was (`folderChanged`).
     private let lastScan = Locked<(folder: FileStamp, at: Int)?>(nil)
+    /// Files whose fate is known but that could not be removed or moved, by name.
+    let held = Locked<[String: Held]>([:])
 
     /// A modification time, nanosecond precision.
     public struct FileStamp: Sendable, Equatable, Comparable {
@@ -58,20 +65,18 @@ public final class DelayedQueue: Sendable {
     public struct Entry: Sendable, Equatable, Comparable {
         /// The file name (also the message's id on the wire).
         public var name: String
-        /// The peer it is for (the part after the last `.`).
+        /// The peer it is for (`DelayedFileName.peer(of:)`).
         public var peer: String
         /// The file's modification time: the order of sending, then the name.
         public var modified: FileStamp
 
         public static func < (a: Entry, b: Entry) -> Bool { (a.modified, a.name) < (b.modified, b.name) }
 
-        /// `<anything>.<peer id>`; nil for hidden and temporary files (`.tmp-…`) and names without a peer.
+        /// nil for hidden and temporary files (`.tmp-…`) and names without a peer.
         init?(name: String, modified: FileStamp) {
-            guard !name.hasPrefix("."), let dot = name.lastIndex(of: "."), dot != name.startIndex else { return nil }
-            let peer = name[name.index(after: dot)...]
-            guard !peer.isEmpty else { return nil }
+            guard let peer = DelayedFileName.peer(of: name) else { return nil }
             self.name = name
-            self.peer = String(peer)
+            self.peer = peer
             self.modified = modified
         }
     }
@@ -102,11 +107,10 @@ public final class DelayedQueue: Sendable {
             clock = max(clock.next, FileStamp(now))
             return clock
         }
-        let time = String(format: "%012d.%09d", stamp.seconds, stamp.nanoseconds)
-        let name = "\(time).\(instance).\(peer)"
-        let temporary = "\(directory)/.tmp-\(time)-\(getpid())"
+        let name = DelayedFileName.make(seconds: stamp.seconds, nanoseconds: stamp.nanoseconds, instance: instance, peer: peer)
+        let temporary = "\(directory)/.tmp-\(stamp.seconds).\(stamp.nanoseconds)-\(getpid())"
         let bytes = Array((line + "\n").utf8)
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o640)
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o640)
         guard descriptor >= 0 else { throw .cannotStore(path: temporary, reason: String(cString: strerror(errno))) }
         let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
         let writeError = errno
@@ -126,8 +130,10 @@ public final class DelayedQueue: Sendable {
         return entry
     }
 
-    /// The messages waiting for `peer` (or every peer), in sending order.
+    /// The messages waiting for `peer` (or every peer), in sending order. Held
+    /// files are not waiting: each scan tries their removal or move again.
     public func pending(peer: String? = nil) -> [Entry] {
+        retryHeld()
         let all = entries()
         resync(all)
         return all.filter { peer == nil || $0.peer == peer }.sorted()
@@ -153,78 +159,31 @@ public final class DelayedQueue: Sendable {
         counts.withLock { $0 = fresh }
     }
 
-    /// The message line of an entry; a file that cannot be read is moved to `bad/` and nil returned.
-    public func line(of entry: Entry) -> String? {
-        let path = "\(directory)/\(entry.name)"
-        guard let data = FileManager.default.contents(atPath: path) else {
-            quarantine(entry, because: "cannot be read")
-            return nil
-        }
-        guard var text = String(data: data, encoding: .utf8) else {
-            quarantine(entry, because: "is not UTF-8")
-            return nil
-        }
-        if text.hasSuffix("\n") { text.removeLast() }
-        if text.hasSuffix("\r") { text.removeLast() }
-        guard !text.isEmpty, !text.contains("\n") else {
-            quarantine(entry, because: text.isEmpty ? "is empty" : "holds more than one line")
-            return nil
-        }
-        return text
-    }
-
-    /// Removes a delivered message (after the peer's reply).
-    public func remove(_ entry: Entry) {
-        if unlink("\(directory)/\(entry.name)") == 0 { uncount(entry) }
-        syncDirectory(directory)
-    }
-
-    /// Moves a message the peer refused to `rejected/`, with its reply in `rejected/<name>.reply`
-    /// (written first, so a crash never leaves a rejected message without its reason).
-    public func reject(_ entry: Entry, reply: String) {
-        let replyPath = "\(rejectedDirectory)/\(entry.name).reply"
-        if (try? Data((reply + "\n").utf8).write(to: URL(fileURLWithPath: replyPath), options: .atomic)) == nil {
-            logger.error("cannot write \(replyPath); the message is moved without its reply", metadata: ["peer": "\(entry.peer)"])
-        }
-        if rename("\(directory)/\(entry.name)", "\(rejectedDirectory)/\(entry.name)") == 0 {
-            uncount(entry)
-        } else {
-            logger.error("cannot move delayed message \(entry.name) to \(rejectedDirectory): \(String(cString: strerror(errno)))")
-        }
-        syncDirectory(rejectedDirectory)
-        syncDirectory(directory)
-    }
-
-    /// How many rejected messages are kept in `rejected/` (nil when the folder cannot be read).
-    public func rejectedCount() -> Int? {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: rejectedDirectory) else { return nil }
-        return names.filter { !$0.hasSuffix(".reply") && !$0.hasPrefix(".") }.count
-    }
-
-    private func uncount(_ entry: Entry) {
-        counts.withLock { $0[entry.peer] = max(0, ($0[entry.peer] ?? 1) - 1) }
-    }
-
-    private func quarantine(_ entry: Entry, because reason: String) {
-        logger.error("delayed message \(entry.name) \(reason); moved to \(directory)/bad", metadata: ["peer": "\(entry.peer)"])
-        if rename("\(directory)/\(entry.name)", "\(directory)/bad/\(entry.name)") == 0 { uncount(entry) }
-        syncDirectory(directory)
-    }
-
-    /// Every message file in the folder (regular files only: `bad/` and `rejected/` are folders).
+    /// Every message file in the folder: regular files only (`bad/` and
+    /// `rejected/` are folders), by `lstat`, so a symbolic link is never
+    /// followed; one with a message's name is moved to `bad/`. Held files are left out.
     private func entries() -> [Entry] {
         var folder = stat()
         if stat(directory, &folder) == 0 { lastScan.withLock { $0 = (FileStamp(folder.st_mtim), time(nil)) } }
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return [] }
+        let heldNames = held.withLock { Set($0.keys) }
         return names.compactMap { name in
             var info = stat()
-            guard !name.hasPrefix("."), stat("\(directory)/\(name)", &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
-            return Entry(name: name, modified: FileStamp(info.st_mtim))
+            guard !heldNames.contains(name), lstat("\(directory)/\(name)", &info) == 0, let entry = Entry(name: name, modified: FileStamp(info.st_mtim)) else {
+                return nil
+            }
+            switch info.st_mode & S_IFMT {
+            case S_IFREG: return entry
+            case S_IFLNK:
+                quarantine(entry, because: "is a symbolic link (never followed)", counted: false)
+                return nil
+            default: return nil
+            }
         }
     }
 
-    private func syncDirectory(_ path: String) {
-        let descriptor = open(path, O_RDONLY | O_DIRECTORY)
+    func syncDirectory(_ path: String) {
+        let descriptor = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard descriptor >= 0 else { return }
         fsync(descriptor)
         close(descriptor)
@@ -242,4 +201,3 @@ public enum DelayedQueueError: Error, Sendable, Equatable, CustomStringConvertib
         }
     }
 }
-

@@ -96,7 +96,7 @@ final class RelayClientHandler: ChannelInboundHandler {
         // would race, and a client's critical messages could be stored out of order.
         let eventLoop = context.eventLoop
         let previous = tail ?? eventLoop.makeSucceededVoidFuture()
-        let reply = previous.flatMap { eventLoop.makeFutureWithTask { await router.handle(peer: peer, line: line) } }
+        let reply = previous.flatMap { eventLoop.makeFutureWithTask { await router.handle(peer: peer, line: line, from: .localClient) } }
         tail = reply.map { _ in () }
         reply.whenSuccess { reply in
             loopBound.value.finish(index, reply, context: contextBound.value)

@@ -9,8 +9,27 @@ import Logging
 /// (`DeliveryVerdict`): removed when delivered, moved to `delayed/rejected/`
 /// when refused, kept first in line after `con_lost` and tried again after a
 /// backoff (`ReplayBackoff`), on link-up, or on the next `replayWaiting`.
+///
+/// A line comes from a local client of a relay socket (`Sender.localClient`)
+/// or from the daemon itself (`.daemon`: drains for the other instances).
+/// A local client may not send the daemon's own words (`WireProtocol.reservedWord(in:)`):
+/// they are answered `error:reserved_command`, with a log line, and go nowhere.
+/// A critical line that would not fit under `links.max_line` on the wire, with
+/// its id and a request-id tag, is answered `error:line_too_long` and not stored.
 public final class RelayRouter: Sendable {
+    /// Who wrote a line.
+    public enum Sender: Sendable {
+        /// A program writing to `<socket_dir>/<peer>` (group `socket_group`).
+        case localClient
+        /// balancerd itself.
+        case daemon
+    }
+
+    /// The answer to a local client's line holding a word only the daemon may send.
+    public static let reservedCommand = "error:reserved_command"
+
     private let queue: DelayedQueue
+    private let maxLine: Int
     private let logger: Logger
     private let links = Locked<[String: any PeerRequesting]>([:])
     private let lanes = Locked<[String: AsyncLock]>([:])
@@ -19,13 +38,14 @@ public final class RelayRouter: Sendable {
     private let depthChanged: @Sendable (String, Int) -> Void
     private let now: @Sendable () -> Double
 
-    /// `depthChanged` is told each peer's queue depth after every change (for the link status);
-    /// `now` is a monotonic clock in seconds (for the backoff).
+    /// `maxLine` is `links.max_line`; `depthChanged` is told each peer's queue depth after every
+    /// change (for the link status); `now` is a monotonic clock in seconds (for the backoff).
     public init(
-        queue: DelayedQueue, logger: Logger, depthChanged: @escaping @Sendable (String, Int) -> Void = { _, _ in },
+        queue: DelayedQueue, maxLine: Int, logger: Logger, depthChanged: @escaping @Sendable (String, Int) -> Void = { _, _ in },
         now: @escaping @Sendable () -> Double = { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
     ) {
         self.queue = queue
+        self.maxLine = maxLine
         self.logger = logger
         self.depthChanged = depthChanged
         self.now = now
@@ -42,13 +62,23 @@ public final class RelayRouter: Sendable {
     /// Critical messages the peers refused since start, by peer (`balancerd_relay_rejected_total`).
     public var rejectedSinceStart: [String: Int] { rejectedCounts.withLock { $0 } }
 
-    /// The reply for one client line. A critical message gets the peer's reply
+    /// The reply for one line for `peer`. A critical message gets the peer's reply
     /// when it was sent at once (delivered or rejected), `con_delayed` when it
     /// waits on disk, `con_failed` when it could not be stored.
-    public func handle(peer: String, line: String) async -> String {
+    public func handle(peer: String, line: String, from sender: Sender) async -> String {
+        if sender == .localClient, let word = WireProtocol.reservedWord(in: line) {
+            logger.warning(
+                "relay client line refused: it holds a word only balancerd itself sends",
+                metadata: ["peer": "\(peer)", "word": "\(word)", "critical": "\(line.hasPrefix(WireProtocol.criticalPrefix))"])
+            return Self.reservedCommand
+        }
         guard let link = links.withLock({ $0[peer] }) else { return WireReply.connectionLost }
         guard line.hasPrefix(WireProtocol.criticalPrefix) else { return await link.request(line) }
         let command = String(line.dropFirst(WireProtocol.criticalPrefix.count))
+        // Refused now rather than stored, sent, refused by the link and moved to rejected/.
+        guard CriticalMessage.lineLength(peer: peer, command: command) + WireRequestID.longestPrefix <= maxLine else {
+            return WireProtocol.lineTooLong
+        }
         return await lane(peer).withLock {
             let entry: DelayedQueue.Entry
             do {

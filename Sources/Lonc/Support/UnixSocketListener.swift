@@ -5,10 +5,15 @@ import NIOPosix
 /// Listens on a UNIX stream socket for line-based clients: the relay's
 /// per-peer sockets and the control socket.
 ///
-/// The socket is created under a umask that already gives it `mode`, so it
-/// never exists with wider permissions, even for the instant between `bind`
-/// and `chmod`. A socket file left by a killed run is replaced; anything else
-/// at the path (a regular file, a folder) is not ours to delete and is an error.
+/// The socket is bound in a private folder beside its path (`mkdtemp`, mode
+/// 0700), given its mode and group there, and only then renamed to its path,
+/// so it never exists where clients look with wider permissions, not even
+/// for the instant between `bind` and `chmod`. The process umask is never
+/// touched: it is process-wide, and a bind is an `await`, during which other
+/// threads create files (delayed messages, other sockets) that a narrowed or
+/// interleaved umask would give the wrong mode. A socket file left by a killed
+/// run is replaced; anything else at the path (a regular file, a folder) is
+/// not ours to delete and is an error.
 public enum UnixSocketListener {
     /// Binds `path` (creating its folder), frames lines of at most `maxLine`
     /// bytes, and puts the handler `makeHandler` builds at the top of each
@@ -19,9 +24,11 @@ public enum UnixSocketListener {
         makeHandler: @escaping @Sendable () -> any ChannelHandler
     ) async throws -> any Channel {
         try prepare(path)
-        if let owner { try owner.hand((path as NSString).deletingLastPathComponent) }
-        let previous = umask(0o777 & ~mode)
-        defer { umask(previous) }
+        let folder = (path as NSString).deletingLastPathComponent
+        if let owner { try owner.hand(folder) }
+        let staging = try stagingFolder(in: folder)
+        defer { rmdir(staging) }
+        let staged = staging + "/s"
         let channel = try await ServerBootstrap(group: group)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -30,16 +37,26 @@ public enum UnixSocketListener {
                     try sync.addHandler(makeHandler())
                 }
             }
-            .bind(unixDomainSocketPath: path)
+            .bind(unixDomainSocketPath: staged)
             .get()
-        chmod(path, mode)
-        do {
-            try owner?.hand(path)
+        do throws(UnixSocketError) {
+            guard chmod(staged, mode) == 0 else { throw .cannotPlace(path, reason: "chmod: \(String(cString: strerror(errno)))") }
+            try owner?.hand(staged)
+            guard rename(staged, path) == 0 else { throw .cannotPlace(path, reason: "rename: \(String(cString: strerror(errno)))") }
         } catch {
             try? await channel.close()
+            unlink(staged)
             throw error
         }
         return channel
+    }
+
+    /// A new folder only this user can enter, in `folder`, for a socket not yet in place.
+    static func stagingFolder(in folder: String) throws(UnixSocketError) -> String {
+        var template = Array((folder + "/.bind-XXXXXX").utf8CString)
+        let made = template.withUnsafeMutableBufferPointer { buffer in buffer.baseAddress.flatMap { mkdtemp($0) }.map { String(cString: $0) } }
+        guard let made else { throw .cannotCreateFolder(folder + "/.bind-XXXXXX", reason: String(cString: strerror(errno))) }
+        return made
     }
 
     /// Creates the folder; removes a stale socket; refuses to remove anything that is not a socket.
@@ -90,11 +107,14 @@ public enum UnixSocketError: Error, Sendable, CustomStringConvertible {
     case cannotCreateFolder(String, reason: String)
     /// The socket could not be given to `socket_group`.
     case cannotChangeGroup(String, group: String, reason: String)
+    /// The bound socket could not be given its mode or moved to its path.
+    case cannotPlace(String, reason: String)
 
     public var description: String {
         switch self {
         case .notASocket(let path): "\(path) exists and is not a socket; not replacing it"
         case .cannotCreateFolder(let folder, let reason): "cannot create the socket folder \(folder): \(reason)"
+        case .cannotPlace(let path, let reason): "cannot put the socket \(path) in place: \(reason)"
         case .cannotChangeGroup(let path, let group, let reason):
             "cannot give \(path) to group \(group) (socket_group): \(reason); the user running balancerd must be a member of \(group) (SupplementaryGroups=\(group) in its unit, or adduser balancerd \(group))"
         }

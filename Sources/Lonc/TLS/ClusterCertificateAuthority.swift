@@ -133,14 +133,19 @@ public enum ClusterCertificateAuthority {
     }
 
     /// Temporary name, fsync, rename, fsync of the folder: all or nothing.
+    /// The temporary file is new (`O_EXCL`, a random name: nothing planted at a
+    /// guessable name is written through, a symbolic link included) and gets
+    /// its mode from `fchmod` on the open file before a byte of the key is in
+    /// it, whatever the umask, which is process-wide and never changed here.
     private static func write(pem: [UInt8], to path: String, mode: mode_t) throws(TLSError) {
-        let temporary = path + ".tmp-\(getpid())"
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+        let temporary = path + ".tmp-\(getpid())-\(String(UInt64.random(in: .min ... .max), radix: 16))"
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode & 0o600)
         guard descriptor >= 0 else { throw .cannotIssue(reason: "\(temporary): \(String(cString: strerror(errno)))") }
-        let written = pem.withUnsafeBytes { Foundation.write(descriptor, $0.baseAddress, $0.count) }
+        let moded = fchmod(descriptor, mode)
+        let written = moded == 0 ? pem.withUnsafeBytes { Foundation.write(descriptor, $0.baseAddress, $0.count) } : -1
         let synced = fsync(descriptor)
         close(descriptor)
-        guard written == pem.count, synced == 0, fchmodat(AT_FDCWD, temporary, mode, 0) == 0, rename(temporary, path) == 0 else {
+        guard moded == 0, written == pem.count, synced == 0, rename(temporary, path) == 0 else {
             let reason = String(cString: strerror(errno))
             unlink(temporary)
             throw .cannotIssue(reason: "\(path): \(reason)")
