@@ -25,33 +25,39 @@ extension BalancerState {
     mutating func share(in range: Range<Int>, now: Double, below limit: Double?) -> Pick {
         guard !range.isEmpty else { return Pick() }
         let level = waterLevel(in: range, now: now)
+        let slowStart = policy.slowStart
+        // Slow-start shares read from a copy of the slots (O(1): shared storage), not self, while `facts` is written.
+        let joining = slowStarting > 0 ? slots : []
         var total = 0.0
         var best = -1, bestScore = -Double.infinity
         var held = -1, heldRoom = -Double.infinity
         var anyFull = false
-        for index in range where isEligible(index, now: now) {
-            let facts = slots[index].fast
-            let predicted = facts.predicted
-            if let limit, predicted >= limit { continue }
-            let room = facts.capacity - facts.booked
-            guard room > 0 else {
-                anyFull = true
-                continue
+        // The hot path: one pass over plain values in memory order, no copies, no retains.
+        facts.withUnsafeMutableBufferPointer { facts in
+            for index in range {
+                let fact = facts[index]
+                guard fact.admissible, now <= fact.freshUntil else { continue }
+                let predicted = fact.predicted
+                if let limit, predicted >= limit { continue }
+                let room = fact.capacity - fact.booked
+                guard room > 0 else {
+                    anyFull = true
+                    continue
+                }
+                var weight = Swift.min(Swift.max(0, level - predicted) * fact.loginsPerPoint, room) + room * 1e-6
+                if !joining.isEmpty { weight *= Self.share(joinedAt: joining[index].joinedAt, now: now, slowStart: slowStart) }
+                guard weight > 0 else {
+                    if room > heldRoom { held = index; heldRoom = room }
+                    continue
+                }
+                let score = fact.score + weight
+                facts[index].score = score
+                total += weight
+                if score > bestScore { best = index; bestScore = score }
             }
-            let deficit = Swift.max(0, level - predicted) / Swift.max(0.01, facts.loadCost, facts.userCost)
-            var weight = Swift.min(deficit, room) + room * 1e-6
-            if slowStarting > 0 { weight *= share(index, now: now) }
-            guard weight > 0 else {
-                if room > heldRoom { held = index; heldRoom = room }
-                continue
-            }
-            let score = facts.score + weight
-            slots[index].fast.score = score
-            total += weight
-            if score > bestScore { best = index; bestScore = score }
         }
         if best >= 0 {
-            slots[best].fast.score -= total
+            facts[best].score -= total
             return Pick(room: best)
         }
         if held >= 0 { return Pick(room: held) }
@@ -68,16 +74,16 @@ extension BalancerState {
         var total = 0.0
         var best = -1, bestScore = -Double.infinity
         for index in range where isEligible(index, now: now) {
-            let facts = slots[index].fast
-            if let limit, facts.predicted >= limit { continue }
-            let weight = policy.maxLoad - facts.effective
-            let score = facts.score + weight
-            slots[index].fast.score = score
+            let fact = facts[index]
+            if let limit, fact.predicted >= limit { continue }
+            let weight = policy.maxLoad - fact.effective
+            let score = fact.score + weight
+            facts[index].score = score
             total += weight
             if score > bestScore { best = index; bestScore = score }
         }
         guard best >= 0 else { return nil }
-        slots[best].fast.score -= total
+        facts[best].score -= total
         return best
     }
 
@@ -85,7 +91,7 @@ extension BalancerState {
     /// eligible, with room, and a backup only while the policy itself would use one.
     func returningIndex(_ id: String, now: Double, instead choice: Choice) -> Int? {
         guard let index = slotsByID[id]?.first, isEligible(index, now: now),
-            slots[index].fast.capacity > slots[index].fast.booked
+            facts[index].capacity > facts[index].booked
         else { return nil }
         if index < spareCount { return index }
         guard case .spare(let chosen, _) = choice, chosen >= spareCount else { return nil }
@@ -104,15 +110,15 @@ extension BalancerState {
         for step in 0..<count {
             let index = (roundRobinCursor + step) % count
             guard isEligible(index, now: now) else { continue }
-            let facts = slots[index].fast
-            if facts.capacity <= facts.booked {
-                if full.map({ facts.effective < slots[$0].fast.effective }) ?? true { full = index }
+            let fact = facts[index]
+            if fact.capacity <= fact.booked {
+                if full.map({ fact.effective < facts[$0].effective }) ?? true { full = index }
                 continue
             }
             if slots[index].joinedAt == nil { return Pick(room: index, full: full) }
-            slots[index].fast.score += share(index, now: now)
-            if slots[index].fast.score >= 1 {
-                slots[index].fast.score -= 1
+            facts[index].score += share(index, now: now)
+            if facts[index].score >= 1 {
+                facts[index].score -= 1
                 return Pick(room: index, full: full)
             }
             if held == nil { held = index }

@@ -45,7 +45,7 @@ extension BalancerState {
     private func level(in range: Range<Int>, now: Double, logins: Double) -> Double {
         var candidates: [(load: Double, loginsPerPoint: Double)] = []
         for index in range where isEligible(index, now: now) {
-            let facts = slots[index].fast
+            let facts = facts[index]
             candidates.append((facts.predicted, 1 / Swift.max(0.01, facts.loadCost, facts.userCost)))
         }
         guard !candidates.isEmpty else { return policy.maxLoad }

@@ -2,8 +2,13 @@
 /// growing from 0 to 1 over `slowStart`, which scales its weight.
 extension BalancerState {
     func share(_ index: Int, now: Double) -> Double {
-        guard let joined = slots[index].joinedAt, policy.slowStart > 0 else { return 1 }
-        return min(1, max(0, (now - joined) / policy.slowStart))
+        Self.share(joinedAt: slots[index].joinedAt, now: now, slowStart: policy.slowStart)
+    }
+
+    /// `(now − joined) / slowStart`, between 0 and 1; 1 when not slow-starting.
+    static func share(joinedAt joined: Double?, now: Double, slowStart: Double) -> Double {
+        guard let joined, slowStart > 0 else { return 1 }
+        return min(1, max(0, (now - joined) / slowStart))
     }
 
     mutating func endFinishedSlowStarts(now: Double) {

@@ -57,7 +57,7 @@ extension BalancerState {
     mutating func observe(_ observation: SpareObservation, superseded: [LoadReading] = [], at index: Int, now: Double) {
         let wasAvailable = slots[index].available
         slots[index].observation = observation
-        if wasAvailable, !slots[index].available { slots[index].fast.score = 0 }
+        if wasAvailable, !slots[index].available { facts[index].score = 0 }
         if !wasAvailable, slots[index].available {
             // Coming back starts slow start; joining with this balancer's own start
             // does not (as HAProxy's `slowstart`): every spare would be held back at once.
@@ -66,7 +66,7 @@ extension BalancerState {
             slots[index].seenAvailable = true
             if comingBack, policy.slowStart > 0 {
                 slots[index].joinedAt = now
-                slots[index].fast.score = 0
+                facts[index].score = 0
             }
         }
         let newest = observation.reading

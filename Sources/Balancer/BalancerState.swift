@@ -36,6 +36,9 @@ public struct BalancerState: Sendable {
     /// The policy in force.
     public private(set) var policy: BalancerPolicy
     var slots: [SpareSlot]
+    /// By slot, the scalars the hot path reads, side by side in one array (a
+    /// decision never touches the slots' strings, and a scan walks memory in order).
+    var facts: [FastFacts]
     /// The slots of each id (one, unless an id is both spare and backup).
     var slotsByID: [String: [Int]] = [:]
     /// Slots `0..<spareCount` are spares, the rest backups.
@@ -86,8 +89,6 @@ public struct BalancerState: Sendable {
         var returningRecord: LogMark?
         /// The logins its samples may not show yet, and the learned costs.
         var ledger = SpareLedger()
-        /// Scalars the hot path reads, so a decision never copies the strings above.
-        var fast = FastFacts()
 
         /// Link up, answering polls, not draining: coming back to this starts slow start.
         var available: Bool { observation.linkUp && observation.unansweredPolls == 0 && observation.drain == nil }
@@ -100,7 +101,8 @@ public struct BalancerState: Sendable {
         /// below max_load, not awaiting readmission: all but freshness.
         var admissible = false
         var effective = Double.nan  // NaN: no sample or unknown
-        var takenAt = 0.0
+        /// The sample's time plus `stale_after`: past it the sample does not count.
+        var freshUntil = -Double.infinity
         /// Logins the spare could take from its sample (less what the sample
         /// does not show yet of earlier ones) before reaching max_load: room = capacity − booked.
         var capacity = 0.0
@@ -108,6 +110,8 @@ public struct BalancerState: Sendable {
         var booked = 0.0
         /// Smooth weighted round-robin's running score.
         var score = 0.0
+        /// Logins per point of the costlier figure: 1 / max(0.01, loadCost, userCost).
+        var loginsPerPoint = 0.0
         /// Predicted load = max(loadBase + loadCost × booked, userBase + userCost × booked).
         var loadBase = 0.0
         var userBase = 0.0
@@ -136,6 +140,7 @@ public struct BalancerState: Sendable {
         self.slots = (policy.spares + policy.backups).map {
             SpareSlot(observation: SpareObservation(id: $0, domain: "", linkUp: false, linkState: "connecting", reading: nil))
         }
+        self.facts = Array(repeating: FastFacts(), count: slots.count)
         indexSlots()
     }
 
@@ -154,6 +159,7 @@ public struct BalancerState: Sendable {
         }
         policy = newPolicy
         indexSlots()
+        facts = Array(repeating: FastFacts(), count: slots.count)
         for index in slots.indices { refreshFacts(index) }
         roundRobinCursor = 0
         slowStarting = slots.filter { $0.joinedAt != nil }.count
@@ -172,14 +178,14 @@ public struct BalancerState: Sendable {
         var loadBase = (reading?.load ?? effective) + loadCost * ledger.residual
         if let trend = ledger.trendSettled(timeConstant: policy.loadTimeConstant) { loadBase = max(loadBase, trend) }
         let userBase = reading?.userload ?? effective
-        slots[index].fast = FastFacts(
+        facts[index] = FastFacts(
             admissible: observation.linkUp && observation.unansweredPolls == 0 && observation.drain == nil
                 && (!policy.sameDomain || observation.domain == policy.ownDomain)
                 && !effective.isNaN && effective < policy.maxLoad && !slots[index].overloaded,
             effective: effective,
-            takenAt: reading?.takenAt ?? 0,
+            freshUntil: (reading?.takenAt ?? -Double.infinity) + policy.staleAfter,
             capacity: min(Self.capacity(policy.maxLoad - loadBase, cost: loadCost), Self.capacity(policy.maxLoad - userBase, cost: userCost)),
-            booked: ledger.sinceSample, score: slots[index].fast.score,
+            booked: ledger.sinceSample, score: facts[index].score, loginsPerPoint: 1 / max(0.01, loadCost, userCost),
             loadBase: loadBase, userBase: userBase, loadCost: loadCost, userCost: userCost)
     }
 
@@ -198,8 +204,8 @@ public struct BalancerState: Sendable {
 
     /// The same verdict as `exclusion(_:now:) == nil`, from scalars only: the hot path.
     func isEligible(_ index: Int, now: Double) -> Bool {
-        let facts = slots[index].fast
-        return facts.admissible && now - facts.takenAt <= policy.staleAfter
+        let facts = facts[index]
+        return facts.admissible && now <= facts.freshUntil
     }
 
     // MARK: - The hot path
@@ -240,7 +246,7 @@ public struct BalancerState: Sendable {
             if books {
                 demand.book()
                 slots[index].ledger.book(at: now)
-                slots[index].fast.booked += 1
+                facts[index].booked += 1
             }
             slots[index].redirects += 1
             if index >= spareCount { backupCount += 1 }
@@ -314,7 +320,7 @@ public struct BalancerState: Sendable {
     /// The load the spare is heading for with the logins booked there: its
     /// sample plus what the sample does not show yet (`SpareLedger`).
     @inline(__always)
-    func predicted(_ index: Int) -> Double { slots[index].fast.predicted }
+    func predicted(_ index: Int) -> Double { facts[index].predicted }
 
     /// This server's own load, predicted the same way (nil when unknown).
     var ownPredicted: Double? {

@@ -23,7 +23,7 @@ public enum LoadPlot {
             <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" viewBox="0 0 \(Int(width)) \(Int(height))" \
             font-family="sans-serif" font-size="11">
             <rect width="100%" height="100%" fill="white"/>
-            <text x="8" y="16" font-size="13" font-weight="bold">\(escaped(scenario.name)): settled load of each server (%), virtual time (s)</text>
+            <text x="8" y="16" font-size="13" font-weight="bold">\(escaped(scenario.name)): \(scenario.servers.count > manyServers ? "highest, median and lowest settled load of the spares" : "settled load of each server") (%), virtual time (s)</text>
 
             """
         for (index, result) in results.enumerated() {
@@ -51,25 +51,61 @@ public enum LoadPlot {
         }
         out += "<line x1=\"\(format(x))\" y1=\"\(format(py(maxLoad)))\" x2=\"\(format(x + panelWidth))\" y2=\"\(format(py(maxLoad)))\" stroke=\"#d00\" stroke-dasharray=\"4 3\"/>\n"
         let series = result.series
-        for (server, loads) in series.loads.enumerated() {
-            var points: [String] = []
-            var segments: [String] = []
-            for (time, load) in zip(series.times, loads) {
-                if load.isNaN {
-                    if points.count > 1 { segments.append(points.joined(separator: " ")) }
-                    points = []
-                } else {
-                    points.append("\(format(px(time))),\(format(py(Double(load))))")
-                }
-            }
-            if points.count > 1 { segments.append(points.joined(separator: " ")) }
-            let color = palette[server % palette.count]
-            let dash = server >= servers ? " stroke-dasharray=\"2 2\"" : ""
-            for segment in segments {
+        for (index, line) in lines(series, servers: servers).enumerated() {
+            let color = line.color ?? palette[index % palette.count]
+            let dash = line.own ? " stroke-dasharray=\"2 2\"" : ""
+            for segment in segments(line.loads, times: series.times, px: px, py: py) {
                 out += "<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"1.2\" stroke-opacity=\"0.8\"\(dash) points=\"\(segment)\"/>\n"
             }
         }
         return out + "</g>\n"
+    }
+
+    /// One line of a panel.
+    struct Line {
+        var loads: [Float]
+        var own = false
+        var color: String?
+    }
+
+    /// A line per server; past `manyServers` spares, their highest, median and
+    /// lowest settled load at each moment instead (a hundred lines are a blur),
+    /// and the balancers' own servers each.
+    static let manyServers = 20
+
+    static func lines(_ series: RunSeries, servers: Int) -> [Line] {
+        let own = series.loads.dropFirst(servers).map { Line(loads: $0, own: true) }
+        guard servers > manyServers else { return series.loads.prefix(servers).map { Line(loads: $0) } + own }
+        var high: [Float] = [], middle: [Float] = [], low: [Float] = []
+        for moment in series.times.indices {
+            let loads = series.loads.prefix(servers).map { $0[moment] }.filter { !$0.isNaN }.sorted()
+            high.append(loads.last ?? .nan)
+            middle.append(loads.isEmpty ? .nan : loads[loads.count / 2])
+            low.append(loads.first ?? .nan)
+        }
+        return [Line(loads: high, color: "#d62728"), Line(loads: middle, color: "#1f77b4"), Line(loads: low, color: "#2ca02c")] + own
+    }
+
+    /// The polyline point lists of one line: broken where the server is down,
+    /// and only the moments where the load changes (settled loads move in steps).
+    static func segments(_ loads: [Float], times: [Double], px: (Double) -> Double, py: (Double) -> Double) -> [String] {
+        var segments: [String] = []
+        var points: [String] = []
+        for (index, load) in loads.enumerated() {
+            guard !load.isNaN else {
+                if points.count > 1 { segments.append(points.joined(separator: " ")) }
+                points = []
+                continue
+            }
+            let previous = index > 0 ? loads[index - 1] : .nan
+            let next = index + 1 < loads.count ? loads[index + 1] : .nan
+            // A point between two equal neighbours adds nothing to the line.
+            if points.isEmpty || next.isNaN || load != previous || load != next {
+                points.append("\(format(px(times[index]))),\(format(py(Double(load))))")
+            }
+        }
+        if points.count > 1 { segments.append(points.joined(separator: " ")) }
+        return segments
     }
 
     private static func niceStep(_ duration: Double) -> Double {

@@ -71,12 +71,35 @@ struct ScenarioLoaderTests {
         }
     }
 
-    @Test("balancerd simulate --check holds on every scenario kept in the repository, and says why when it does not")
+    /// One run does three things: the bar (--check), and docs/BALANCING.md's
+    /// tables and plots are what the simulator gives now (they cannot drift).
+    @Test("balancerd simulate --check holds on every scenario kept in the repository; docs/BALANCING.md shows its figures; it says why when it does not hold")
     func checkHolds() throws {
         let files = try FileManager.default.contentsOfDirectory(atPath: Self.scenarios).filter { $0.hasSuffix(".yaml") }.sorted()
-        let held = try run(ProcessCluster.binary, ["simulate", "--check"] + files.map { "\(Self.scenarios)/\($0)" })
-        #expect(held.status == 0, "\(held.output)")
-        #expect(held.output.components(separatedBy: "\nbalancerd held").count - 1 == files.count, "\(held.output)")
+        let plots = FileManager.default.temporaryDirectory.appendingPathComponent("balancing-\(getpid())").appendingPathComponent("balancing").path
+        try FileManager.default.createDirectory(atPath: plots, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: plots).deletingLastPathComponent().path) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: ProcessCluster.binary)
+        process.arguments = ["simulate", "--check", "--markdown", "--plots", plots] + files.map { "\(Self.scenarios)/\($0)" }
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let tables = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(tables)")
+        #expect(tables.components(separatedBy: "\nbalancerd held").count - 1 == files.count, "\(tables)")
+        let document = try String(contentsOfFile: repositoryRoot + "/docs/BALANCING.md", encoding: .utf8)
+        let region = document.components(separatedBy: "<!-- balancerd simulate: begin -->\n").dropFirst().first?
+            .components(separatedBy: "<!-- balancerd simulate: end -->").first
+        #expect(region == tables, "docs/BALANCING.md's figures are not the simulator's: run the command above them again")
+        for file in files {
+            let name = file.replacingOccurrences(of: ".yaml", with: ".svg")
+            let made = try String(contentsOfFile: "\(plots)/\(name)", encoding: .utf8)
+            let kept = try? String(contentsOfFile: repositoryRoot + "/docs/balancing/\(name)", encoding: .utf8)
+            #expect(made == kept, "docs/balancing/\(name) is not the simulator's plot")
+        }
         // The policy as it was: a redirect counted only until the spare's next sample. It falls short, and says so.
         let old = try run(
             ProcessCluster.binary, ["simulate", "--check", "--policy", "balancerd", "--policy", "haproxy-agent", "--policy", "oracle", "\(Self.scenarios)/storm-one-idle.yaml"],

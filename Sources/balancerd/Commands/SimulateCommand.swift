@@ -51,7 +51,7 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: "Use this seed instead of the scenario's.")
     var seed: UInt64?
 
-    @Flag(help: "Print the tables in Markdown (docs/BALANCING.md).")
+    @Flag(help: "Print the tables in Markdown (docs/BALANCING.md), with a link to each plot when --plots is given.")
     var markdown = false
 
     @Flag(help: "Exit 1 unless balancerd's policy holds in every scenario (see above).")
@@ -66,6 +66,13 @@ struct SimulateCommand: ParsableCommand {
     }
 
     func run() throws {
+        if let plots {
+            do {
+                try FileManager.default.createDirectory(atPath: plots, withIntermediateDirectories: true)
+            } catch {
+                throw ValidationError("--plots \(plots): cannot make the folder: \(error.localizedDescription)")
+            }
+        }
         var failed: [String] = []
         for path in scenarios {
             var scenario: Scenario
@@ -82,11 +89,16 @@ struct SimulateCommand: ParsableCommand {
             let results = Simulator(scenario).run(contenders)
             let figures = results.map(\.figures)
             print(markdown ? "### \(scenario.name)\n\n\(scenario.summary)\n" : "== \(scenario.name): \(scenario.summary)")
+            if markdown, let plots {
+                // The plot beside the table, linked from the folder above the plots' (docs/BALANCING.md's place).
+                print("![\(scenario.name): each server's settled load over time, one panel per policy](\(URL(fileURLWithPath: plots).lastPathComponent)/\(scenario.name).svg)\n")
+            }
             print(SimulationReport.table(scenario, figures, markdown: markdown))
             if let ours = figures.first(where: { $0.contender == "balancerd" }), figures.count > 1 {
                 let verdict = SimulationVerdict(scenario, ours: ours, others: figures)
                 let absorbable = verdict.absorbable ? "" : " (the cluster cannot absorb these logins: even the oracle passes max_load)"
-                print(verdict.held ? "balancerd held\(absorbable)" : "balancerd fell short\(absorbable): \(verdict.shortfalls.joined(separator: "; "))")
+                let words = verdict.held ? "balancerd held\(absorbable)" : "balancerd fell short\(absorbable): \(verdict.shortfalls.joined(separator: "; "))"
+                print(markdown ? "\n\(words)." : words)
                 if !verdict.held { failed.append(scenario.name) }
             }
             print("")
