@@ -95,6 +95,9 @@ struct StormEndToEndTests {
         }
         let settled = kernel.settledLoads
         let peak = Self.spares.compactMap { settled[$0] }.max() ?? 0
+        // For the record (docs/BALANCING.md): where the logins went and where each spare settles.
+        let record = Self.spares.map { "\($0): \(targets[$0] ?? 0) logins, settles at \(settled[$0] ?? 0) %" }.joined(separator: "\n")
+        try? "binary \(ProcessCluster.binary)\n\(record)\n".write(toFile: repositoryRoot + "/.build/storm-transcript.txt", atomically: true, encoding: .utf8)
         #expect(targets.values.reduce(0, +) == 240, "\(targets)")
         #expect(peak <= 100, "settled \(settled.sorted { $0.key < $1.key }), logins \(targets.sorted { $0.key < $1.key })")
         // The idle spare took its share, not the storm: 90 points of the 290 free.
