@@ -17,14 +17,14 @@ extension BalancerState {
     /// have room: every candidate's score grows by its weight, the highest
     /// score takes the login and gives back the sum of the weights (nginx's
     /// rule; equal weights take turns). The weight is the candidate's deficit
-    /// below the water level, in logins (`waterLevel`), plus a millionth of
+    /// below the water level, in logins (`updateWaterLevels`), plus a millionth of
     /// its room, so that when the logins booked since the level was set have
     /// filled every deficit the shares go by room alone; × its slow-start
     /// share. One pass. `below`: only slots predicted below this load
     /// (overflow: less loaded than this server).
     mutating func share(in range: Range<Int>, now: Double, below limit: Double?) -> Pick {
         guard !range.isEmpty else { return Pick() }
-        let level = waterLevel(in: range, now: now)
+        updateWaterLevels(now: now)
         let slowStart = policy.slowStart
         // Slow-start shares read from a copy of the slots (O(1): shared storage), not self, while `facts` is written.
         let joining = slowStarting > 0 ? slots : []
@@ -37,14 +37,13 @@ extension BalancerState {
             for index in range {
                 let fact = facts[index]
                 guard fact.admissible, now <= fact.freshUntil else { continue }
-                let predicted = fact.predicted
-                if let limit, predicted >= limit { continue }
-                let room = fact.capacity - fact.booked
+                if let limit, fact.predicted >= limit { continue }
+                let room = fact.room
                 guard room > 0 else {
                     anyFull = true
                     continue
                 }
-                var weight = Swift.min(Swift.max(0, level - predicted) * fact.loginsPerPoint, room) + room * 1e-6
+                var weight = fact.weight
                 if !joining.isEmpty { weight *= Self.share(joinedAt: joining[index].joinedAt, now: now, slowStart: slowStart) }
                 guard weight > 0 else {
                     if room > heldRoom { held = index; heldRoom = room }

@@ -24,10 +24,11 @@ import Darwin
 /// balancers each sending their logins this way fill the spares to one
 /// level, not N times the least loaded one.
 extension BalancerState {
-    /// The level of `range` (the spares, or the backups) for this generation
-    /// of samples, computed again at least every half second (samples go
-    /// stale, demand fades): O(n log n) then, not per login.
-    mutating func waterLevel(in range: Range<Int>, now: Double) -> Double {
+    /// The levels of the spares and of the backups for this generation of
+    /// samples, and every slot's weight below its level; computed again at
+    /// least every half second (samples go stale, demand fades): O(n log n)
+    /// then, not per login (a login booked weighs its own slot again).
+    mutating func updateWaterLevels(now: Double) {
         if levelsGeneration != generation || !(now - levelsAt < 0.5) {
             levelsAt = now
             let lag = max(policy.loadTimeConstant, policy.staleAfter)
@@ -36,8 +37,8 @@ extension BalancerState {
             let expected = max(1, demand.expected(within: lag))
             levels = (level(in: 0..<spareCount, now: now, logins: expected), level(in: spareCount..<slots.count, now: now, logins: expected))
             levelsGeneration = generation
+            for index in facts.indices { facts[index].weigh(below: index < spareCount ? levels.spares : levels.backups) }
         }
-        return range.lowerBound == 0 && spareCount > 0 ? levels.spares : levels.backups
     }
 
     /// The load h at which Σ (h − predictedᵢ)⁺ / costᵢ = `logins` over the

@@ -117,9 +117,27 @@ public struct BalancerState: Sendable {
         var userBase = 0.0
         var loadCost = 0.0
         var userCost = 0.0
+        /// Kept as they change (a sample, a login booked, a new water level), so a
+        /// decision only reads them: the predicted load, the room (capacity −
+        /// booked), and the weight below the water level (`BalancerState+Level`).
+        var predicted = Double.nan
+        var room = 0.0
+        var weight = 0.0
 
+        /// Brings `predicted` and `room` up to date after `booked` or a base changed.
         @inline(__always)
-        var predicted: Double { Swift.max(loadBase + loadCost * booked, userBase + userCost * booked) }
+        mutating func settle() {
+            predicted = Swift.max(loadBase + loadCost * booked, userBase + userCost * booked)
+            room = capacity - booked
+        }
+
+        /// The weight below the water level `level`: the deficit in logins (at most the
+        /// room), plus a millionth of the room, so that when every deficit is filled the
+        /// shares go by room; 0 without room.
+        @inline(__always)
+        mutating func weigh(below level: Double) {
+            weight = room > 0 ? Swift.min(Swift.max(0, level - predicted) * loginsPerPoint, room) + room * 1e-6 : 0
+        }
     }
 
     /// Where in the log this target's decision for the current snapshot is.
@@ -187,6 +205,8 @@ public struct BalancerState: Sendable {
             capacity: min(Self.capacity(policy.maxLoad - loadBase, cost: loadCost), Self.capacity(policy.maxLoad - userBase, cost: userCost)),
             booked: ledger.sinceSample, score: facts[index].score, loginsPerPoint: 1 / max(0.01, loadCost, userCost),
             loadBase: loadBase, userBase: userBase, loadCost: loadCost, userCost: userCost)
+        facts[index].settle()
+        facts[index].weigh(below: index < spareCount ? levels.spares : levels.backups)
     }
 
     /// The cost of a login on each figure: configured, or learned (`login_cost: auto`).
@@ -247,6 +267,8 @@ public struct BalancerState: Sendable {
                 demand.book()
                 slots[index].ledger.book(at: now)
                 facts[index].booked += 1
+                facts[index].settle()
+                facts[index].weigh(below: index < spareCount ? levels.spares : levels.backups)
             }
             slots[index].redirects += 1
             if index >= spareCount { backupCount += 1 }
