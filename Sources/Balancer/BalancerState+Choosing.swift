@@ -25,6 +25,10 @@ extension BalancerState {
     mutating func share(in range: Range<Int>, now: Double, below limit: Double?) -> Pick {
         guard !range.isEmpty else { return Pick() }
         updateWaterLevels(now: now)
+        // Found without room earlier in this generation: booking only takes room away.
+        if fullRanges.generation == generation, fullRanges.ranges.contains(range), limit == nil {
+            return Pick(full: shareBySample(in: range, now: now, below: nil))
+        }
         let slowStart = policy.slowStart
         // Slow-start shares read from a copy of the slots (O(1): shared storage), not self, while `facts` is written.
         let joining = slowStarting > 0 ? slots : []
@@ -60,7 +64,12 @@ extension BalancerState {
             return Pick(room: best)
         }
         if held >= 0 { return Pick(room: held) }
-        return Pick(full: anyFull ? shareBySample(in: range, now: now, below: limit) : nil)
+        guard anyFull else { return Pick() }
+        if limit == nil {
+            if fullRanges.generation != generation { fullRanges = (generation, []) }
+            fullRanges.ranges.append(range)
+        }
+        return Pick(full: shareBySample(in: range, now: now, below: limit))
     }
 
     /// When no candidate has room by its prediction, though each one's sample

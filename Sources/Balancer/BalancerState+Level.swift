@@ -37,6 +37,7 @@ extension BalancerState {
             let expected = max(1, demand.expected(within: lag))
             levels = (level(in: 0..<spareCount, now: now, logins: expected), level(in: spareCount..<slots.count, now: now, logins: expected))
             levelsGeneration = generation
+            fullRanges = (generation, [])
             for index in facts.indices { facts[index].weigh(below: index < spareCount ? levels.spares : levels.backups) }
         }
     }

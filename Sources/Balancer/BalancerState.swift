@@ -54,6 +54,8 @@ public struct BalancerState: Sendable {
     var levels = (spares: 0.0, backups: 0.0)
     var levelsGeneration: UInt64?
     var levelsAt = -Double.infinity
+    /// Tiers found with no room in `generation` (their decisions go straight to the samples' headroom).
+    var fullRanges: (generation: UInt64, ranges: [Range<Int>]) = (0, [])
     /// How many logins a second this balancer sends (`DemandRate`).
     var demand = DemandRate()
     var slowStarting = 0
