@@ -52,7 +52,7 @@ public struct BalancerPolicy: Sendable, Equatable {
     /// Creates a policy; the defaults are those of docs/REFERENCE.md.
     public init(
         mode: BalancerMode = .overflow, spares: [String], backups: [String] = [], sameDomain: Bool = true, ownDomain: String,
-        loginCost: Double = 0.5, learnsLoginCost: Bool = true, maxLoad: Double = 100, readmitLoad: Double = 85, slowStart: Double = 60,
+        loginCost: Double = 0.5, learnsLoginCost: Bool = false, maxLoad: Double = 100, readmitLoad: Double = 85, slowStart: Double = 60,
         staleAfter: Double = 6, loadTimeConstant: Double = 60
     ) {
         self.mode = mode

@@ -11,7 +11,9 @@ public struct RunFigures: Sendable, Equatable {
     public var spread: Double?
     /// Logins in the run.
     public var logins: Int
-    /// Logins with no target (503), and of those the ones refused while a spare had room.
+    /// Logins with no target (503), and of those the ones refused while a spare
+    /// had room and the balancer had a fresh sample of some spare (not before
+    /// its first answer after a start: it knew nothing then).
     public var refused: Int
     public var refusedWithRoom: Int
     /// Logins kept on the balancer's own server (mode `overflow`), and of those

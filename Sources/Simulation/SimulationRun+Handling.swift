@@ -76,7 +76,8 @@ extension SimulationRun {
             land(login, on: own, at: time)
         case .none:
             refused += 1
-            if roomExists() { refusedWithRoom += 1 }
+            // Before its first answer (a restart's first round trip) a balancer knows nothing to send to.
+            if roomExists(), knowsASample(balancer, at: time) { refusedWithRoom += 1 }
         }
     }
 

@@ -149,6 +149,14 @@ struct SimulationRun {
         }
     }
 
+    /// Whether `balancer` has a fresh sample of some spare over a link that is up.
+    func knowsASample(_ balancer: Int, at time: Double) -> Bool {
+        (0..<slots).contains { slot in
+            guard linkUp[balancer][slot], let reading = latest[balancer][slot] else { return false }
+            return time - reading.takenAt <= scenario.poll.staleAfter
+        }
+    }
+
     func ownIndex(_ balancer: Int) -> Int? {
         servers.count > slots ? slots + balancer : nil
     }

@@ -291,7 +291,7 @@ struct DynamicsTests {
 
     @Test("each spare's cost of a login is learned from its own samples: a quarter of a point on a server four times as big")
     func learnedCost() {
-        var scene = Scene(mode: .always, spares: ["big"]) { $0.loginCost = 1; $0.slowStart = 0 }
+        var scene = Scene(mode: .always, spares: ["big"]) { $0.loginCost = 1; $0.learnsLoginCost = true; $0.slowStart = 0 }
         var load = 50.0, settled = 50.0
         for _ in 0..<120 {  // a login every 2 s for 4 minutes; each brings 0.25 points, shown by the load average
             scene.observe(own: 0, [.init(id: "big", load: (load * 100).rounded() / 100, userload: 0, age: 0)])

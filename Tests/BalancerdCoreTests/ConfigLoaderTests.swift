@@ -82,7 +82,7 @@ struct ConfigLoaderTests {
         #expect(config.balancer.maxLoad == 100)
         #expect(config.balancer.readmitLoad == 85)
         #expect(config.balancer.slowStart == .seconds(60))
-        #expect(config.balancer.loginCost == 0.5 && config.balancer.learnsLoginCost)
+        #expect(config.balancer.loginCost == 0.5 && !config.balancer.learnsLoginCost)
         #expect(config.balancer.loadTimeConstant == .seconds(60))
         #expect(config.balancer.addressRate == 5 && config.balancer.addressBurst == 100)
         #expect(config.balancer.localLoginURL == "https://agrajag.lite.msu.edu/login")

@@ -51,6 +51,9 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: "Use this seed instead of the scenario's.")
     var seed: UInt64?
 
+    @Option(help: ArgumentHelp("Run each scenario with this many seeds, from its own (or --seed) up; tables and --check for each, plots for the first.", valueName: "N"))
+    var seeds: Int = 1
+
     @Flag(help: "Print the tables in Markdown (docs/BALANCING.md), with a link to each plot when --plots is given.")
     var markdown = false
 
@@ -59,6 +62,7 @@ struct SimulateCommand: ParsableCommand {
 
     func validate() throws {
         if svg != nil, scenarios.count != 1 { throw ValidationError("--svg takes one scenario; use --plots DIR for several") }
+        if seeds < 1 || seeds > 1_000 { throw ValidationError("--seeds \(seeds): from 1 to 1000") }
         let known = ["balancerd"] + Baseline.allCases.map(\.rawValue)
         for name in policies where !known.contains(name) {
             throw ValidationError("--policy \(name): not one of \(known.joined(separator: ", "))")
@@ -84,33 +88,44 @@ struct SimulateCommand: ParsableCommand {
                 throw ExitCode(1)
             }
             if let seed { scenario.seed = seed }
-            let started = Date()
-            let contenders = Simulator.contenders(for: scenario).filter { policies.isEmpty || policies.contains($0.name) }
-            let results = Simulator(scenario).run(contenders)
-            let figures = results.map(\.figures)
-            print(markdown ? "### \(scenario.name)\n\n\(scenario.summary)\n" : "== \(scenario.name): \(scenario.summary)")
-            if markdown, let plots {
-                // The plot beside the table, linked from the folder above the plots' (docs/BALANCING.md's place).
-                print("![\(scenario.name): each server's settled load over time, one panel per policy](\(URL(fileURLWithPath: plots).lastPathComponent)/\(scenario.name).svg)\n")
+            let first = scenario.seed
+            for round in 0..<max(1, seeds) {
+                scenario.seed = first &+ UInt64(round)
+                try run(scenario, firstSeed: round == 0, failed: &failed)
             }
-            print(SimulationReport.table(scenario, figures, markdown: markdown))
-            if let ours = figures.first(where: { $0.contender == "balancerd" }), figures.count > 1 {
-                let verdict = SimulationVerdict(scenario, ours: ours, others: figures)
-                let absorbable = verdict.absorbable ? "" : " (the cluster cannot absorb these logins: even the oracle passes max_load)"
-                let words = verdict.held ? "balancerd held\(absorbable)" : "balancerd fell short\(absorbable): \(verdict.shortfalls.joined(separator: "; "))"
-                print(markdown ? "\n\(words)." : words)
-                if !verdict.held { failed.append(scenario.name) }
-            }
-            print("")
-            let seconds = Date().timeIntervalSince(started)
-            printToStandardError("\(scenario.name): \(figures.first?.logins ?? 0) logins, \(Int(scenario.duration)) s of virtual time, \(contenders.count) policies in \(String(format: "%.1f", seconds)) s")
-            if let svg { try write(LoadPlot.svg(scenario, results), to: svg) }
-            if let plots { try write(LoadPlot.svg(scenario, results), to: "\(plots)/\(scenario.name).svg") }
         }
         if check, !failed.isEmpty {
             printToStandardError("balancerd fell short in: \(failed.joined(separator: ", "))")
             throw ExitCode(1)
         }
+    }
+
+    /// One scenario with one seed: its table, its verdict, and (the first seed's) plots.
+    private func run(_ scenario: Scenario, firstSeed: Bool, failed: inout [String]) throws {
+        let started = Date()
+        let contenders = Simulator.contenders(for: scenario).filter { policies.isEmpty || policies.contains($0.name) }
+        let results = Simulator(scenario).run(contenders)
+        let figures = results.map(\.figures)
+        let seedWords = seeds > 1 ? " (seed \(scenario.seed))" : ""
+        print(markdown ? "### \(scenario.name)\(seedWords)\n\n\(scenario.summary)\n" : "== \(scenario.name)\(seedWords): \(scenario.summary)")
+        if markdown, firstSeed, let plots {
+            // The plot beside the table, linked from the folder above the plots' (docs/BALANCING.md's place).
+            print("![\(scenario.name): each server's settled load over time, one panel per policy](\(URL(fileURLWithPath: plots).lastPathComponent)/\(scenario.name).svg)\n")
+        }
+        print(SimulationReport.table(scenario, figures, markdown: markdown))
+        if let ours = figures.first(where: { $0.contender == "balancerd" }), figures.count > 1 {
+            let verdict = SimulationVerdict(scenario, ours: ours, others: figures)
+            let absorbable = verdict.absorbable ? "" : " (the cluster cannot absorb these logins: even the oracle passes max_load)"
+            let words = verdict.held ? "balancerd held\(absorbable)" : "balancerd fell short\(absorbable): \(verdict.shortfalls.joined(separator: "; "))"
+            print(markdown ? "\n\(words)." : words)
+            if !verdict.held { failed.append(scenario.name + seedWords) }
+        }
+        print("")
+        let seconds = Date().timeIntervalSince(started)
+        printToStandardError("\(scenario.name)\(seedWords): \(figures.first?.logins ?? 0) logins, \(Int(scenario.duration)) s of virtual time, \(contenders.count) policies in \(String(format: "%.1f", seconds)) s")
+        guard firstSeed else { return }
+        if let svg { try write(LoadPlot.svg(scenario, results), to: svg) }
+        if let plots { try write(LoadPlot.svg(scenario, results), to: "\(plots)/\(scenario.name).svg") }
     }
 
     private func write(_ text: String, to path: String) throws {
