@@ -87,44 +87,25 @@ final class AgentReloader: Sendable {
     /// Reloads; returns the same kind of answer as `ctl reload` (`ok: …` or `error: …`).
     @discardableResult
     func reload() async -> String {
-        let loaded: ConfigLoader.Loaded
-        do {
-            loaded = try ConfigLoader().load(path: configPath)
-        } catch {
-            logger.error("reload refused; still serving with the previous config:\n\(error)")
-            return "error: reload refused: " + error.problems.filter { !$0.isWarning }.map(\.description).joined(separator: "; ")
+        let reload = ConfigReload(command: .agent, configPath: configPath, logger: logger)
+        let (loaded, config, plan): (ConfigLoader.Loaded, DaemonConfig, ReloadPlan)
+        switch reload.load(running: store.current.config) {
+        case .failure(let refusal): return refusal.answer
+        case .success(let result): (loaded, config, plan) = result
         }
-        let old = store.current.config
-        let plan = ReloadPlan.agent(from: old, to: loaded.config)
-        var config = loaded.config
-        config.hostID = old.hostID
-        config.agent.listen = old.agent.listen
-        config.links.port = old.links.port
-        config.tls.insecure = old.tls.insecure
-        (config.agent.handler, config.agent.handlerTimeout, config.agent.handlerConnections) = (old.agent.handler, old.agent.handlerTimeout, old.agent.handlerConnections)
         let transport: any TransportSecurity
         do {
             transport = try config.tls.transport()
         } catch {
-            logger.error("reload refused; still serving with the previous config: \(error)")
-            return "error: reload refused: \(error)"
+            return reload.refuse("\(error)").answer
         }
-        for warning in loaded.warnings { logger.warning("\(warning)") }
         store.replace(config: config, hosts: loaded.hosts)
         let local = LocalLoad(config: config, watch: watch)
         // The application handler is opened once, at start (its keys need a restart), and so is the listening socket.
         let (application, listen) = (server.settings.application, ListenAddress(host: server.settings.host, port: server.settings.port))
         server.reconfigure(settings: AgentSettings(config: config, listen: listen, local: local, application: application), transport: transport)
         let dropped = await server.dropClients(notIn: loaded.hosts)
-        if !plan.needRestart.isEmpty {
-            logger.warning("reload: restart needed for \(plan.needRestart.joined(separator: ", ")); still running their old values")
-        }
-        let applied = plan.applied.isEmpty ? "no key changed" : "applied \(plan.applied.joined(separator: ", "))"
-        logger.info("reloaded", metadata: [
-            "hosts": "\(loaded.hosts.entries.count)", "applied": "\(applied)",
-            "dropped": "\(dropped.isEmpty ? "none" : dropped.joined(separator: ", "))",
-        ])
-        return "ok: reloaded \(configPath) (\(loaded.hosts.entries.count) hosts): \(applied)\(plan.restartNote)"
+        return reload.accepted(plan, hosts: loaded.hosts.entries.count, metadata: ["dropped": "\(dropped.isEmpty ? "none" : dropped.joined(separator: ", "))"])
     }
 }
 

@@ -44,37 +44,30 @@ final class DaemonControl: ControlActions {
     /// refused and the old one kept. Every changed key either takes effect now
     /// or is named as needing a restart, in the log and in the answer.
     func reloadConfiguration() async -> String {
-        let loaded: ConfigLoader.Loaded
-        do {
-            loaded = try ConfigLoader().load(path: configPath)
-        } catch {
-            logger.error("reload refused; still running the previous config:\n\(error)")
-            return "error: reload refused: " + error.problems.filter { !$0.isWarning }.map(\.description).joined(separator: "; ")
-        }
         let old = store.current.config
+        let reload = ConfigReload(command: .serve, configPath: configPath, logger: logger)
+        let (loaded, config, plan): (ConfigLoader.Loaded, DaemonConfig, ReloadPlan)
+        switch reload.load(running: old) {
+        case .failure(let refusal): return refusal.answer
+        case .success(let result): (loaded, config, plan) = result
+        }
         guard loaded.hosts[old.hostID] != nil else {
-            let reason = "the hosts table \(loaded.config.hostsTablePath) no longer lists this server '\(old.hostID)'"
-            logger.error("reload refused; still running the previous config: \(reason)")
-            return "error: reload refused: \(reason)"
+            return reload.refuse("the hosts table \(loaded.config.hostsTablePath) no longer lists this server '\(old.hostID)'").answer
         }
         do {
             // relay_sockets needs a restart: count what the running process opens.
             let peers = loaded.hosts.entries.count { $0.id != old.hostID }
             try DescriptorLimit.ensure(peers: peers, relaySockets: old.relaySockets, hostsTable: loaded.config.hostsTablePath)
         } catch {
-            logger.error("reload refused; still running the previous config: \(error)")
-            return "error: reload refused: \(error)"
+            return reload.refuse("\(error)").answer
         }
-        for warning in loaded.warnings { logger.warning("\(warning)") }
-        let plan = ReloadPlan.serve(from: old, to: loaded.config)
-        let config = Self.running(loaded.config, keepingFrom: old)
         await supervisor.update(hosts: loaded.hosts)
         poller.setPeers(supervisor.all)
         relayRouter.setLinks(supervisor.all)
         do {
             if config.relaySockets { try await relay.update(peers: supervisor.all.map(\.peerID)) }
         } catch {
-            logger.error("reload: relay sockets: \(error)")
+            logger.error("reload: relay sockets not updated", metadata: ["error": "\(error)"])
         }
         let local = LocalLoad(config: config, watch: loadWatch)
         poller.reconfigure(settings: config.poll, local: local)
@@ -86,30 +79,7 @@ final class DaemonControl: ControlActions {
         store.replace(config: config, hosts: loaded.hosts)
         feed.routing.reconfigure(config: config, hosts: loaded.hosts)
         feed.refresh()
-        if !plan.needRestart.isEmpty {
-            logger.warning("reload: restart needed for \(plan.needRestart.joined(separator: ", ")); still running their old values")
-        }
-        logger.info("reloaded", metadata: [
-            "hosts": "\(loaded.hosts.entries.count)", "spares": "\(config.balancer.spares.count)",
-            "applied": "\(plan.applied.isEmpty ? "no key changed" : plan.applied.joined(separator: ", "))",
-        ])
-        let applied = plan.applied.isEmpty ? "no key changed" : "applied \(plan.applied.joined(separator: ", "))"
-        return "ok: reloaded \(configPath) (\(loaded.hosts.entries.count) hosts): \(applied)\(plan.restartNote)"
-    }
-
-    /// The new config with the values that need a restart kept as they run.
-    static func running(_ new: DaemonConfig, keepingFrom old: DaemonConfig) -> DaemonConfig {
-        var config = new
-        config.hostID = old.hostID
-        config.stateDirectory = old.stateDirectory
-        config.socketDirectory = old.socketDirectory
-        config.relaySockets = old.relaySockets
-        config.http = old.http
-        config.links = old.links
-        config.tls = old.tls
-        config.agent.listen = old.agent.listen
-        (config.agent.handler, config.agent.handlerTimeout, config.agent.handlerConnections) = (old.agent.handler, old.agent.handlerTimeout, old.agent.handlerConnections)
-        return config
+        return reload.accepted(plan, hosts: loaded.hosts.entries.count, metadata: ["spares": "\(config.balancer.spares.count)"])
     }
 
     // MARK: - ControlActions

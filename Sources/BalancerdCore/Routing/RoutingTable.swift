@@ -33,7 +33,7 @@ final class RoutingTable: Sendable {
         let affinity = config.balancer.affinityCookie.isEmpty
             ? nil : AffinityCookie(name: config.balancer.affinityCookie, maxAge: Int(config.balancer.affinityLifetime.components.seconds))
         let limit = AddressBookingLimit(rate: config.balancer.addressRate, burst: config.balancer.addressBurst)
-        return Routing(balancer: balancer, bases: bases, localBase: config.balancer.localLoginURL, affinity: affinity, limit: limit)
+        return Routing(balancer: balancer, bases: bases, localBase: config.balancer.localLogin(ownHostname: hosts[config.hostID]?.hostname), affinity: affinity, limit: limit)
     }
 
     /// Takes a reloaded config, keeping what the balancer knows of spares
