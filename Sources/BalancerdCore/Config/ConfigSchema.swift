@@ -18,7 +18,7 @@ package enum ConfigSchema {
             "host_id", \.hostID, .text(check: { $0.isEmpty ? "missing: this server's id in the hosts table is required" : nil }),
             serve: .restart, agent: .restart, shown: "(required)", "this server's id in the hosts table"),
         Key("hosts_table", \.hostsTablePath, .path, serve: .applied, agent: .applied, "the hosts table"),
-        Key("state_dir", \.stateDirectory, .path, serve: .restart, agent: .restart, "`delayed/` and `drains.json`; must survive reboots"),
+        Key("state_dir", \.stateDirectory, .path, serve: .restart, agent: .applied, "`delayed/` and `drains.json`; must survive reboots"),
         Key("socket_dir", \.socketDirectory, .path, serve: .restart, agent: .unused, "one relay socket per peer and the `control` socket"),
         Key("relay_sockets", \.relaySockets, .bool, serve: .restart, agent: .unused, "one relay socket per peer in `socket_dir`"),
         Key(
@@ -79,7 +79,7 @@ package enum ConfigSchema {
             "the logins one address may book at once before `address_rate` applies"),
         // The HAProxy agent-check answer is `drain` at or above it, so the agent reads it too.
         Key(
-            "balancer.max_load", \.balancer.maxLoad, .number(in: 1...10_000), serve: .applied, agent: .restart,
+            "balancer.max_load", \.balancer.maxLoad, .number(in: 1...10_000), serve: .applied, agent: .applied,
             "a spare at or above this effective % is never chosen"),
         Key("balancer.readmit_load", \.balancer.readmitLoad, .number(in: 0...10_000), serve: .applied, agent: .unused, "… until it is back below this"),
         Key(
@@ -140,7 +140,7 @@ package enum ConfigSchema {
         Key("agent.listen", \.agent.listen, .optionalListen, serve: .restart, agent: .restart, shown: "(unset)", "`serve` also answers as an agent here"),
         Key(
             "agent.haproxy_listen", \.agent.haproxyListen, .optionalListen, serve: .restart, agent: .restart, shown: "(unset)",
-            "`balancerd agent` also answers HAProxy's `agent-check` here"),
+            "HAProxy's `agent-check` is answered here"),
         Key("agent.load_limit", \.agent.loadLimit, .number(in: 0.01...100_000), serve: .applied, agent: .applied, "the load average that counts as 100 %"),
         Key(
             "agent.user_load_limit", \.agent.userLoadLimit, .number(in: 1...100_000_000), serve: .applied, agent: .applied,

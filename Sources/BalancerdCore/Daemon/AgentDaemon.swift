@@ -28,14 +28,7 @@ public enum AgentDaemon {
             EventLoopPart(group: group, logger: logger), ListenerPart(server: server, purpose: "peer links", logger: logger),
         ]
         if let haproxy = config.agent.haproxyListen {
-            let selfDrain = SelfDrain(stateDirectory: config.stateDirectory)
-            let maxLoad = config.balancer.maxLoad
-            let listener = HAProxyAgentListener(host: haproxy.host, port: haproxy.port, group: group, logger: logger) {
-                HAProxyAgentAnswer(
-                    loadPercent: local.loadPercent(), userLoadPercent: local.userLoadPercent(),
-                    drained: selfDrain.isDrained, maxLoad: maxLoad
-                ).line
-            }
+            let listener = HAProxyAgentListener(listen: haproxy, store: store, watch: watch, group: group, logger: logger)
             parts.append(ListenerPart(server: listener, purpose: "HAProxy agent checks", logger: logger))
         }
         parts.append(AgentSignalPart(reloader: reloader))

@@ -101,6 +101,10 @@ public final class Daemon: Sendable {
             PollerPart(poller: poller, supervisor: supervisor),
         ]
         if let agent { parts.append(ListenerPart(server: agent, purpose: "peer links", logger: logger)) }
+        if let haproxy = config.agent.haproxyListen {
+            let listener = HAProxyAgentListener(listen: haproxy, store: store, watch: loadWatch, group: group, logger: logger)
+            parts.append(ListenerPart(server: listener, purpose: "HAProxy agent checks", logger: logger))
+        }
         parts += [
             RelayPart(relay: relay, router: relayRouter, supervisor: supervisor, sockets: config.relaySockets),
             ControlPart(server: ControlServer(socketDirectory: config.socketDirectory, actions: control, group: group, logger: logger)),
