@@ -126,7 +126,7 @@ struct MisbehavingPeerTests {
         async let userload = link.request("userload")
         #expect(await load == "37.50")
         #expect(await userload == "12.00", "without ids the doubled 99.99 was taken as userload's figure")
-        #expect(await eventually { link.status.strayRepliesTotal == 1 })
+        #expect(await eventually { link.traffic.strayRepliesTotal == 1 })
         #expect(await link.request("loadavg") == "reply to loadavg")
         #expect(link.status.state == .up && link.status.attempts == 0 && agent.connections == 1)
     }
@@ -142,7 +142,7 @@ struct MisbehavingPeerTests {
         #expect(await link.request("userload") == "reply to userload")
         #expect(await load == "con_lost")
         #expect(await link.request("loadavg") == "0.75 0.50 0.25")
-        #expect(await eventually { link.status.strayRepliesTotal == 1 })
+        #expect(await eventually { link.traffic.strayRepliesTotal == 1 })
         #expect(link.status.state == .up && link.status.lastError == nil && agent.connections == 1)
     }
 
@@ -156,7 +156,7 @@ struct MisbehavingPeerTests {
         async let userload = link.request("userload")
         #expect(await load == "37.50")
         #expect(await userload == "12.00")
-        #expect(link.status.strayRepliesTotal == 0)
+        #expect(link.traffic.strayRepliesTotal == 0)
         #expect(link.status.state == .up && agent.connections == 1)
     }
 

@@ -19,8 +19,8 @@ struct PeerLinkTests {
         let status = link.status
         #expect(status.peerVersion == WireProtocol.version)
         #expect(status.tlsVersion == "plain")
-        #expect(status.requestsTotal == 2)
-        #expect(status.rttMilliseconds != nil)
+        #expect(link.traffic.requestsTotal == 2)
+        #expect(link.traffic.rttMilliseconds != nil)
         // Plain TCP from 127.0.0.1 maps to the one table entry with that address.
         #expect(peers.withLock { $0 } == ["client1"])
     }
@@ -43,14 +43,14 @@ struct PeerLinkTests {
             return await group.reduce(0, +)
         }
         #expect(mismatches == 0)
-        #expect(link.status.requestsTotal == 10_000)
+        #expect(link.traffic.requestsTotal == 10_000)
     }
 
     @Test("a request while the link is not up gets con_lost at once")
     func notUp() async throws {
         let link = AgentFixture.link(to: try freePort())
         #expect(await link.request("load") == "con_lost")
-        #expect(link.status.failuresTotal == 1)
+        #expect(link.traffic.failuresTotal == 1)
     }
 
     @Test("agent gone: in-flight requests get con_lost, the link backs off, and comes back when the agent does")
@@ -117,7 +117,7 @@ struct PeerLinkTests {
         #expect(await eventually { agent.received.filter { $0 == "ping" }.count >= 3 })
         #expect(link.status.state == .up)
         #expect(agent.connections == 1)
-        #expect(link.status.requestsTotal == 0, "pings are not requests")
+        #expect(link.traffic.requestsTotal == 0, "pings are not requests")
     }
 
     @Test("a request given up after its own timeout returns nil; its late reply is consumed by it, and the link stays up")

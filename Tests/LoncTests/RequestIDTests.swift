@@ -114,7 +114,7 @@ struct RequestIDTests {
             #expect(await eventually { link.status.state == .up })
             #expect(link.status.requestIDs == offer)
             #expect(await link.request(["load", "userload", "ping", "loadavg"], timeout: .seconds(5)) == ["37.50", "12.00", "agent1", "0.75 0.50 0.25"])
-            #expect(link.status.strayRepliesTotal == 0)
+            #expect(link.traffic.strayRepliesTotal == 0)
             await link.shutdown()
         }
     }

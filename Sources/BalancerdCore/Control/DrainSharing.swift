@@ -7,11 +7,17 @@ import Lonc
 /// when its link comes back up. On every link-up to an instance, the last change
 /// given here for each peer is sent again (plain, not kept): whatever it missed
 /// (a message it refused, a lost state folder) is made good, and what it has is ignored.
-struct DrainSharing: Sendable {
+struct DrainSharing: LinkListener {
     let relay: RelayRouter
     let store: ConfigStore
     let drains: DrainStore
     let logger: Logger
+
+    /// A link to another instance that comes up gets this one's drains again.
+    func linkChanged(_ change: LinkChange) {
+        guard change.cameUp, isOtherInstance(change.status.peerID) else { return }
+        Task { await resend(to: change.status.peerID) }
+    }
 
     /// Whether `peer` is another instance behind the same address.
     func isOtherInstance(_ peer: String) -> Bool {
@@ -53,12 +59,11 @@ struct DrainSharing: Sendable {
 /// other command goes to `next` (a site's own application), or `unknown_cmd`.
 struct DrainSyncApplication: AgentApplication {
     let drains: DrainStore
-    /// The ids allowed to change drains here: `balancer.instances`, read per command (reloads apply).
-    let instances: @Sendable () -> [String]
-    /// Whether an id is in the hosts table (a change may only be about one).
-    let isHost: @Sendable (String) -> Bool
-    /// Called after a change applied (the balancer re-reads the drains).
-    let applied: @Sendable () -> Void
+    /// `balancer.instances` (the ids allowed to change drains here) and the hosts
+    /// table, read per command (reloads apply).
+    let store: ConfigStore
+    /// Told after a change applied (the balancer re-reads the drains).
+    let feed: RoutingFeed
     let next: (any AgentApplication)?
     let logger: Logger
 
@@ -72,7 +77,7 @@ struct DrainSyncApplication: AgentApplication {
         guard command.hasPrefix(DrainChange.wirePrefix) else {
             return await next?.answer(command, from: peer, messageID: messageID) ?? WireReply.unknownCommand
         }
-        guard instances().contains(peer) else {
+        guard store.current.config.balancer.instances.contains(peer) else {
             logger.warning("drain change from \(peer), which balancer.instances does not list; refused", metadata: ["peer": "\(peer)"])
             return Self.notAnInstance
         }
@@ -86,7 +91,7 @@ struct DrainSyncApplication: AgentApplication {
                 metadata: ["peer": "\(peer)", "drained": "\(String(reflecting: change.peer))", "number": "\(change.revision.number)"])
             return Self.badChange
         }
-        guard isHost(change.peer) else {
+        guard store.current.hosts[change.peer] != nil else {
             logger.warning("drain change for an id the hosts table does not list; refused", metadata: ["peer": "\(peer)", "drained": "\(String(reflecting: change.peer))"])
             return Self.notAHost
         }
@@ -99,7 +104,7 @@ struct DrainSyncApplication: AgentApplication {
             logger.error("drain change from \(peer) could not be stored: \(error)", metadata: ["peer": "\(peer)"])
             return Self.notStored
         }
-        applied()
+        feed.refresh()
         logger.notice(
             "\(change.draining ? "drained" : "undrained") \(change.peer) as instance \(peer) asked",
             metadata: ["origin": "\(peer)", "by": "\(change.by ?? "unknown")", "reason": "\(change.reason)"])

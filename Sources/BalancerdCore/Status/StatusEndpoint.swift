@@ -8,11 +8,8 @@ struct StatusEndpoint: EndpointState {
     let routing: RoutingTable
     let metrics: BalancerMetrics
     let poller: LoadPoller
-    let links: @Sendable () -> [LinkStatus]
     let health: HealthPresenter
     let decisions: DecisionsPresenter
-    /// Critical messages refused since start, by peer.
-    var rejectedByPeer: @Sendable () -> [String: Int] = { [:] }
 
     func routeLogin(cookies: String?, client: ClientKey?) -> LoginRoute { routing.route(cookies: cookies, client: client) }
 
@@ -53,9 +50,9 @@ struct StatusEndpoint: EndpointState {
         let liveness = BalancerMetrics.Liveness(
             startedAt: health.started.timeIntervalSince1970, hasTarget: isReady,
             staleAfter: config.poll.staleAfter.secondsValue, badDelayed: bad?.count,
-            rejectedDelayed: rejected?.filter { !$0.hasSuffix(".reply") }.count, rejectedByPeer: rejectedByPeer())
+            rejectedDelayed: rejected?.filter { !$0.hasSuffix(".reply") }.count, rejectedByPeer: health.relayRouter.rejectedSinceStart)
         return metrics.render(
-            snapshot: poller.snapshot, links: links(),
+            snapshot: poller.snapshot, traffic: { health.links.link(for: $0)?.traffic }, delayed: health.relayRouter.waiting(peer:),
             redirects: report.redirects + [("self", report.local)], backup: report.backup, returning: report.returning,
             unbooked: report.unbooked, noTarget: report.none, liveness: liveness)
     }
