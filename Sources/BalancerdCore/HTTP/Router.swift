@@ -71,7 +71,7 @@ public struct Router: HTTPResponder {
             return .redirect(id: id, location: LoginLocation.build(base: base, rest: "", query: nil), setCookie: setCookie)
         case .unavailable:
             state.countRequest(route: .login, status: 503)
-            return .response(Self.unavailable)
+            return .unavailable
         }
     }
 
