@@ -54,7 +54,7 @@ extension LoadPoller {
     }
 
     /// Hands the listeners what changed since the last update, if anything did.
-    public func publishIfDirty() {
+    func publishIfDirty() {
         let update: HealthUpdate? = state.withLock { state in
             state.publish = .none
             guard state.table.hasChanges || state.ownChanged else { return nil }

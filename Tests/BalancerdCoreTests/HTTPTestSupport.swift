@@ -13,9 +13,9 @@ final class FixedEndpointState: EndpointState {
         self.cookies.withLock { $0.append(cookies) }
         return login.withLock { $0 }
     }
-    func healthJSON() -> [UInt8] { Array(#"{"status":"ok"}"#.utf8) }
+    func healthJSON(query: String?) -> [UInt8]? { Array(#"{"status":"ok"}"#.utf8) }
     func decisionsJSON() -> [UInt8] { Array(#"{"decisions":[]}"#.utf8) }
-    func statusPageHTML() -> [UInt8] { Array("<!doctype html><title>status</title>".utf8) }
+    func statusPageHTML(query: String?) -> [UInt8] { Array("<!doctype html><title>status</title>".utf8) }
     func metricsText() -> [UInt8] { Array("# TYPE up gauge\nup 1\n".utf8) }
     func countRequest(route: Route, status: Int) { counted.withLock { $0.append("\(route.rawValue) \(status)") } }
 }

@@ -14,12 +14,8 @@ public protocol EndpointState: Sendable {
     /// `cookies` is the request's `Cookie` header, for the returning-user
     /// cookie; `client` who asks, for the booking limit.
     func routeLogin(cookies: String?, client: ClientKey?) -> LoginRoute
-    /// `/health` as JSON.
-    func healthJSON() -> [UInt8]
     /// `/decisions` as JSON.
     func decisionsJSON() -> [UInt8]
-    /// `/status`: the operator page as HTML, rendered on the server.
-    func statusPageHTML() -> [UInt8]
     /// `/health?summary` (counts and the problem peers), `/health?peer=ID`
     /// (one peer; nil when it is no peer), or `/health` whole.
     func healthJSON(query: String?) -> [UInt8]?
@@ -31,13 +27,6 @@ public protocol EndpointState: Sendable {
     var isReady: Bool { get }
     /// Counts an answered request for `/metrics`.
     func countRequest(route: Route, status: Int)
-}
-
-extension EndpointState {
-    /// The whole document whatever the query, for a state with no views of its own.
-    public func healthJSON(query: String?) -> [UInt8]? { healthJSON() }
-    /// The whole page whatever the query, for a state with no pages of its own.
-    public func statusPageHTML(query: String?) -> [UInt8] { statusPageHTML() }
 }
 
 /// Maps requests to answers (docs/REFERENCE.md, "HTTP API"). Pure: no I/O of its own.

@@ -17,8 +17,6 @@ struct StatusEndpoint: EndpointState {
 
     func countRequest(route: Route, status: Int) { metrics.countRequest(route: route, status: status) }
 
-    func healthJSON() -> [UInt8] { health.json() }
-
     func healthJSON(query: String?) -> [UInt8]? {
         switch HealthView(urlQuery: query) {
         case .everything: return health.json()
@@ -30,8 +28,6 @@ struct StatusEndpoint: EndpointState {
     }
 
     func decisionsJSON() -> [UInt8] { decisions.json() }
-
-    func statusPageHTML() -> [UInt8] { statusPageHTML(query: nil) }
 
     /// One page of peers (problems first), with sparklines for those rows only.
     func statusPageHTML(query: String?) -> [UInt8] {
