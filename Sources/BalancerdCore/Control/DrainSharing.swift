@@ -45,7 +45,7 @@ struct DrainSharing: LinkListener {
             let reply = await relay.handle(peer: instance, line: WireProtocol.criticalPrefix + change.wireCommand, from: .daemon)
             outcomes.append("\(instance) \(reply)")
             if reply != WireProtocol.ok {
-                logger.notice("drain of \(change.peer) not yet confirmed by instance \(instance): \(reply)", metadata: ["instance": "\(instance)", "reply": "\(reply)"])
+                logger.notice("drain not yet confirmed by an instance", metadata: ["drained": "\(change.peer)", "instance": "\(instance)", "reply": "\(reply)"])
             }
         }
         return outcomes
@@ -78,7 +78,7 @@ struct DrainSyncApplication: AgentApplication {
             return await next?.answer(command, from: peer, messageID: messageID) ?? WireReply.unknownCommand
         }
         guard store.current.config.balancer.instances.contains(peer) else {
-            logger.warning("drain change from \(peer), which balancer.instances does not list; refused", metadata: ["peer": "\(peer)"])
+            logger.warning("drain change from a peer balancer.instances does not list; refused", metadata: ["peer": "\(peer)"])
             return Self.notAnInstance
         }
         guard let change = DrainChange(wireCommand: command), change.revision.origin == peer else {
@@ -97,17 +97,20 @@ struct DrainSyncApplication: AgentApplication {
         }
         do {
             guard try drains.merge(change) else {
-                logger.info("drain change for \(change.peer) from \(peer) is older than the one in force; ignored", metadata: ["revision": "\(change.revision.number)"])
+                logger.info("drain change older than the one in force; ignored", metadata: ["peer": "\(peer)", "drained": "\(change.peer)", "revision": "\(change.revision.number)"])
                 return WireProtocol.ok
             }
         } catch {
-            logger.error("drain change from \(peer) could not be stored: \(error)", metadata: ["peer": "\(peer)"])
+            logger.error("drain change could not be stored", metadata: ["peer": "\(peer)", "error": "\(error)"])
             return Self.notStored
         }
         feed.refresh()
         logger.notice(
-            "\(change.draining ? "drained" : "undrained") \(change.peer) as instance \(peer) asked",
-            metadata: ["origin": "\(peer)", "by": "\(change.by ?? "unknown")", "reason": "\(change.reason)"])
+            "drain changed as another instance asked",
+            metadata: [
+                "drained": "\(change.peer)", "draining": "\(change.draining)", "origin": "\(peer)", "by": "\(change.by ?? "unknown")",
+                "reason": "\(change.reason)",
+            ])
         return WireProtocol.ok
     }
 }

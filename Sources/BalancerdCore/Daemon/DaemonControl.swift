@@ -72,7 +72,7 @@ final class DaemonControl: ControlActions {
             return "error: \(error)"
         }
         parts.feed.refresh()
-        logger.notice("drained \(id)", metadata: ["reason": "\(reason)", "by": "\(operatorName ?? "unknown")"])
+        logger.notice("drained", metadata: ["peer": "\(id)", "reason": "\(reason)", "by": "\(operatorName ?? "unknown")"])
         let note = current.config.balancer.spares.contains(id) ? "" : " (not a spare: it takes no logins anyway)"
         return "ok: \(id) is draining\(reason.isEmpty ? "" : ": \(reason)")\(note)\(await sharedNote(change))"
     }
@@ -87,7 +87,7 @@ final class DaemonControl: ControlActions {
             return "error: \(error)"
         }
         parts.feed.refresh()
-        logger.notice("undrained \(id)", metadata: ["by": "\(operatorName ?? "unknown")"])
+        logger.notice("undrained", metadata: ["peer": "\(id)", "by": "\(operatorName ?? "unknown")"])
         let shared = await sharedNote(outcome.change)
         return (outcome.wasDraining ? "ok: \(id) takes logins again (slow start)" : "ok: \(id) was not draining") + shared
     }

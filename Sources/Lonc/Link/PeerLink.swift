@@ -248,8 +248,7 @@ public final class PeerLink: PeerRequesting, @unchecked Sendable {
         switch reset.next {
         case .giveUp:
             logger.warning(
-                "link given up after \(reset.failures) failures in a row; waiting for SIGUSR1, ctl reconnect or an inbound link",
-                metadata: ["reason": "\(reason)"])
+                "link given up; waiting for SIGUSR1, ctl reconnect or an inbound link", metadata: ["reason": "\(reason)", "failures": "\(reset.failures)"])
         case .retry(let delay):
             if reset.wasUp {
                 logger.warning("link lost", metadata: ["reason": "\(reason)", "retry_in": "\(delay)"])

@@ -94,7 +94,7 @@ public final class RelayRouter: LinkListener {
             do {
                 entry = try queue.store(peer: peer, line: command)
             } catch {
-                logger.error("critical message for \(peer) lost to the caller: \(error)", metadata: ["peer": "\(peer)"])
+                logger.error("critical message not stored: lost to the caller", metadata: ["peer": "\(peer)", "error": "\(error)"])
                 return WireReply.failed
             }
             // Link down or backing off: it waits on disk for link-up or the next due try.
@@ -133,7 +133,7 @@ public final class RelayRouter: LinkListener {
         var targetReply: String?
         defer {
             if sent > 1 || (sent == 1 && target == nil) {
-                logger.info("sent \(sent) delayed message\(sent == 1 ? "" : "s")", metadata: ["peer": "\(peer)"])
+                logger.info("delayed messages sent", metadata: ["peer": "\(peer)", "count": "\(sent)"])
             }
         }
         for entry in queue.pending(peer: peer) {
@@ -145,7 +145,7 @@ public final class RelayRouter: LinkListener {
                     backoffs[peer, default: ReplayBackoff()].lost(at: now())
                     return backoffs[peer]?.failures ?? 0
                 }
-                if failures == 1 { logger.notice("delayed messages wait: \(peer) answered con_lost; retrying after a backoff", metadata: ["peer": "\(peer)", "first": "\(entry.name)"]) }
+                if failures == 1 { logger.notice("delayed messages wait: the peer answered con_lost; retrying after a backoff", metadata: ["peer": "\(peer)", "first": "\(entry.name)"]) }
                 return targetReply
             case .delivered:
                 queue.remove(entry)
@@ -153,8 +153,8 @@ public final class RelayRouter: LinkListener {
                 queue.reject(entry, reply: reply)
                 rejectedCounts.withLock { $0[peer, default: 0] += 1 }
                 logger.error(
-                    "critical message \(entry.name) rejected by \(peer): \(reply); kept in \(queue.rejectedDirectory)",
-                    metadata: ["peer": "\(peer)", "reply": "\(reply)"])
+                    "critical message rejected by the peer; kept in delayed/rejected/",
+                    metadata: ["peer": "\(peer)", "reply": "\(reply)", "file": "\(queue.rejectedDirectory)/\(entry.name)"])
             }
             backoffs.withLock { $0[peer] = nil }
             sent += 1
