@@ -4,12 +4,12 @@ import BalancerdCore
 
 /// Endpoint state with fixed answers, for router and server tests.
 final class FixedEndpointState: EndpointState {
-    let login = Locked(LoginRoute.redirect(id: "msua2", base: "https://bistromath.lite.msu.edu/login"))
+    let login = Locked(LoginTarget.redirect(id: "msua2", base: "https://bistromath.lite.msu.edu/login"))
     let counted = Locked<[String]>([])
     /// The `Cookie` header of every login decided.
     let cookies = Locked<[String?]>([])
     var isReady: Bool { login.withLock { $0 != .unavailable } }
-    func routeLogin(cookies: String?, client: ClientKey?) -> LoginRoute {
+    func decideLogin(cookies: String?, client: ClientKey?) -> LoginTarget {
         self.cookies.withLock { $0.append(cookies) }
         return login.withLock { $0 }
     }

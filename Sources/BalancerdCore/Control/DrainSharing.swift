@@ -63,7 +63,7 @@ struct DrainSyncApplication: AgentApplication {
     /// table, read per command (reloads apply).
     let store: ConfigStore
     /// Told after a change applied (the balancer re-reads the drains).
-    let feed: RoutingFeed
+    let feed: BalancerFeed
     let next: (any AgentApplication)?
     let logger: Logger
 

@@ -8,7 +8,7 @@ import ServiceLifecycle
 /// `agent.haproxy_listen` is), the local relay, the control socket, the HTTP
 /// endpoint and the signal handler. The parts themselves, and the events
 /// between them, are `DaemonParts`. Each part starts once the one before
-/// it has (`StartGate`); the group stops them in reverse order on SIGTERM or
+/// it has (`PhaseLatch`); the group stops them in reverse order on SIGTERM or
 /// SIGINT: HTTP first, then control, relay, agent, poller, links, event loop.
 /// SIGHUP reloads the config and hosts table without dropping links that
 /// stay; SIGUSR1 retries given-up links.
@@ -51,8 +51,8 @@ public final class Daemon: Sendable {
 
     /// Each part as a service that starts after the one before it and stops after the one after it.
     static func chain(_ parts: [any DaemonPart]) -> [any Service] {
-        let started = parts.map { _ in StartGate() }
-        let stopped = parts.map { _ in StartGate() }
+        let started = parts.map { _ in PhaseLatch() }
+        let stopped = parts.map { _ in PhaseLatch() }
         return parts.indices.map { index in
             service(
                 parts[index], after: index > 0 ? started[index - 1] : nil, started: started[index],
@@ -60,7 +60,7 @@ public final class Daemon: Sendable {
         }
     }
 
-    private static func service<Part: DaemonPart>(_ part: Part, after: StartGate?, started: StartGate, laterStopped: StartGate?, stopped: StartGate) -> any Service {
+    private static func service<Part: DaemonPart>(_ part: Part, after: PhaseLatch?, started: PhaseLatch, laterStopped: PhaseLatch?, stopped: PhaseLatch) -> any Service {
         PartService(part: part, after: after, started: started, laterStopped: laterStopped, stopped: stopped)
     }
 }

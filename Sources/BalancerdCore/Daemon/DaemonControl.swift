@@ -53,7 +53,7 @@ final class DaemonControl: ControlActions {
             await agent.server.dropClients(notIn: loaded.hosts)
         }
         store.replace(config: config, hosts: loaded.hosts)
-        feed.routing.reconfigure(config: config, hosts: loaded.hosts)
+        feed.balancer.reconfigure(config: config, hosts: loaded.hosts)
         feed.refresh()
         return reload.accepted(plan, hosts: loaded.hosts.entries.count, metadata: ["spares": "\(config.balancer.spares.count)"])
     }

@@ -8,13 +8,13 @@ import NIOPosix
 /// order data flows through them. Events go one way, from a part to parts made
 /// before it, so nothing is wired to a part that does not exist yet:
 ///
-///     links ──LinkChange──┬─▶ poller ──HealthUpdate──▶ feed ──▶ routing table ◀── HTTP /login
+///     links ──LinkChange──┬─▶ poller ──HealthUpdate──▶ feed ──▶ login balancer ◀── HTTP /login
 ///                         ├─▶ relay router: a peer's delayed messages, on its link-up
 ///                         └─▶ drain sharing: this instance's drains, on an instance's link-up
 ///     relay sockets ──line──▶ relay router ──request──▶ links
 ///     agent ──drainsync:──▶ drains ──▶ feed        agent ──inbound peer──▶ links (retry now)
 ///     HTTP /health, /metrics ──read──▶ the poller's snapshot (links and samples, as the
-///                                      balancer has them), routing table, traffic, queue
+///                                      balancer has them), login balancer, traffic, queue
 package struct DaemonParts: Sendable {
     /// The one event loop of every link, the agent, the relay and the control socket.
     let group: MultiThreadedEventLoopGroup
@@ -35,9 +35,9 @@ package struct DaemonParts: Sendable {
     /// One socket per peer for local programs (`relay_sockets`).
     let relay: LocalRelay
     /// The balancer's state, asked by every /login.
-    let routing: RoutingTable
-    /// The poller's updates, the drains and the hosts table, into the routing table.
-    let feed: RoutingFeed
+    let balancer: LoginBalancer
+    /// The poller's updates, the drains and the hosts table, into the login balancer.
+    let feed: BalancerFeed
     /// With `agent.listen`: this server answers its peers' links, and its transport.
     let agent: (server: AgentServer, transport: any TransportSecurity)?
     /// With `agent.haproxy_listen`.
@@ -76,8 +76,8 @@ package struct DaemonParts: Sendable {
             logger: logger)
 
         // What follows the poller: the balancer.
-        routing = RoutingTable(config: config, hosts: loaded.hosts)
-        feed = RoutingFeed(routing: routing, store: store, drains: drains, poller: poller)
+        balancer = LoginBalancer(config: config, hosts: loaded.hosts)
+        feed = BalancerFeed(balancer: balancer, store: store, drains: drains, poller: poller)
         poller.onUpdate(feed.feed)
         feed.refresh()
 
@@ -99,10 +99,10 @@ package struct DaemonParts: Sendable {
         agentCheck = config.agent.haproxyListen.map { HAProxyAgentListener(listen: $0, store: store, watch: loadWatch, group: group, logger: logger) }
 
         // What HTTP reads.
-        health = HealthPresenter(store: store, drains: drains, routing: routing, poller: poller, links: links, relayRouter: relayRouter)
+        health = HealthPresenter(store: store, drains: drains, balancer: balancer, poller: poller, links: links, relayRouter: relayRouter)
         endpoint = StatusEndpoint(
-            routing: routing, metrics: BalancerMetrics(certificateNotAfter: try Self.certificateNotAfter(config.tls)), poller: poller, health: health,
-            decisions: DecisionsPresenter(routing: routing, store: store))
+            balancer: balancer, metrics: BalancerMetrics(certificateNotAfter: try Self.certificateNotAfter(config.tls)), poller: poller, health: health,
+            decisions: DecisionsPresenter(balancer: balancer, store: store))
     }
 
     /// The notAfter of the host certificate and the CA, for `balancerd_certificate_expiry_seconds`.

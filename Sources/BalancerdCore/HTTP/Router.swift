@@ -1,5 +1,5 @@
 /// Where `/login` goes now, as the balancer decided.
-public enum LoginRoute: Sendable, Equatable {
+public enum LoginTarget: Sendable, Equatable {
     /// Redirect to `base` (scheme, hostname from the hosts table, login path) for target `id` (`self` for local),
     /// setting the returning-user cookie when `setCookie` is given.
     case redirect(id: String, base: String, setCookie: String? = nil)
@@ -13,7 +13,7 @@ public protocol EndpointState: Sendable {
     /// Decides one login (and books it: this is the balancer's hot path);
     /// `cookies` is the request's `Cookie` header, for the returning-user
     /// cookie; `client` who asks, for the booking limit.
-    func routeLogin(cookies: String?, client: ClientKey?) -> LoginRoute
+    func decideLogin(cookies: String?, client: ClientKey?) -> LoginTarget
     /// `/decisions` as JSON.
     func decisionsJSON() -> [UInt8]
     /// `/health?summary` (counts and the problem peers), `/health?peer=ID`
@@ -54,7 +54,7 @@ public struct Router: HTTPResponder {
     }
 
     public func plainLogin(cookies: String?, client: ClientKey?) -> PlainLoginAnswer? {
-        switch state.routeLogin(cookies: cookies, client: client) {
+        switch state.decideLogin(cookies: cookies, client: client) {
         case .redirect(let id, let base, let setCookie):
             state.countRequest(route: .login, status: 302)
             return .redirect(id: id, location: LoginLocation.build(base: base, rest: "", query: nil), setCookie: setCookie)
@@ -109,7 +109,7 @@ public struct Router: HTTPResponder {
 
     /// A POST is answered 307, so the browser sends the same method and body to the target.
     private func login(rest: String, request: HTTPRequest) -> HTTPResponse {
-        switch state.routeLogin(cookies: request.cookies, client: request.client.map(ClientKey.init)) {
+        switch state.decideLogin(cookies: request.cookies, client: request.client.map(ClientKey.init)) {
         case .redirect(let id, let base, let setCookie):
             let location = LoginLocation.build(base: base, rest: rest, query: request.query)
             return Self.redirect(id: id, location: location, status: request.method == "POST" ? 307 : 302, setCookie: setCookie)

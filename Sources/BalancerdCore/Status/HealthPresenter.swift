@@ -10,7 +10,7 @@ import Lonc
 struct HealthPresenter: Sendable {
     let store: ConfigStore
     let drains: DrainStore
-    let routing: RoutingTable
+    let balancer: LoginBalancer
     let poller: LoadPoller
     /// Each link's traffic counters (its status is the poller's snapshot's).
     let links: LinkSupervisor
@@ -30,7 +30,7 @@ struct HealthPresenter: Sendable {
         /// The poller's picture; `peer(_:)` finds a peer's sample in O(1) by its own index.
         var snapshot: HealthSnapshot
         var decision: Decision
-        var report: RoutingReport
+        var report: BalancerReport
         var verdicts: [String: CandidateVerdict]
         var drains: [String: DrainBook.Drain]
         var now: Double
@@ -46,9 +46,9 @@ struct HealthPresenter: Sendable {
     private func inputs(only: String? = nil) -> Inputs {
         let (config, hosts) = (store.current.config, store.current.hosts)
         let snapshot = poller.snapshot
-        let decision = routing.explain()
+        let decision = balancer.explain()
         return Inputs(
-            config: config, snapshot: snapshot, decision: decision, report: routing.report(),
+            config: config, snapshot: snapshot, decision: decision, report: balancer.report(),
             verdicts: Dictionary(decision.candidates.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a }),
             drains: drains.all, now: MonotonicClock.now(),
             spares: Set(config.balancer.spares), backups: Set(config.balancer.backups),
@@ -121,7 +121,7 @@ struct HealthPresenter: Sendable {
         let (config, decision, report, own) = (inputs.config, inputs.decision, inputs.report, inputs.snapshot.own)
         let allUp = inputs.others.allSatisfy { inputs.link($0.id).state == .up }
         return HealthDocument(
-            host: config.hostID, version: LoncVersion.string,
+            host: config.hostID, version: BalancerdVersion.string,
             status: decision.target == .none ? .critical : (allUp ? .ok : .degraded),
             generatedAt: Date(), uptimeSeconds: rounded(inputs.now - startedMonotonic) ?? 0, startedAt: started,
             own: HealthDocument.OwnLoad(

@@ -2,18 +2,18 @@ import Foundation
 import Health
 import Lonc
 
-/// The live daemon as the HTTP routes see it: logins go to the routing table,
+/// The live daemon as the HTTP routes see it: logins go to the login balancer,
 /// `/health`, `/decisions` and `/metrics` to their presenters. Every call returns at once.
 struct StatusEndpoint: EndpointState {
-    let routing: RoutingTable
+    let balancer: LoginBalancer
     let metrics: BalancerMetrics
     let poller: LoadPoller
     let health: HealthPresenter
     let decisions: DecisionsPresenter
 
-    func routeLogin(cookies: String?, client: ClientKey?) -> LoginRoute { routing.route(cookies: cookies, client: client) }
+    func decideLogin(cookies: String?, client: ClientKey?) -> LoginTarget { balancer.decide(cookies: cookies, client: client) }
 
-    var isReady: Bool { routing.explain().target != .none }
+    var isReady: Bool { balancer.explain().target != .none }
 
     func countRequest(route: Route, status: Int) { metrics.countRequest(route: route, status: status) }
 
@@ -39,7 +39,7 @@ struct StatusEndpoint: EndpointState {
     }
 
     func metricsText() -> [UInt8] {
-        let report = routing.report()
+        let report = balancer.report()
         let config = health.store.current.config
         let bad = try? FileManager.default.contentsOfDirectory(atPath: config.stateDirectory + "/delayed/bad")
         let rejected = try? FileManager.default.contentsOfDirectory(atPath: config.stateDirectory + "/delayed/rejected")
