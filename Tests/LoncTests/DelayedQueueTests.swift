@@ -183,13 +183,28 @@ struct DelayedQueueTests {
         defer { try? FileManager.default.removeItem(atPath: state) }
         let queue = try DelayedQueue(stateDirectory: state, logger: Logger(label: "q"))
         let entry = try queue.store(peer: "a2", line: "store:x")
-        #expect(queue.rejectedCount() == 0)
+        #expect(queue.setAside == DelayedQueue.SetAside(bad: 0, rejected: 0))
         queue.reject(entry, reply: "unknown_cmd")
         #expect(queue.depth(peer: "a2") == 0)
         #expect(queue.pending().isEmpty)
-        #expect(queue.rejectedCount() == 1)
+        #expect(queue.setAside.rejected == 1)
         #expect(try String(contentsOfFile: queue.rejectedDirectory + "/" + entry.name, encoding: .utf8) == "store:x\n")
         #expect(try String(contentsOfFile: queue.rejectedDirectory + "/" + entry.name + ".reply", encoding: .utf8) == "unknown_cmd\n")
+    }
+
+    /// /health and /metrics read the counts on the HTTP threads: the relay's tick counts again, not they.
+    @Test("bad/ and rejected/ are counted again only by recountSetAside: files an operator moves or drops in show after it")
+    func setAsideRecounted() throws {
+        let state = try folder()
+        defer { try? FileManager.default.removeItem(atPath: state) }
+        let queue = try DelayedQueue(stateDirectory: state, logger: Logger(label: "q"))
+        let entry = try queue.store(peer: "a2", line: "store:x")
+        queue.reject(entry, reply: "refused")
+        try "x\n".write(toFile: queue.directory + "/bad/dropped.a2", atomically: false, encoding: .utf8)
+        try FileManager.default.moveItem(atPath: queue.rejectedDirectory + "/" + entry.name, toPath: queue.directory + "/" + entry.name)
+        #expect(queue.setAside == DelayedQueue.SetAside(bad: 0, rejected: 1), "read from memory, as last counted")
+        queue.recountSetAside()
+        #expect(queue.setAside == DelayedQueue.SetAside(bad: 1, rejected: 0))
     }
 
     @Test("own files keep acceptance order when the clock steps back: their modification times only go up")

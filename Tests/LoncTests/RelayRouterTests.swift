@@ -71,7 +71,8 @@ struct RelayRouterTests {
 
         // A peer answering twice is a stray line: the link resets, comes up again, and is replayed at once.
         _ = await rig.router.handle(peer: "b1", line: "twice", from: .localClient)
-        #expect(await eventually { Self.tries(agent) == 5 }, "the link-up replayed without waiting out the backoff")
-        #expect(rig.router.backoffFailures(peer: "b1") == 1, "a link-up starts the backoff afresh")
+        #expect(
+            await eventually { Self.tries(agent) == 5 && rig.router.backoffFailures(peer: "b1") == 1 },
+            "the link-up replayed without waiting out the backoff, and started it afresh: \(Self.tries(agent)) tries, backoff \(rig.router.backoffFailures(peer: "b1"))")
     }
 }

@@ -134,7 +134,7 @@ struct HealthPresenter: Sendable {
                 noTargetTotal: report.none, maxLoadPercent: config.balancer.maxLoad, readmitLoadPercent: config.balancer.readmitLoad),
             peers: peers,
             relay: HealthDocument.Relay(
-                rejectedMessages: relayRouter.queue.rejectedCount(), rejectedTotal: relayRouter.rejectedSinceStart.values.reduce(0, +)))
+                rejectedMessages: relayRouter.queue.setAside.rejected, rejectedTotal: relayRouter.rejectedSinceStart.values.reduce(0, +)))
     }
 
     /// `[unix time, effective percent or null]` for a peer (nil: this server).

@@ -41,12 +41,10 @@ struct StatusEndpoint: EndpointState {
     func metricsText() -> [UInt8] {
         let report = balancer.report()
         let config = health.store.current.config
-        let bad = try? FileManager.default.contentsOfDirectory(atPath: config.stateDirectory + "/delayed/bad")
-        let rejected = try? FileManager.default.contentsOfDirectory(atPath: config.stateDirectory + "/delayed/rejected")
+        let setAside = health.relayRouter.queue.setAside
         let liveness = BalancerMetrics.Liveness(
-            startedAt: health.started.timeIntervalSince1970, hasTarget: isReady,
-            staleAfter: config.poll.staleAfter.secondsValue, badDelayed: bad?.count,
-            rejectedDelayed: rejected?.filter { !$0.hasSuffix(".reply") }.count, rejectedByPeer: health.relayRouter.rejectedSinceStart)
+            startedAt: health.started.timeIntervalSince1970, hasTarget: isReady, staleAfter: config.poll.staleAfter.secondsValue,
+            badDelayed: setAside.bad, rejectedDelayed: setAside.rejected, rejectedByPeer: health.relayRouter.rejectedSinceStart)
         return metrics.render(
             snapshot: poller.snapshot, traffic: { health.links.link(for: $0)?.traffic }, delayed: health.relayRouter.waiting(peer:),
             redirects: report.redirects + [("self", report.local)], backup: report.backup, returning: report.returning,

@@ -115,9 +115,11 @@ public final class RelayRouter: LinkListener {
 
     /// Replays every peer whose link is up, whose queue is not empty and whose
     /// backoff is due. When the folder changed since the last scan (files other
-    /// tools dropped in), it is scanned first. Call it about twice a second.
+    /// tools dropped in), it is scanned first, and `bad/` and `rejected/` are
+    /// counted again when they changed. Call it about twice a second.
     public func replayWaiting() async {
         if queue.folderChanged() { _ = queue.pending() }
+        queue.recountSetAside()
         let peers = links.withLock { Array($0.values) }
         let time = now()
         for link in peers where link.status.state == .up && queue.depth(peer: link.peerID) > 0 {
