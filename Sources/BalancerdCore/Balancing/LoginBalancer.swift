@@ -5,7 +5,7 @@ import Lonc
 /// The balancer as the HTTP threads use it: decides each login, under one
 /// small lock around the policy's state (`BalancerState`), the redirect bases,
 /// the returning-user cookie and the booking limit, taken once per login.
-final class LoginBalancer: Sendable {
+package final class LoginBalancer: Sendable {
     private struct State: Sendable {
         var balancer: BalancerState
         /// Spare id → `scheme://hostname + login_path`, from the hosts table only.
@@ -86,6 +86,26 @@ final class LoginBalancer: Sendable {
         }
         state.withLock { state in
             state.balancer.update(own: own.map(LoadReading.init(sample:)), changed: changes, now: now)
+        }
+    }
+
+    /// The settings deciding logins now, as a reload left them: the policy,
+    /// the redirect bases, the returning-user cookie and the booking limit.
+    package struct InEffect: Equatable {
+        package var policy: BalancerPolicy
+        package var localBase: String
+        package var bases: [String: String]
+        package var cookie: String?
+        package var cookieMaxAge: Int?
+        package var addressRate: Double
+        package var addressBurst: Double
+    }
+
+    package var inEffect: InEffect {
+        state.withLock { state in
+            InEffect(
+                policy: state.balancer.policy, localBase: state.localBase, bases: state.bases, cookie: state.affinity?.name,
+                cookieMaxAge: state.affinity?.maxAge, addressRate: state.limit.rate, addressBurst: state.limit.burst)
         }
     }
 

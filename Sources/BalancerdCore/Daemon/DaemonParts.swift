@@ -19,11 +19,11 @@ package struct DaemonParts: Sendable {
     /// The one event loop of every link, the agent, the relay and the control socket.
     let group: MultiThreadedEventLoopGroup
     /// The config and hosts table in force (a reload replaces them).
-    let store: ConfigStore
+    package let store: ConfigStore
     /// Logs this server's load sources failing and recovering, once each.
     let loadWatch: LoadSourceWatch
     /// Polls the peers (and this server); its snapshot is what the balancer and /health read.
-    let poller: LoadPoller
+    package let poller: LoadPoller
     /// Critical messages: stored in the delayed folder, sent in order, backed off.
     let relayRouter: RelayRouter
     /// The drains in force (drains.json).
@@ -31,11 +31,11 @@ package struct DaemonParts: Sendable {
     /// Drains given here, sent to the other instances.
     let sharing: DrainSharing
     /// One link per hosts-table peer.
-    let links: LinkSupervisor
+    package let links: LinkSupervisor
     /// One socket per peer for local programs (`relay_sockets`).
     let relay: LocalRelay
     /// The balancer's state, asked by every /login.
-    let balancer: LoginBalancer
+    package let balancer: LoginBalancer
     /// The poller's updates, the drains and the hosts table, into the login balancer.
     let feed: BalancerFeed
     /// With `agent.listen`: this server answers its peers' links, and its transport.
