@@ -26,13 +26,16 @@ public struct ConfigLoader {
     }
 
     public func load(path: String) throws(ConfigError) -> Loaded {
-        let text: String
+        try load(text: try Self.text(of: path, what: "the config file"), path: path)
+    }
+
+    /// A file's text, or a problem naming it ("cannot read the config file: no such file").
+    static func text(of path: String, what: String) throws(ConfigError) -> String {
         do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
+            return try String(contentsOfFile: path, encoding: .utf8)
         } catch {
-            throw ConfigError(problems: [ConfigProblem(location: path, message: "cannot read the config file: \(Self.reason(error))")])
+            throw ConfigError(problems: [ConfigProblem(location: path, message: "cannot read \(what): \(reason(error))")])
         }
-        return try load(text: text, path: path)
     }
 
     /// Loads a config whose TLS files may not exist yet (`balancerd certs issue` makes them).

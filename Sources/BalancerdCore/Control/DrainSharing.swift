@@ -8,8 +8,11 @@ import Lonc
 /// given here for each peer is sent again (plain, not kept): whatever it missed
 /// (a message it refused, a lost state folder) is made good, and what it has is ignored.
 struct DrainSharing: LinkListener {
+    /// Sends the changes: critical messages kept until delivered, or plain resends.
     let relay: RelayRouter
+    /// This instance's id and `balancer.instances`, as they are now.
     let store: ConfigStore
+    /// The changes given here, for resending.
     let drains: DrainStore
     let logger: Logger
 

@@ -101,8 +101,8 @@ package struct DaemonParts: Sendable {
         // What HTTP reads.
         health = HealthPresenter(store: store, drains: drains, balancer: balancer, poller: poller, links: links, relayRouter: relayRouter)
         endpoint = StatusEndpoint(
-            balancer: balancer, metrics: BalancerMetrics(certificateNotAfter: try Self.certificateNotAfter(config.tls)), poller: poller, health: health,
-            decisions: DecisionsPresenter(balancer: balancer, store: store))
+            health: health, decisions: DecisionsPresenter(balancer: balancer, store: store),
+            metrics: BalancerMetrics(certificateNotAfter: try Self.certificateNotAfter(config.tls)))
     }
 
     /// The notAfter of the host certificate and the CA, for `balancerd_certificate_expiry_seconds`.

@@ -11,13 +11,7 @@ public struct ScenarioLoader {
     public init() {}
 
     public func load(path: String) throws(ConfigError) -> Scenario {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw ConfigError(problems: [ConfigProblem(location: path, message: "cannot read the scenario: \(ConfigLoader.reason(error))")])
-        }
-        return try load(text: text, path: path)
+        try load(text: try ConfigLoader.text(of: path, what: "the scenario"), path: path)
     }
 
     public func load(text: String, path: String) throws(ConfigError) -> Scenario {

@@ -117,27 +117,14 @@ final class BalancerMetrics: Sendable {
                 exported.redirects[id] = count
             }
             for (health, traffic) in zip(snapshot.peers, counters) {
-                let delta = traffic.strayRepliesTotal - exported.strayReplies[health.id, default: 0]
-                let stray = counter("balancerd_peer_stray_replies_total", [("peer", health.id)])
-                if delta > 0 { stray.increment(by: Int64(delta)) }
-                exported.strayReplies[health.id] = traffic.strayRepliesTotal
+                advance(
+                    "balancerd_peer_stray_replies_total", [("peer", health.id)], to: traffic.strayRepliesTotal,
+                    from: &exported.strayReplies[health.id, default: 0])
             }
-            let delta = noTarget - exported.noTarget
-            let noTargetCounter = counter("balancerd_no_target_total", [])
-            if delta > 0 { noTargetCounter.increment(by: Int64(delta)) }
-            exported.noTarget = noTarget
-            let backupDelta = backup - exported.backup
-            let backupCounter = counter("balancerd_backup_redirects_total", [])
-            if backupDelta > 0 { backupCounter.increment(by: Int64(backupDelta)) }
-            exported.backup = backup
-            let returningDelta = returning - exported.returning
-            let returningCounter = counter("balancerd_returning_logins_total", [])
-            if returningDelta > 0 { returningCounter.increment(by: Int64(returningDelta)) }
-            exported.returning = returning
-            let unbookedDelta = unbooked - exported.unbooked
-            let unbookedCounter = counter("balancerd_logins_unbooked_total", [])
-            if unbookedDelta > 0 { unbookedCounter.increment(by: Int64(unbookedDelta)) }
-            exported.unbooked = unbooked
+            advance("balancerd_no_target_total", to: noTarget, from: &exported.noTarget)
+            advance("balancerd_backup_redirects_total", to: backup, from: &exported.backup)
+            advance("balancerd_returning_logins_total", to: returning, from: &exported.returning)
+            advance("balancerd_logins_unbooked_total", to: unbooked, from: &exported.unbooked)
             for (peer, count) in liveness.rejectedByPeer {
                 let delta = count - exported.rejected[peer, default: 0]
                 if delta > 0 { counter("balancerd_relay_rejected_total", [("peer", peer)]).increment(by: Int64(delta)) }
@@ -147,6 +134,14 @@ final class BalancerMetrics: Sendable {
         var buffer: [UInt8] = []
         registry.emit(into: &buffer)
         return buffer
+    }
+
+    /// Brings a counter up to `total` (what the daemon counted since start), from
+    /// `exported` (what it was brought to last): a Prometheus counter only grows.
+    private func advance(_ name: String, _ labels: [(String, String)] = [], to total: Int, from exported: inout Int) {
+        let counter = counter(name, labels)
+        if total > exported { counter.increment(by: Int64(total - exported)) }
+        exported = total
     }
 
     private func gauge(_ name: String, _ labels: [(String, String)] = []) -> Gauge {

@@ -5,11 +5,11 @@ import Lonc
 /// The live daemon as the HTTP routes see it: logins go to the login balancer,
 /// `/health`, `/decisions` and `/metrics` to their presenters. Every call returns at once.
 struct StatusEndpoint: EndpointState {
-    let balancer: LoginBalancer
-    let metrics: BalancerMetrics
-    let poller: LoadPoller
+    /// `/health`, `/status`, and the balancer and poller they read (as does `/metrics`).
     let health: HealthPresenter
     let decisions: DecisionsPresenter
+    let metrics: BalancerMetrics
+    var balancer: LoginBalancer { health.balancer }
 
     func decideLogin(cookies: String?, client: ClientKey?) -> LoginTarget { balancer.decide(cookies: cookies, client: client) }
 
@@ -46,7 +46,7 @@ struct StatusEndpoint: EndpointState {
             startedAt: health.started.timeIntervalSince1970, hasTarget: isReady, staleAfter: config.poll.staleAfter.secondsValue,
             badDelayed: setAside.bad, rejectedDelayed: setAside.rejected, rejectedByPeer: health.relayRouter.rejectedSinceStart)
         return metrics.render(
-            snapshot: poller.snapshot, traffic: { health.links.link(for: $0)?.traffic }, delayed: health.relayRouter.waiting(peer:),
+            snapshot: health.poller.snapshot, traffic: { health.links.link(for: $0)?.traffic }, delayed: health.relayRouter.waiting(peer:),
             redirects: report.redirects + [("self", report.local)], backup: report.backup, returning: report.returning,
             unbooked: report.unbooked, noTarget: report.none, liveness: liveness)
     }
