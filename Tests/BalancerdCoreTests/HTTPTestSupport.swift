@@ -53,6 +53,11 @@ func connectedSocket(port: Int, from source: String? = nil) throws -> Int32 {
 func rawHTTP(port: Int, _ request: String, from source: String? = nil) throws -> String {
     let descriptor = try connectedSocket(port: port, from: source)
     defer { close(descriptor) }
+    return exchange(request, on: descriptor)
+}
+
+/// Sends `request` on a connected socket and reads until the other side closes (or the receive timeout).
+func exchange(_ request: String, on descriptor: Int32) -> String {
     let bytes = Array(request.utf8)
     _ = bytes.withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
     var response: [UInt8] = []

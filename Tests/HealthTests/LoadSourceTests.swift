@@ -6,17 +6,6 @@ import Testing
 import TestSupport
 @testable import Health
 
-/// A temporary folder, removed at the end of the test.
-struct TemporaryFolder: ~Copyable {
-    let path: String
-    init() throws {
-        path = FileManager.default.temporaryDirectory.appendingPathComponent("balancerd-health-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-    func file(_ name: String) -> String { path + "/" + name }
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-}
-
 @Suite("load sources")
 struct LoadSourceTests {
     @Test("a /proc/loadavg line parses")

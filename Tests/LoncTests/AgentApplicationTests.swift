@@ -46,9 +46,8 @@ struct AgentApplicationTests {
 
     @Test("without an application every command the agent does not own, critical ones too, is unknown_cmd")
     func withoutApplication() async throws {
-        let (agent, port) = try await AgentFixture.agent()
+        let (agent, client) = try await AgentFixture.rawClient()
         defer { Task { await agent.stop() } }
-        let client = try RawLineClient(port: port)
         _ = client.handshake(agentID: "agent1")
         client.send("critical:1.agent1:store:x\nstore:y\nping\n")
         #expect([client.readLine(), client.readLine(), client.readLine()] == ["unknown_cmd", "unknown_cmd", "agent1"])

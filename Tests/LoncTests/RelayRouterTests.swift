@@ -58,7 +58,7 @@ struct RelayRouterTests {
         let agent = try ScriptedAgent(id: "b1", port: rig.port) { line in
             line.hasPrefix("critical:") ? WireReply.connectionLost : line == "twice" ? "ok\nok" : "ok"
         }
-        #expect(await eventually { Self.tries(agent) == 1 && rig.router.backoffFailures(peer: "b1") == 1 }, "the link-up replayed message 0")
+        #expect(await eventually(timeout: .seconds(30)) { Self.tries(agent) == 1 && rig.router.backoffFailures(peer: "b1") == 1 }, "the link-up replayed message 0")
 
         // One message every 0.1 s of the router's clock for 6 s.
         for step in 1..<60 {
@@ -72,7 +72,7 @@ struct RelayRouterTests {
         // A peer answering twice is a stray line: the link resets, comes up again, and is replayed at once.
         _ = await rig.router.handle(peer: "b1", line: "twice", from: .localClient)
         #expect(
-            await eventually { Self.tries(agent) == 5 && rig.router.backoffFailures(peer: "b1") == 1 },
+            await eventually(timeout: .seconds(30)) { Self.tries(agent) == 5 && rig.router.backoffFailures(peer: "b1") == 1 },
             "the link-up replayed without waiting out the backoff, and started it afresh: \(Self.tries(agent)) tries, backoff \(rig.router.backoffFailures(peer: "b1"))")
     }
 }
