@@ -109,7 +109,9 @@ let package = Package(
             path: "Benchmarks/AgentSwarm", swiftSettings: swiftSettings),
 
         .target(
-            name: "TestSupport", dependencies: ["Lonc", .product(name: "Logging", package: "swift-log")], path: "Tests/TestSupport",
+            name: "TestSupport",
+            dependencies: ["Lonc", .product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log")],
+            path: "Tests/TestSupport",
             swiftSettings: swiftSettings),
         // The coverage-guided fuzz targets (RELIABILITY.md, "Fuzzing"): built normally they
         // replay their corpora in `make test`; `make fuzz` links them to libFuzzer (below).

@@ -3,7 +3,7 @@
 # (`make deb`), from the static release build (scripts/static-build.sh) and the
 # generated man pages (scripts/make-man.sh), with dpkg-deb --root-owner-group.
 #
-# Version: LoncVersion.string in Sources/Lonc/Version.swift, plus the Debian
+# Version: BalancerdVersion.string in Sources/Lonc/Version.swift, plus the Debian
 # revision (DEB_REVISION, default 1); the newest entry of dist/debian/changelog
 # must carry that version. Depends: what the binary links against, computed by
 # dpkg-shlibdeps, plus adduser (postinst makes the balancerd user with it).

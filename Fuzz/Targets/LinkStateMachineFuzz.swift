@@ -1,3 +1,4 @@
+import Foundation
 import Lonc
 
 /// Input: events, two bytes each (which event; which connection it is tagged
@@ -35,8 +36,8 @@ public enum LinkStateMachineFuzz {
                 let after = if case .backoff(let backoff) = before { argument & 1 == 0 ? backoff.after : connection } else { connection }
                 (action, event) = (machine.backoffTimerFired(after: after), "backoff timer of \(after)")
             case 3: (action, event) = (machine.connected(connection), "connected \(connection)")
-            case 4: (action, event) = (machine.transportEstablished(connection), "transport \(connection)")
-            case 5: (action, event) = (machine.handshakeCompleted(connection, peerVersion: "v\(argument)"), "handshake \(connection)")
+            case 4: (action, event) = (machine.transportEstablished(connection, protocolVersion: "TLSv1.3", cipher: "c\(argument)"), "transport \(connection)")
+            case 5: (action, event) = (machine.handshakeCompleted(connection, peerVersion: "v\(argument)", requestIDs: argument & 1 == 0), "handshake \(connection)")
             case 6, 7:
                 let jitter = 0.5 + Double(argument) / 510
                 (action, event) = (machine.failed(connection, .closedByPeer, jitter: jitter), "failed \(connection) jitter \(jitter)")
@@ -77,7 +78,14 @@ public enum LinkStateMachineFuzz {
         } else if machine.failures >= settings.maxAttempts {
             broken.append("\(machine.failures) failures without giving up")
         }
+        // The status operators see is the machine's state, never set apart from it.
+        let status = machine.status(peerID: "p", since: Date(timeIntervalSince1970: 0))
+        if status?.state != machine.linkState || (status != nil && status?.attempts != machine.failures) {
+            broken.append("status \(String(describing: status)) while \(state)")
+        }
+        if case .up(let up) = state, status?.peerVersion != up.peerVersion { broken.append("status shows peer version \(String(describing: status?.peerVersion)) while up with \(up.peerVersion)") }
         if case .reset(let reset) = action {
+            if status?.lastError != reset.reason.description { broken.append("status shows last error \(String(describing: status?.lastError)) after \(reset.reason)") }
             if reset.failures != machine.failures { broken.append("reset says \(reset.failures) failures, state holds \(machine.failures)") }
             switch (reset.next, state) {
             case (.giveUp, .givenUp): break

@@ -18,10 +18,7 @@ public struct PeerHealth: Sendable, Equatable {
 
     /// Creates a peer's health.
     public init(id: String, link: LinkStatus, latest: LoadSample?, unansweredPolls: Int = 0) {
-        self.id = id
-        self.link = link
-        self.latest = latest
-        self.unansweredPolls = unansweredPolls
+        (self.id, self.link, self.latest, self.unansweredPolls) = (id, link, latest, unansweredPolls)
     }
 }
 
@@ -84,9 +81,7 @@ public struct HealthUpdate: Sendable, Equatable {
 
     /// Creates an update.
     public init(generation: UInt64, own: LoadSample?, changed: [PeerChange]?) {
-        self.generation = generation
-        self.own = own
-        self.changed = changed
+        (self.generation, self.own, self.changed) = (generation, own, changed)
     }
 }
 

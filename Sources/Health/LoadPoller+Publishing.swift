@@ -18,7 +18,7 @@ extension LoadPoller {
         let missing = [loadReply, userReply].contains { $0 == nil || $0 == WireReply.connectionLost }
         let usable = !missing && (loadPercent != nil || userPercent != nil)
         if !usable {
-            logger.debug("poll of \(peerID) got no number", metadata: ["load": "\(loadReply ?? "timeout")", "userload": "\(userReply ?? "timeout")"])
+            logger.debug("poll got no number", metadata: ["peer": "\(peerID)", "load": "\(loadReply ?? "timeout")", "userload": "\(userReply ?? "timeout")"])
         }
         let historyLimit = settings.history
         state.withLock { state in
@@ -54,7 +54,7 @@ extension LoadPoller {
     }
 
     /// Hands the listeners what changed since the last update, if anything did.
-    public func publishIfDirty() {
+    func publishIfDirty() {
         let update: HealthUpdate? = state.withLock { state in
             state.publish = .none
             guard state.table.hasChanges || state.ownChanged else { return nil }

@@ -27,7 +27,7 @@ import NIOPosix
 /// answering within a few milliseconds cost one update, not 1,000. A peer
 /// that answered twice within one window is handed out with both samples
 /// (`PeerChange.superseded`): coalescing never hides one from the balancer.
-public final class LoadPoller: Sendable {
+public final class LoadPoller: LinkListener {
     /// The settings and own load source in force; a reload replaces them (`reconfigure`).
     let configured: Locked<(settings: PollSettings, local: LocalLoad?)>
     let logger: Logger
@@ -128,7 +128,8 @@ public final class LoadPoller: Sendable {
     /// One link changed state: O(1). A link that came up is polled at once; a
     /// link that is no longer up is published on the loop's next turn, so the
     /// balancer stops choosing it before the next poll.
-    public func linkChanged(_ status: LinkStatus) {
+    public func linkChanged(_ change: LinkChange) {
+        let status = change.status
         let pollNow: (any PeerRequesting)? = state.withLock { state in
             state.table.noteLink(status, polling: state.running) && state.running ? state.table.link(status.peerID) : nil
         }

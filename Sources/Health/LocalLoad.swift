@@ -119,9 +119,11 @@ public final class LoadSourceWatch: Sendable {
         guard case .some(let previous) = previous else { return }
         let figure = source == .loadFile ? "load" : "userload"
         if let failure {
-            logger.warning("\(source.rawValue): \(failure); \(figure) is unknown (this server is not chosen as a spare) until it can be read")
+            logger.warning(
+                "load source unreadable: its figure is unknown (this server is not chosen as a spare) until it can be read",
+                metadata: ["key": "\(source.rawValue)", "figure": "\(figure)", "error": "\(failure)"])
         } else if let previous {
-            logger.notice("\(source.rawValue): readable again; \(figure) is known", metadata: ["was": "\(previous)"])
+            logger.notice("load source readable again: its figure is known", metadata: ["key": "\(source.rawValue)", "figure": "\(figure)", "was": "\(previous)"])
         }
     }
 }

@@ -43,10 +43,8 @@ struct ControlTests {
 
     @Test("status, reconnect and reload answer; unknown ids and commands are clear errors; the socket is 0600")
     func commands() async throws {
-        let cluster = try ProcessCluster(agents: ["a2"])
+        let cluster = try ProcessCluster.started(agents: ["a2"])
         defer { cluster.stopAll() }
-        try cluster.startAgent("a2")
-        try cluster.startServe()
         #expect(await waitFor { FileManager.default.fileExists(atPath: cluster.directory + "/run/control") } != nil)
         var info = stat()
         #expect(stat(cluster.directory + "/run/control", &info) == 0)

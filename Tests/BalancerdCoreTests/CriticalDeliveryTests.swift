@@ -181,7 +181,7 @@ struct CriticalDeliveryTests {
         #expect(cluster.health()?.relay?.rejectedMessages == 1)
         #expect(cluster.health()?.relay?.rejectedTotal == 1)
         #expect(cluster.get("/status")?.contains("1 rejected message") == true)
-        #expect(cluster.log("s1").contains("rejected by b1: unknown_cmd"))
+        #expect(cluster.log("s1").contains("peer=b1 reply=unknown_cmd") && cluster.log("s1").contains("critical message rejected by the peer"))
     }
 
     @Test("a file another tool drops into delayed/ (the seed's names: anything ending in .<peer id>) goes out within a second while the link is up, oldest first")

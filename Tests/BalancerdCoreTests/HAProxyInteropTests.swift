@@ -71,16 +71,7 @@ struct HAProxyInteropTests {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
             }
             guard connected == 0 else { return nil }
-            let bytes = Array((command + "\n").utf8)
-            _ = bytes.withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            var answer: [UInt8] = []
-            var chunk = [UInt8](repeating: 0, count: 65536)
-            while true {
-                let count = chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
-                if count <= 0 { break }
-                answer += chunk[..<count]
-            }
-            return String(decoding: answer, as: UTF8.self)
+            return exchange(command + "\n", on: descriptor)
         }
 
         /// `show stat` for the backend's servers: status, weight, total sessions.

@@ -4,18 +4,18 @@ import BalancerdCore
 
 /// Endpoint state with fixed answers, for router and server tests.
 final class FixedEndpointState: EndpointState {
-    let login = Locked(LoginRoute.redirect(id: "msua2", base: "https://bistromath.lite.msu.edu/login"))
+    let login = Locked(LoginTarget.redirect(id: "msua2", base: "https://bistromath.lite.msu.edu/login"))
     let counted = Locked<[String]>([])
     /// The `Cookie` header of every login decided.
     let cookies = Locked<[String?]>([])
     var isReady: Bool { login.withLock { $0 != .unavailable } }
-    func routeLogin(cookies: String?, client: ClientKey?) -> LoginRoute {
+    func decideLogin(cookies: String?, client: ClientKey?) -> LoginTarget {
         self.cookies.withLock { $0.append(cookies) }
         return login.withLock { $0 }
     }
-    func healthJSON() -> [UInt8] { Array(#"{"status":"ok"}"#.utf8) }
+    func healthJSON(query: String?) -> [UInt8]? { Array(#"{"status":"ok"}"#.utf8) }
     func decisionsJSON() -> [UInt8] { Array(#"{"decisions":[]}"#.utf8) }
-    func statusPageHTML() -> [UInt8] { Array("<!doctype html><title>status</title>".utf8) }
+    func statusPageHTML(query: String?) -> [UInt8] { Array("<!doctype html><title>status</title>".utf8) }
     func metricsText() -> [UInt8] { Array("# TYPE up gauge\nup 1\n".utf8) }
     func countRequest(route: Route, status: Int) { counted.withLock { $0.append("\(route.rawValue) \(status)") } }
 }
@@ -53,6 +53,11 @@ func connectedSocket(port: Int, from source: String? = nil) throws -> Int32 {
 func rawHTTP(port: Int, _ request: String, from source: String? = nil) throws -> String {
     let descriptor = try connectedSocket(port: port, from: source)
     defer { close(descriptor) }
+    return exchange(request, on: descriptor)
+}
+
+/// Sends `request` on a connected socket and reads until the other side closes (or the receive timeout).
+func exchange(_ request: String, on descriptor: Int32) -> String {
     let bytes = Array(request.utf8)
     _ = bytes.withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
     var response: [UInt8] = []

@@ -15,10 +15,8 @@ struct LinkFaultTests {
 
     @Test("agent killed: the link drops at once; agent restarted: the link comes back")
     func killAndRestart() async throws {
-        let cluster = try ProcessCluster(agents: ["a2"])
+        let cluster = try ProcessCluster.started(agents: ["a2"])
         defer { cluster.stopAll() }
-        try cluster.startAgent("a2")
-        try cluster.startServe()
         #expect(await waitFor { linkState(cluster, "a2") == "up" } != nil)
         cluster.kill("a2")
         let dropped = await waitFor(.seconds(5)) { linkState(cluster, "a2") != "up" && linkState(cluster, "a2") != nil }

@@ -18,10 +18,8 @@ struct OperatorCommandsTests {
 
     @Test("ctl status prints a table; --json prints the /health document")
     func ctlStatus() async throws {
-        let cluster = try ProcessCluster(agents: ["s2"])
+        let cluster = try ProcessCluster.started(agents: ["s2"])
         defer { cluster.stopAll() }
-        try cluster.startAgent("s2")
-        try cluster.startServe()
         #expect(await waitFor { cluster.peer("s2")?.load.loadPercent != nil } != nil)
         let socket = cluster.directory + "/run/control"
         let table = try run(ProcessCluster.binary, ["ctl", "--socket", socket, "status"])

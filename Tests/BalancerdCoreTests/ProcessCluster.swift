@@ -54,6 +54,19 @@ final class ProcessCluster: @unchecked Sendable {
         try config.write(toFile: directory + "/balancerd.yaml", atomically: true, encoding: .utf8)
     }
 
+    /// A cluster with its agents and then serve started: most end-to-end tests begin so.
+    static func started(agents: [String]) throws -> ProcessCluster {
+        let cluster = try ProcessCluster(agents: agents)
+        do {
+            for id in agents { try cluster.startAgent(id) }
+            try cluster.startServe()
+        } catch {
+            cluster.stopAll()
+            throw error
+        }
+        return cluster
+    }
+
     /// The agent port the hosts table gives `id`.
     func port(_ id: String) -> Int { ports[id] ?? 0 }
 

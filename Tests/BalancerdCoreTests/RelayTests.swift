@@ -54,10 +54,8 @@ func connectRelay(_ path: String) async throws -> RelayClient {
 struct RelayTests {
     @Test("50 clients at once share one link and each gets its own replies, in its order")
     func fiftyClients() async throws {
-        let cluster = try ProcessCluster(agents: ["a2"])
+        let cluster = try ProcessCluster.started(agents: ["a2"])
         defer { cluster.stopAll() }
-        try cluster.startAgent("a2")
-        try cluster.startServe()
         #expect(await waitFor { cluster.peer("a2")?.link.state.rawValue == "up" } != nil)
         let path = cluster.directory + "/run/a2"
         var info = stat()

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Lonc
 import Testing
+import TestSupport
 @testable import Health
 
 /// A peer that answers from a script (a fake load source, as the standards allow):
@@ -63,6 +64,13 @@ func waitForSnapshot(_ poller: LoadPoller, timeout: Duration = .seconds(30), _ p
 
 @Suite("the load poller")
 struct LoadPollerTests {
+    /// A poller of `peers`, polling until the test cancels the task.
+    static func polling(_ peers: [ScriptedPeer], settings: PollSettings) -> (LoadPoller, Task<Void, Never>) {
+        let poller = LoadPoller(settings: settings, local: nil, logger: Logger(label: "test"))
+        poller.setPeers(peers)
+        return (poller, Task { await poller.run() })
+    }
+
     static let fast = PollSettings(interval: .milliseconds(100), timeout: .milliseconds(50), staleAfter: .milliseconds(300), history: 5)
 
     /// An hour: a periodic first poll lands at least a quarter interval (15 minutes)
@@ -71,10 +79,8 @@ struct LoadPollerTests {
 
     @Test("no blind start: a link up at start is polled at once, not up to an interval later")
     func pollsAtOnceAtStart() async {
-        let poller = LoadPoller(settings: Self.hourly, local: nil, logger: Logger(label: "test"))
         let peers = (1...5).map { ScriptedPeer("p\($0)", load: .reply("20.00"), userload: .reply("10.00")) }
-        poller.setPeers(peers)
-        let task = Task { await poller.run() }
+        let (poller, task) = Self.polling(peers, settings: Self.hourly)
         defer { task.cancel() }
         let snapshot = await waitForSnapshot(poller) { snapshot in peers.allSatisfy { snapshot.peer($0.peerID)?.latest != nil } }
         #expect(snapshot != nil, "not every peer was polled as its link came up: \(poller.snapshot.peers.map { "\($0.id): \($0.latest == nil ? "no sample" : "sampled")" })")
@@ -151,10 +157,8 @@ struct LoadPollerTests {
 
     @Test("a peer that stops answering goes stale; history keeps the last samples")
     func staleness() async {
-        let poller = LoadPoller(settings: Self.fast, local: nil, logger: Logger(label: "test"))
         let peer = ScriptedPeer("a", load: .reply("10.00"), userload: .reply("0.00"))
-        poller.setPeers([peer])
-        let task = Task { await poller.run() }
+        let (poller, task) = Self.polling([peer], settings: Self.fast)
         defer { task.cancel() }
         let first = await waitForSnapshot(poller) { ($0.peer("a")?.latest?.sequence ?? 0) > 0 }
         #expect(first != nil)
@@ -170,10 +174,8 @@ struct LoadPollerTests {
 
     @Test("peers added on reload are polled; removed ones are dropped; staying ones keep samples")
     func reload() async {
-        let poller = LoadPoller(settings: Self.fast, local: nil, logger: Logger(label: "test"))
         let a = ScriptedPeer("a", load: .reply("10.00"), userload: .reply("0.00"))
-        poller.setPeers([a])
-        let task = Task { await poller.run() }
+        let (poller, task) = Self.polling([a], settings: Self.fast)
         defer { task.cancel() }
         #expect(await waitForSnapshot(poller) { $0.peer("a")?.latest != nil } != nil)
         let b = ScriptedPeer("b", load: .reply("20.00"), userload: .reply("0.00"))

@@ -6,17 +6,6 @@ import Testing
 import TestSupport
 @testable import Health
 
-/// A temporary folder, removed at the end of the test.
-struct TemporaryFolder: ~Copyable {
-    let path: String
-    init() throws {
-        path = FileManager.default.temporaryDirectory.appendingPathComponent("balancerd-health-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-    func file(_ name: String) -> String { path + "/" + name }
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-}
-
 @Suite("load sources")
 struct LoadSourceTests {
     @Test("a /proc/loadavg line parses")
@@ -72,11 +61,14 @@ struct LoadSourceTests {
             sessions: SessionDirectory(path: sessions, activeWindow: .seconds(60)), loadLimit: 2, userLoadLimit: 10, watch: watch)
         for _ in 0..<5 { _ = local.userLoadReply() }
         #expect(lines.messages.count == 1)
-        #expect(lines.messages.first?.hasPrefix("agent.sessions_dir: cannot list sessions in \(sessions): No such file or directory; userload is unknown") == true)
+        let failed = lines.entries.first
+        #expect(failed?.message.hasPrefix("load source unreadable: its figure is unknown") == true)
+        #expect(failed?.metadata["key"] == "agent.sessions_dir" && failed?.metadata["figure"] == "userload")
+        #expect(failed?.metadata["error"]?.hasPrefix("cannot list sessions in \(sessions): No such file or directory") == true)
         try FileManager.default.createDirectory(atPath: sessions, withIntermediateDirectories: true)
         for _ in 0..<5 { #expect(local.userLoadReply() == "0.00") }
         #expect(lines.messages.count == 2)
-        #expect(lines.messages.last == "agent.sessions_dir: readable again; userload is known")
+        #expect(lines.messages.last == "load source readable again: its figure is known" && lines.entries.last?.metadata["key"] == "agent.sessions_dir")
         for _ in 0..<3 { _ = local.loadReply() }
         #expect(lines.messages.count == 3, "the load file fails on its own, logged once")
         #expect(watch.current.keys.sorted { $0.rawValue < $1.rawValue } == [.loadFile])

@@ -34,21 +34,28 @@ struct AgentFixture {
             settings: settings, transport: PlainTransport(), eventLoop: group.next(), logger: Logger(label: "link"))
     }
 
+    /// A new agent and a raw line client connected to it (no handshake yet); stop the agent after.
+    static func rawClient() async throws -> (agent: AgentServer, client: RawLineClient) {
+        let (agent, port) = try await Self.agent()
+        return (agent, try RawLineClient(port: port))
+    }
+
+    /// Runs `body` with a link to `port` (a scripted agent's) once it is up; shuts it down after.
+    static func withLink(to port: Int, settings: LinkSettings = fastSettings, _ body: (PeerLink) async throws -> Void) async throws {
+        let link = Self.link(to: port, settings: settings)
+        link.start()
+        defer { Task { await link.shutdown() } }
+        try #require(await eventually { link.status.state == .up })
+        try await body(link)
+    }
+
     /// Runs `body` with a link that is up to a new agent (with `application`); stops both after.
     static func withLinkUp(
         settings: LinkSettings = fastSettings, application: (any AgentApplication)? = nil, _ body: (PeerLink) async throws -> Void
     ) async throws {
         let (server, port) = try await Self.agent(application: application)
-        let link = Self.link(to: port, settings: settings)
-        link.start()
-        defer {
-            Task {
-                await link.shutdown()
-                await server.stop()
-            }
-        }
-        try #require(await eventually { link.status.state == .up })
-        try await body(link)
+        defer { Task { await server.stop() } }
+        try await withLink(to: port, settings: settings, body)
     }
 
     static let fastSettings = LinkSettings(

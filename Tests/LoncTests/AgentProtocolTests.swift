@@ -9,9 +9,8 @@ import Testing
 struct AgentProtocolTests {
     @Test("handshake, then every command")
     func everyCommand() async throws {
-        let (agent, port) = try await AgentFixture.agent()
+        let (agent, client) = try await AgentFixture.rawClient()
         defer { Task { await agent.stop() } }
-        let client = try RawLineClient(port: port)
         let handshake = client.handshake(agentID: "agent1")
         #expect(handshake[0]?.count == 32)
         #expect(handshake[0]?.allSatisfy(\.isHexDigit) == true)
@@ -27,9 +26,8 @@ struct AgentProtocolTests {
 
     @Test("every command before the handshake is refused")
     func beforeHandshake() async throws {
-        let (agent, port) = try await AgentFixture.agent()
+        let (agent, client) = try await AgentFixture.rawClient()
         defer { Task { await agent.stop() } }
-        let client = try RawLineClient(port: port)
         for command in ["load", "ping", "sethost:agent1", "exit"] {
             client.send(command + "\n")
             #expect(client.readLine() == "refused")
@@ -38,9 +36,8 @@ struct AgentProtocolTests {
 
     @Test("a wrong challenge echo is refused and closed")
     func wrongEcho() async throws {
-        let (agent, port) = try await AgentFixture.agent()
+        let (agent, client) = try await AgentFixture.rawClient()
         defer { Task { await agent.stop() } }
-        let client = try RawLineClient(port: port)
         client.send("init\n")
         #expect(client.readLine()?.count == 32)
         client.send("00000000000000000000000000000000\n")
@@ -50,9 +47,8 @@ struct AgentProtocolTests {
 
     @Test("sethost with another id is answered error:wrong_host")
     func wrongHost() async throws {
-        let (agent, port) = try await AgentFixture.agent()
+        let (agent, client) = try await AgentFixture.rawClient()
         defer { Task { await agent.stop() } }
-        let client = try RawLineClient(port: port)
         client.send("init\n")
         client.send((client.readLine() ?? "") + "\n")
         #expect(client.readLine() == "ok")

@@ -6,21 +6,18 @@ import TestSupport
 
 @Suite("the delayed-message queue on disk", .serialized)
 struct DelayedQueueTests {
-    func folder() throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("balancerd-delayed-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
-    }
+    /// The queue of the state folder `state` (a new process opening it, when called again).
+    static func queue(at state: String) throws -> DelayedQueue { try DelayedQueue(stateDirectory: state, logger: Logger(label: "q")) }
 
     @Test("name order is acceptance order, across a restart")
     func orderAcrossRestart() throws {
-        let state = try folder()
-        defer { try? FileManager.default.removeItem(atPath: state) }
-        let first = try DelayedQueue(stateDirectory: state, logger: Logger(label: "q"))
+        let folder = try TemporaryFolder()
+        let state = folder.path
+        let first = try Self.queue(at: state)
         for index in 0..<50 { try first.store(peer: "a2", line: "store:\(index)") }
         try first.store(peer: "a3", line: "other")
         // A new process on the same folder continues the order.
-        let second = try DelayedQueue(stateDirectory: state, logger: Logger(label: "q"))
+        let second = try Self.queue(at: state)
         for index in 50..<100 { try second.store(peer: "a2", line: "store:\(index)") }
         let pending = second.pending(peer: "a2")
         #expect(pending.map { second.line(of: $0) } == (0..<100).map { "store:\($0)" })
@@ -38,11 +35,11 @@ struct DelayedQueueTests {
     /// delivered, and the application dropped the new messages as repeats.
     @Test("a queue reopened on an emptied folder never makes a name (a message id) it made before")
     func namesNeverRepeatAfterRestart() throws {
-        let state = try folder()
-        defer { try? FileManager.default.removeItem(atPath: state) }
+        let folder = try TemporaryFolder()
+        let state = folder.path
         var names: Set<String> = []
         for _ in 0..<20 {
-            let queue = try DelayedQueue(stateDirectory: state, logger: Logger(label: "q"))
+            let queue = try Self.queue(at: state)
             for index in 0..<5 {
                 let entry = try queue.store(peer: "a2", line: "store:\(index)")
                 #expect(names.insert(entry.name).inserted, "\(entry.name) was made twice")
@@ -54,9 +51,8 @@ struct DelayedQueueTests {
 
     @Test("files other tools drop in (any name ending in .<peer id>) are picked up in modification-time order; unreadable ones go to bad/ and never block the rest")
     func foreignAndBad() throws {
-        let state = try folder()
-        defer { try? FileManager.default.removeItem(atPath: state) }
-        let queue = try DelayedQueue(stateDirectory: state, logger: Logger(label: "q"))
+        let folder = try TemporaryFolder()
+        let (state, queue) = (folder.path, try Self.queue(at: folder.path))
         try queue.store(peer: "a2", line: "mine")
         let delayed = state + "/delayed"
         let older = Date().addingTimeInterval(-60)
@@ -76,14 +72,13 @@ struct DelayedQueueTests {
     /// for `x.a1` while its link was down went to `a1`.
     @Test("a message for an id holding a dot is never taken for another id's")
     func dottedIDs() throws {
-        let state = try folder()
-        defer { try? FileManager.default.removeItem(atPath: state) }
-        let queue = try DelayedQueue(stateDirectory: state, logger: Logger(label: "q"))
+        let folder = try TemporaryFolder()
+        let (state, queue) = (folder.path, try Self.queue(at: folder.path))
         try queue.store(peer: "x.a1", line: "for x.a1")
         try queue.store(peer: "a1", line: "for a1")
         try queue.store(peer: "a1.x", line: "for a1.x")
         // A new process on the same folder reads the names back.
-        let again = try DelayedQueue(stateDirectory: state, logger: Logger(label: "q"))
+        let again = try Self.queue(at: state)
         for id in ["x.a1", "a1", "a1.x"] {
             #expect(again.pending(peer: id).compactMap { again.line(of: $0) } == ["for \(id)"], "\(id)")
             #expect(again.depth(peer: id) == 1)
@@ -94,8 +89,8 @@ struct DelayedQueueTests {
 
     @Test("files named as earlier builds named them (the id as it is) and as other tools name them are still read")
     func earlierNames() throws {
-        let state = try folder()
-        defer { try? FileManager.default.removeItem(atPath: state) }
+        let folder = try TemporaryFolder()
+        let state = folder.path
         let delayed = state + "/delayed"
         try FileManager.default.createDirectory(atPath: delayed, withIntermediateDirectories: true)
         let files = [
@@ -108,16 +103,15 @@ struct DelayedQueueTests {
             try (text + "\n").write(toFile: delayed + "/" + name, atomically: true, encoding: .utf8)
             try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSince1970: 1_700_000_000 + Double(index))], ofItemAtPath: delayed + "/" + name)
         }
-        let queue = try DelayedQueue(stateDirectory: state, logger: Logger(label: "q"))
+        let queue = try Self.queue(at: state)
         #expect(queue.pending(peer: "x.a1").compactMap { queue.line(of: $0) } == ["earlier build, dotted id", "another tool, dotted id encoded"])
         #expect(queue.pending(peer: "a1").compactMap { queue.line(of: $0) } == ["earlier build", "another tool"])
     }
 
     @Test("a line ending in CR LF is read without them; CR or LF inside it (\\r\\n is one Character) sends the file to bad/")
     func lineBreaksByByte() throws {
-        let state = try folder()
-        defer { try? FileManager.default.removeItem(atPath: state) }
-        let queue = try DelayedQueue(stateDirectory: state, logger: Logger(label: "q"))
+        let folder = try TemporaryFolder()
+        let (state, queue) = (folder.path, try Self.queue(at: folder.path))
         let delayed = state + "/delayed"
         for (name, text) in [("a.a2", "windows\r\n"), ("b.a2", "store:x\r\nexit\n"), ("c.a2", "store:y\rexit\n")] {
             try text.write(toFile: delayed + "/" + name, atomically: true, encoding: .utf8)
@@ -128,9 +122,8 @@ struct DelayedQueueTests {
 
     @Test("symbolic links are never followed: one in the folder goes to bad/ as a link, its target untouched and unsent")
     func symbolicLinks() throws {
-        let state = try folder()
-        defer { try? FileManager.default.removeItem(atPath: state) }
-        let queue = try DelayedQueue(stateDirectory: state, logger: Logger(label: "q"))
+        let folder = try TemporaryFolder()
+        let (state, queue) = (folder.path, try Self.queue(at: folder.path))
         let secret = state + "/secret"
         try "drainsync:not-for-sending\n".write(toFile: secret, atomically: true, encoding: .utf8)
         try queue.store(peer: "a2", line: "mine")
@@ -151,7 +144,8 @@ struct DelayedQueueTests {
     @Test("a delivered file that cannot be removed is held: logged once, never listed again, kept; removed once it can be")
     func heldWhenUnremovable() throws {
         guard getuid() == 0 else { return }  // a read-only bind mount needs root; CI runs as root
-        let state = try folder()
+        let folder = try TemporaryFolder()
+        let state = folder.path
         let log = CapturedLog()
         let queue = try DelayedQueue(stateDirectory: state, logger: Logger(label: "q") { _ in log })
         let entry = try queue.store(peer: "a2", line: "delivered")
@@ -179,29 +173,42 @@ struct DelayedQueueTests {
 
     @Test("a refused message moves to rejected/ beside its reply, and is counted there, not delivered")
     func rejected() throws {
-        let state = try folder()
-        defer { try? FileManager.default.removeItem(atPath: state) }
-        let queue = try DelayedQueue(stateDirectory: state, logger: Logger(label: "q"))
+        let folder = try TemporaryFolder()
+        let queue = try Self.queue(at: folder.path)
         let entry = try queue.store(peer: "a2", line: "store:x")
-        #expect(queue.rejectedCount() == 0)
+        #expect(queue.setAside == DelayedQueue.SetAside(bad: 0, rejected: 0))
         queue.reject(entry, reply: "unknown_cmd")
         #expect(queue.depth(peer: "a2") == 0)
         #expect(queue.pending().isEmpty)
-        #expect(queue.rejectedCount() == 1)
+        #expect(queue.setAside.rejected == 1)
         #expect(try String(contentsOfFile: queue.rejectedDirectory + "/" + entry.name, encoding: .utf8) == "store:x\n")
         #expect(try String(contentsOfFile: queue.rejectedDirectory + "/" + entry.name + ".reply", encoding: .utf8) == "unknown_cmd\n")
     }
 
+    /// /health and /metrics read the counts on the HTTP threads: the relay's tick counts again, not they.
+    @Test("bad/ and rejected/ are counted again only by recountSetAside: files an operator moves or drops in show after it")
+    func setAsideRecounted() throws {
+        let folder = try TemporaryFolder()
+        let queue = try Self.queue(at: folder.path)
+        let entry = try queue.store(peer: "a2", line: "store:x")
+        queue.reject(entry, reply: "refused")
+        try "x\n".write(toFile: queue.directory + "/bad/dropped.a2", atomically: false, encoding: .utf8)
+        try FileManager.default.moveItem(atPath: queue.rejectedDirectory + "/" + entry.name, toPath: queue.directory + "/" + entry.name)
+        #expect(queue.setAside == DelayedQueue.SetAside(bad: 0, rejected: 1), "read from memory, as last counted")
+        queue.recountSetAside()
+        #expect(queue.setAside == DelayedQueue.SetAside(bad: 1, rejected: 0))
+    }
+
     @Test("own files keep acceptance order when the clock steps back: their modification times only go up")
     func clockStepsBack() throws {
-        let state = try folder()
-        defer { try? FileManager.default.removeItem(atPath: state) }
-        let first = try DelayedQueue(stateDirectory: state, logger: Logger(label: "q"))
+        let folder = try TemporaryFolder()
+        let state = folder.path
+        let first = try Self.queue(at: state)
         let entry = try first.store(peer: "a2", line: "one")
         // A file from "the future" (as after a clock stepped back): later messages still sort after it.
         let future = Date().addingTimeInterval(3600)
         try FileManager.default.setAttributes([.modificationDate: future], ofItemAtPath: first.directory + "/" + entry.name)
-        let second = try DelayedQueue(stateDirectory: state, logger: Logger(label: "q"))
+        let second = try Self.queue(at: state)
         try second.store(peer: "a2", line: "two")
         #expect(second.pending(peer: "a2").compactMap { second.line(of: $0) } == ["one", "two"])
     }
@@ -209,14 +216,15 @@ struct DelayedQueueTests {
     @Test("a full disk gives a typed error naming the path, and leaves no partial file")
     func fullDisk() throws {
         guard getuid() == 0 else { return }  // mounting a tiny tmpfs needs root; CI runs as root
-        let state = try folder()
+        let folder = try TemporaryFolder()
+        let state = folder.path
         defer {
             _ = try? run("/bin/umount", [state])
             try? FileManager.default.removeItem(atPath: state)
         }
         let mounted = try run("/bin/mount", ["-t", "tmpfs", "-o", "size=16k", "tmpfs", state])
         try #require(mounted == 0, "cannot mount a tmpfs as root")
-        let queue = try DelayedQueue(stateDirectory: state, logger: Logger(label: "q"))
+        let queue = try Self.queue(at: state)
         var failure: DelayedQueueError?
         for index in 0..<100 {
             do {

@@ -1,18 +1,13 @@
 import Foundation
 import NIOCore
 import Testing
+import TestSupport
 @testable import Lonc
 
 /// How the daemon's sockets and the CA's keys get their modes: never through
 /// the process-wide umask, never through a file planted at a guessable name.
 @Suite("socket and key files: modes without the umask, no planted files followed", .serialized)
 struct FileModeTests {
-    func folder() throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("balancerd-modes-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
-    }
-
     func currentUmask() -> mode_t {
         let mask = umask(0o022)
         umask(mask)
@@ -24,8 +19,8 @@ struct FileModeTests {
     /// relay sockets at 0660) left it at one of their masks.
     @Test("binding sockets at once, with different modes, never changes the process umask; each socket gets its mode")
     func umaskUntouched() async throws {
-        let path = try folder()
-        defer { try? FileManager.default.removeItem(atPath: path) }
+        let folder = try TemporaryFolder()
+        let path = folder.path
         let before = umask(0o022)
         defer { umask(before) }
         let modes: [mode_t] = [0o600, 0o660, 0o640, 0o666]
@@ -54,8 +49,8 @@ struct FileModeTests {
     /// O_EXCL or O_NOFOLLOW, so a link planted there received the CA's key.
     @Test("certs init writes the CA key through a new file of its own: a link planted at the old temporary name is not followed")
     func caKeyNotWrittenThroughALink() throws {
-        let path = try folder()
-        defer { try? FileManager.default.removeItem(atPath: path) }
+        let folder = try TemporaryFolder()
+        let path = folder.path
         let target = path + "/planted-target"
         try "nothing here\n".write(toFile: target, atomically: true, encoding: .utf8)
         chmod(target, 0o644)

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Lonc
 
@@ -15,7 +16,7 @@ struct PeerLinkStateMachineTests {
         var machine = Machine(settings: settings)
         _ = machine.start()
         _ = machine.connected(1)
-        _ = machine.handshakeCompleted(1, peerVersion: "0.1.0")
+        _ = machine.handshakeCompleted(1, peerVersion: "0.1.0", requestIDs: false)
         return machine
     }
 
@@ -48,7 +49,7 @@ struct PeerLinkStateMachineTests {
         #expect(machine.retry() == .none)
         #expect(machine.backoffTimerFired(after: 0) == .none)
         #expect(machine.failed(0, .closedByPeer, jitter: 1) == .none)
-        #expect(machine.handshakeCompleted(0, peerVersion: "x") == .none)
+        #expect(machine.handshakeCompleted(0, peerVersion: "x", requestIDs: false) == .none)
         #expect(machine.state == .idle)
         #expect(machine.start() == .connect(connection: 1, deadline: .seconds(10)))
         #expect(machine.state == .connecting(.init(connection: 1, failures: 0)))
@@ -61,7 +62,7 @@ struct PeerLinkStateMachineTests {
     func connectingToHandshaking() {
         var machine = Machine(settings: Self.settings)
         _ = machine.start()
-        #expect(machine.transportEstablished(1) == .none, "no transport before the connect finished")
+        #expect(machine.transportEstablished(1, protocolVersion: "plain", cipher: nil) == .none, "no transport before the connect finished")
         #expect(machine.connected(1) == .publishHandshaking)
         #expect(machine.state == .handshaking(.init(connection: 1, failures: 0)))
         #expect(machine.linkState == .handshaking)
@@ -106,12 +107,18 @@ struct PeerLinkStateMachineTests {
         _ = machine.backoffTimerFired(after: 1)
         _ = machine.connected(2)
         #expect(machine.failures == 1)
-        #expect(machine.transportEstablished(2) == .recordTransport)
-        #expect(machine.transportEstablished(1) == .none, "an old connection's transport is not recorded")
-        #expect(machine.handshakeCompleted(2, peerVersion: "0.1.0") == .becomeUp(peerVersion: "0.1.0"))
+        #expect(machine.transportEstablished(2, protocolVersion: "TLSv1.3", cipher: "TLS_AES_256_GCM_SHA384") == .recordTransport)
+        #expect(machine.transportEstablished(1, protocolVersion: "plain", cipher: nil) == .none, "an old connection's transport is not recorded")
+        #expect(machine.handshakeCompleted(2, peerVersion: "0.1.0", requestIDs: true) == .becomeUp(peerVersion: "0.1.0"))
         #expect(machine.state == .up(.init(connection: 2, peerVersion: "0.1.0")))
         #expect(machine.failures == 0)
         #expect(machine.upConnection == 2)
+        // What operators see is derived from the machine: the last failure stays after the link is up again.
+        let since = Date(timeIntervalSince1970: 7)
+        let status = LinkStatus(
+            peerID: "p", state: .up, since: since, attempts: 0, lastError: Self.refused.description, peerVersion: "0.1.0",
+            tlsVersion: "TLSv1.3", tlsCipher: "TLS_AES_256_GCM_SHA384", requestIDs: true)
+        #expect(machine.status(peerID: "p", since: since) == status)
     }
 
     @Test("handshaking: a wrong answer counts as a failed attempt")
@@ -129,7 +136,7 @@ struct PeerLinkStateMachineTests {
         var machine = Machine(settings: Self.settings)
         _ = machine.start()
         _ = machine.connected(1)
-        #expect(machine.handshakeCompleted(7, peerVersion: "x") == .none)
+        #expect(machine.handshakeCompleted(7, peerVersion: "x", requestIDs: false) == .none)
         #expect(machine.linkState == .handshaking)
     }
 
@@ -223,7 +230,7 @@ struct PeerLinkStateMachineTests {
         for connection in 1...10 {
             if connection > 1 { _ = machine.backoffTimerFired(after: connection - 1) }
             _ = machine.connected(connection)
-            _ = machine.handshakeCompleted(connection, peerVersion: "v")
+            _ = machine.handshakeCompleted(connection, peerVersion: "v", requestIDs: false)
             _ = machine.failed(connection, .closedByPeer, jitter: 1)
         }
         #expect(machine.state == .backoff(.init(failures: 1, delay: .milliseconds(500), after: 10)))
@@ -249,7 +256,7 @@ struct PeerLinkStateMachineTests {
         #expect(machine.retry() == .none)
         #expect(machine.backoffTimerFired(after: 1) == .none)
         #expect(machine.failed(1, .closedByPeer, jitter: 1) == .none)
-        #expect(machine.handshakeCompleted(1, peerVersion: "v") == .none)
+        #expect(machine.handshakeCompleted(1, peerVersion: "v", requestIDs: false) == .none)
         #expect(machine.connected(1) == .closeStray, "a connect that finishes after shutdown is closed")
         #expect(machine.currentConnection == nil)
     }

@@ -10,79 +10,66 @@ struct PeerLinkTests {
         let peers = Locked<[String]>([])
         let (agent, port) = try await AgentFixture.agent(onPeer: { id in peers.withLock { $0.append(id) } })
         defer { Task { await agent.stop() } }
-        let link = AgentFixture.link(to: port)
-        link.start()
-        defer { Task { await link.shutdown() } }
-        #expect(await eventually { link.status.state == .up })
-        #expect(await link.request("load") == "37.50")
-        #expect(await link.request("ping") == "agent1")
-        let status = link.status
-        #expect(status.peerVersion == WireProtocol.version)
-        #expect(status.tlsVersion == "plain")
-        #expect(status.requestsTotal == 2)
-        #expect(status.rttMilliseconds != nil)
-        // Plain TCP from 127.0.0.1 maps to the one table entry with that address.
-        #expect(peers.withLock { $0 } == ["client1"])
+        try await AgentFixture.withLink(to: port) { link in
+            #expect(await link.request("load") == "37.50")
+            #expect(await link.request("ping") == "agent1")
+            let status = link.status
+            #expect(status.peerVersion == WireProtocol.version)
+            #expect(status.tlsVersion == "plain")
+            #expect(link.traffic.requestsTotal == 2)
+            #expect(link.traffic.rttMilliseconds != nil)
+            // Plain TCP from 127.0.0.1 maps to the one table entry with that address.
+            #expect(peers.withLock { $0 } == ["client1"])
+        }
     }
 
     @Test("10,000 pipelined requests each get their own reply")
     func pipelining() async throws {
         let (agent, port) = try await AgentFixture.agent()
         defer { Task { await agent.stop() } }
-        let link = AgentFixture.link(to: port, settings: LinkSettings(requestTimeout: .seconds(30), pipelineDepth: 64))
-        link.start()
-        defer { Task { await link.shutdown() } }
-        #expect(await eventually { link.status.state == .up })
-        let expected = ["ping": "agent1", "load": "37.50", "userload": "12.00", "loadavg": "0.75 0.50 0.25", "nope": "unknown_cmd"]
-        let commands = Array(expected.keys)
-        let mismatches = await withTaskGroup(of: Int.self) { group in
-            for index in 0..<10_000 {
-                let command = commands[index % commands.count]
-                group.addTask { await link.request(command) == expected[command] ? 0 : 1 }
+        try await AgentFixture.withLink(to: port, settings: LinkSettings(requestTimeout: .seconds(30), pipelineDepth: 64)) { link in
+            let expected = ["ping": "agent1", "load": "37.50", "userload": "12.00", "loadavg": "0.75 0.50 0.25", "nope": "unknown_cmd"]
+            let commands = Array(expected.keys)
+            let mismatches = await withTaskGroup(of: Int.self) { group in
+                for index in 0..<10_000 {
+                    let command = commands[index % commands.count]
+                    group.addTask { await link.request(command) == expected[command] ? 0 : 1 }
+                }
+                return await group.reduce(0, +)
             }
-            return await group.reduce(0, +)
+            #expect(mismatches == 0)
+            #expect(link.traffic.requestsTotal == 10_000)
         }
-        #expect(mismatches == 0)
-        #expect(link.status.requestsTotal == 10_000)
     }
 
     @Test("a request while the link is not up gets con_lost at once")
     func notUp() async throws {
         let link = AgentFixture.link(to: try freePort())
         #expect(await link.request("load") == "con_lost")
-        #expect(link.status.failuresTotal == 1)
+        #expect(link.traffic.failuresTotal == 1)
     }
 
     @Test("agent gone: in-flight requests get con_lost, the link backs off, and comes back when the agent does")
     func agentRestart() async throws {
         let (agent, port) = try await AgentFixture.agent()
-        let link = AgentFixture.link(to: port, settings: LinkSettings(connectTimeout: .milliseconds(500), requestTimeout: .seconds(30), keepalive: .seconds(30), maxAttempts: 1000, backoffInitial: .milliseconds(10), backoffMax: .milliseconds(50)))
-        link.start()
-        defer { Task { await link.shutdown() } }
-        #expect(await eventually { link.status.state == .up })
-        await agent.stop()
-        #expect(await eventually { link.status.state != .up })
-        #expect(await link.request("load") == "con_lost")
-        #expect(link.status.lastError != nil)
-        let (again, _) = try await AgentFixture.agent(port: port)
-        defer { Task { await again.stop() } }
-        #expect(await eventually { link.status.state == .up })
-        #expect(await link.request("load") == "37.50")
+        try await AgentFixture.withLink(to: port, settings: LinkSettings(connectTimeout: .milliseconds(500), requestTimeout: .seconds(30), keepalive: .seconds(30), maxAttempts: 1000, backoffInitial: .milliseconds(10), backoffMax: .milliseconds(50))) { link in
+            await agent.stop()
+            #expect(await eventually { link.status.state != .up })
+            #expect(await link.request("load") == "con_lost")
+            #expect(link.status.lastError != nil)
+            let (again, _) = try await AgentFixture.agent(port: port)
+            defer { Task { await again.stop() } }
+            #expect(await eventually { link.status.state == .up })
+            #expect(await link.request("load") == "37.50")
+        }
     }
 
     @Test("a hung agent: the request times out, fails with con_lost, and the link resets")
     func hungAgent() async throws {
         // A listener that accepts and never answers anything: the handshake times out.
-        let silent = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(silent) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(silent, $0, length) } }
-        listen(silent, 16)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(silent, $0, &length) } }
-        let link = AgentFixture.link(to: Int(UInt16(bigEndian: address.sin_port)))
+        let silent = try silentLoopbackListener()
+        defer { close(silent.descriptor) }
+        let link = AgentFixture.link(to: silent.port)
         link.start()
         defer { Task { await link.shutdown() } }
         #expect(await eventually { link.status.lastError?.contains("did not finish within") == true })
@@ -92,32 +79,28 @@ struct PeerLinkTests {
     @Test("a request that gets no reply resets the link; a late reply is never matched")
     func requestTimeout() async throws {
         let agent = try ScriptedAgent(id: "agent1") { line in line == "load" ? nil : "reply to \(line)" }
-        let link = AgentFixture.link(to: agent.port)
-        link.start()
-        defer { Task { await link.shutdown() } }
-        #expect(await eventually { link.status.state == .up })
-        #expect(await link.request("ping") == "reply to ping")
-        async let lost = link.request("load")
-        async let queuedBehind = link.request("userload")
-        #expect(await lost == "con_lost")
-        #expect(await queuedBehind == "con_lost")
-        #expect(await eventually { link.status.lastError?.contains("no reply within") == true })
-        #expect(await eventually { link.status.state == .up })
-        #expect(await link.request("ping") == "reply to ping")
-        #expect(agent.connections >= 2)
+        try await AgentFixture.withLink(to: agent.port) { link in
+            #expect(await link.request("ping") == "reply to ping")
+            async let lost = link.request("load")
+            async let queuedBehind = link.request("userload")
+            #expect(await lost == "con_lost")
+            #expect(await queuedBehind == "con_lost")
+            #expect(await eventually { link.status.lastError?.contains("no reply within") == true })
+            #expect(await eventually { link.status.state == .up })
+            #expect(await link.request("ping") == "reply to ping")
+            #expect(agent.connections >= 2)
+        }
     }
 
     @Test("an idle link is pinged every keepalive, and a ping's reply keeps it up")
     func keepalive() async throws {
         let agent = try ScriptedAgent(id: "agent1") { line in line == "ping" ? "agent1" : "reply to \(line)" }
-        let link = AgentFixture.link(to: agent.port)
-        link.start()
-        defer { Task { await link.shutdown() } }
-        #expect(await eventually { link.status.state == .up })
-        #expect(await eventually { agent.received.filter { $0 == "ping" }.count >= 3 })
-        #expect(link.status.state == .up)
-        #expect(agent.connections == 1)
-        #expect(link.status.requestsTotal == 0, "pings are not requests")
+        try await AgentFixture.withLink(to: agent.port) { link in
+            #expect(await eventually { agent.received.filter { $0 == "ping" }.count >= 3 })
+            #expect(link.status.state == .up)
+            #expect(agent.connections == 1)
+            #expect(link.traffic.requestsTotal == 0, "pings are not requests")
+        }
     }
 
     @Test("a request given up after its own timeout returns nil; its late reply is consumed by it, and the link stays up")
@@ -128,16 +111,14 @@ struct PeerLinkTests {
         }
         var settings = AgentFixture.fastSettings
         settings.requestTimeout = .seconds(10)
-        let link = AgentFixture.link(to: agent.port, settings: settings)
-        link.start()
-        defer { Task { await link.shutdown() } }
-        #expect(await eventually { link.status.state == .up })
-        #expect(await link.request("slow", timeout: .milliseconds(50)) == nil)
-        #expect(await link.request("ping") == "reply to ping")
-        #expect(await link.request("load", timeout: .seconds(5)) == "reply to load")
-        #expect(link.status.state == .up)
-        #expect(link.status.lastError == nil)
-        #expect(agent.connections == 1)
+        try await AgentFixture.withLink(to: agent.port, settings: settings) { link in
+            #expect(await link.request("slow", timeout: .milliseconds(50)) == nil)
+            #expect(await link.request("ping") == "reply to ping")
+            #expect(await link.request("load", timeout: .seconds(5)) == "reply to load")
+            #expect(link.status.state == .up)
+            #expect(link.status.lastError == nil)
+            #expect(agent.connections == 1)
+        }
     }
 
     @Test("an over-long request is refused locally and the link stays up")

@@ -54,7 +54,7 @@ struct RelayWordsTests {
             let fits = 1024 - WireRequestID.longestPrefix - CriticalMessage.lineLength(peer: "agent1", command: "store:")
             #expect(await router.handle(peer: "agent1", line: "critical:store:" + String(repeating: "x", count: fits), from: .localClient) == "ok")
             #expect(await router.handle(peer: "agent1", line: "critical:store:" + String(repeating: "x", count: fits + 1), from: .localClient) == "error:line_too_long")
-            #expect(queue.pending().isEmpty && queue.rejectedCount() == 0)
+            #expect(queue.pending().isEmpty && queue.setAside.rejected == 0)
             #expect(await application.asked.count == 1)
         }
     }

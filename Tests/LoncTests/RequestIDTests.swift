@@ -114,7 +114,7 @@ struct RequestIDTests {
             #expect(await eventually { link.status.state == .up })
             #expect(link.status.requestIDs == offer)
             #expect(await link.request(["load", "userload", "ping", "loadavg"], timeout: .seconds(5)) == ["37.50", "12.00", "agent1", "0.75 0.50 0.25"])
-            #expect(link.status.strayRepliesTotal == 0)
+            #expect(link.traffic.strayRepliesTotal == 0)
             await link.shutdown()
         }
     }
@@ -122,13 +122,11 @@ struct RequestIDTests {
     @Test("a new client to an agent that does not know ids (answers version: without them) keeps plain lines")
     func linkToOldAgent() async throws {
         let agent = try ScriptedAgent(id: "agent1") { line in "reply to \(line)" }
-        let link = AgentFixture.link(to: agent.port)
-        link.start()
-        defer { Task { await link.shutdown() } }
-        #expect(await eventually { link.status.state == .up })
-        #expect(link.status.requestIDs == false)
-        #expect(await link.request("load") == "reply to load")
-        #expect(agent.received.contains("load"))
+        try await AgentFixture.withLink(to: agent.port) { link in
+            #expect(link.status.requestIDs == false)
+            #expect(await link.request("load") == "reply to load")
+            #expect(agent.received.contains("load"))
+        }
     }
 }
 

@@ -30,7 +30,7 @@ public struct BalancerSettings: Sendable, Equatable {
     public var affinityCookie = ""
     /// How long a returning user is sent back to the same server.
     public var affinityLifetime = Duration.seconds(4 * 3600)
-    /// Where a login that stays on this server goes (default: `scheme://` its hosts-table hostname `login_path`).
+    /// Where a login that stays on this server goes; empty: `localLogin(ownHostname:)` makes it.
     public var localLoginURL = ""
     public var scheme = "https"
     public var loginPath = "/login"
@@ -39,6 +39,14 @@ public struct BalancerSettings: Sendable, Equatable {
     public var instances: [String] = []
 
     public init() {}
+
+    /// Where a login that stays on this server goes: `local_login_url`, or
+    /// `scheme://` its hosts-table hostname `login_path` (made where it is used,
+    /// so a reload that keeps the running `host_id` keeps its hostname too).
+    public func localLogin(ownHostname: String?) -> String {
+        guard localLoginURL.isEmpty, let ownHostname else { return localLoginURL }
+        return "\(scheme)://\(ownHostname)\(loginPath)"
+    }
 
     /// The policy this config describes, for a server in `ownDomain`.
     public func policy(ownDomain: String, staleAfter: Duration) -> BalancerPolicy {

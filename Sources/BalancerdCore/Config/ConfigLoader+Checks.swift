@@ -28,11 +28,7 @@ extension ConfigLoader {
             }
         }
         return inspection.problems.map { source.problem(key($0), $0.description) }
-            + inspection.warnings.map { problem in
-                var warning = source.problem(key(problem), problem.description)
-                warning.isWarning = true
-                return warning
-            }
+            + inspection.warnings.map { source.warning(key($0), $0.description) }
     }
 
     /// A load source the agent cannot read makes its figure unknown, and the
@@ -73,35 +69,14 @@ extension ConfigLoader {
     /// and the agent refuses to start (`AgentDaemon.listenAddress`).
     static func insecureListenProblems(_ config: DaemonConfig, source: ConfigSource) -> [ConfigProblem] {
         guard let listen = config.agent.listen else {
-            var warning = source.problem(
-                "tls.insecure",
-                "agent.listen is not set: balancerd agent would listen on all addresses (0.0.0.0:\(config.links.port)) and refuses to with plain TCP; set agent.listen to a loopback address")
-            warning.isWarning = true
-            return [warning]
+            return [
+                source.warning(
+                    "tls.insecure",
+                    "agent.listen is not set: balancerd agent would listen on all addresses (0.0.0.0:\(config.links.port)) and refuses to with plain TCP; set agent.listen to a loopback address")
+            ]
         }
         guard !listen.isLoopback else { return [] }
         return [source.problem("agent.listen", "\(listen) is not a loopback address: with tls.insecure any host that reaches it would link without a certificate (listen on 127.0.0.1 or ::1, or use TLS)")]
-    }
-
-    /// Folders hidden from a service by the shipped unit's `ProtectHome=yes`.
-    /// `balancer.instances`: each in the hosts table, once; and an agent to receive the others' drains.
-    static func instanceProblems(_ config: DaemonConfig, hostID: String, hosts: HostsTable, source: ConfigSource) -> [ConfigProblem] {
-        var problems: [ConfigProblem] = []
-        var seen = Set<String>()
-        for id in config.balancer.instances {
-            if !seen.insert(id).inserted {
-                problems.append(source.problem("balancer.instances", "'\(id)' is listed twice"))
-            } else if hosts[id] == nil {
-                problems.append(source.problem("balancer.instances", "'\(id)' is not in the hosts table \(config.hostsTablePath)"))
-            }
-        }
-        if config.balancer.instances.contains(where: { $0 != hostID }), config.agent.listen == nil {
-            problems.append(
-                source.problem(
-                    "balancer.instances",
-                    "the other instances send their drains to this server's agent, but agent.listen is not set"))
-        }
-        return problems
     }
 
     /// The relay sockets' group (`socket_group`, else the daemon's own group)
@@ -122,11 +97,9 @@ extension ConfigLoader {
         return paths.compactMap { key, path, bits, what in
             var info = stat()
             guard !path.isEmpty, stat(path, &info) == 0, info.st_gid == relayGroup, info.st_mode & bits != 0 else { return nil }
-            var warning = source.problem(
+            return source.warning(
                 key,
                 "\(path) is group \(name) with mode \(String(info.st_mode & 0o777, radix: 8)), and the relay sockets belong to that group (socket_group): every local relay client can \(what). Give the relay sockets a group of their own (socket_group: balancerd-relay) or take the group's access away")
-            warning.isWarning = true
-            return warning
         }
     }
 
@@ -141,9 +114,7 @@ extension ConfigLoader {
         ]
         return paths.compactMap { key, path in
             guard let home = protectedHomes.first(where: { path == $0 || path.hasPrefix($0 + "/") }) else { return nil }
-            var warning = source.problem(key, "\(path) is under \(home), which the shipped systemd unit hides (ProtectHome=yes): move it, or override ProtectHome in a drop-in")
-            warning.isWarning = true
-            return warning
+            return source.warning(key, "\(path) is under \(home), which the shipped systemd unit hides (ProtectHome=yes): move it, or override ProtectHome in a drop-in")
         }
     }
 }

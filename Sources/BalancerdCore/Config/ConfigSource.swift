@@ -80,6 +80,13 @@ struct ConfigSource {
         ConfigProblem(location: location(of: key), key: key, message: message)
     }
 
+    /// A problem that does not stop the config (printed by `check`, logged by a reload).
+    func warning(_ key: String, _ message: String) -> ConfigProblem {
+        var warning = problem(key, message)
+        warning.isWarning = true
+        return warning
+    }
+
     enum Lookup<Value> {
         case absent
         case found(Value)

@@ -22,6 +22,27 @@ extension LocalLoad {
     }
 }
 
+extension HAProxyAgentAnswer {
+    /// The agent-check line's figures now, by `config` (`agent.*` load source
+    /// and limits, `balancer.max_load`, `<state_dir>/self-drain`).
+    init(config: DaemonConfig, watch: LoadSourceWatch?) {
+        let local = LocalLoad(config: config, watch: watch)
+        self.init(
+            loadPercent: local.loadPercent(), userLoadPercent: local.userLoadPercent(),
+            drained: SelfDrain(stateDirectory: config.stateDirectory).isDrained, maxLoad: config.balancer.maxLoad)
+    }
+}
+
+extension HAProxyAgentListener {
+    /// The port of `agent.haproxy_listen`, answering by the config in force
+    /// when each line is computed, so a reload's limits apply to the next one.
+    convenience init(listen: ListenAddress, store: ConfigStore, watch: LoadSourceWatch, group: any EventLoopGroup, logger: Logger) {
+        self.init(host: listen.host, port: listen.port, group: group, logger: logger) {
+            HAProxyAgentAnswer(config: store.current.config, watch: watch).line
+        }
+    }
+}
+
 extension AgentSettings {
     init(config: DaemonConfig, listen: ListenAddress, local: LocalLoad, application: (any AgentApplication)?) {
         self.init(

@@ -7,11 +7,20 @@ import Lonc
 /// when its link comes back up. On every link-up to an instance, the last change
 /// given here for each peer is sent again (plain, not kept): whatever it missed
 /// (a message it refused, a lost state folder) is made good, and what it has is ignored.
-struct DrainSharing: Sendable {
+struct DrainSharing: LinkListener {
+    /// Sends the changes: critical messages kept until delivered, or plain resends.
     let relay: RelayRouter
+    /// This instance's id and `balancer.instances`, as they are now.
     let store: ConfigStore
+    /// The changes given here, for resending.
     let drains: DrainStore
     let logger: Logger
+
+    /// A link to another instance that comes up gets this one's drains again.
+    func linkChanged(_ change: LinkChange) {
+        guard change.cameUp, isOtherInstance(change.status.peerID) else { return }
+        Task { await resend(to: change.status.peerID) }
+    }
 
     /// Whether `peer` is another instance behind the same address.
     func isOtherInstance(_ peer: String) -> Bool {
@@ -39,7 +48,7 @@ struct DrainSharing: Sendable {
             let reply = await relay.handle(peer: instance, line: WireProtocol.criticalPrefix + change.wireCommand, from: .daemon)
             outcomes.append("\(instance) \(reply)")
             if reply != WireProtocol.ok {
-                logger.notice("drain of \(change.peer) not yet confirmed by instance \(instance): \(reply)", metadata: ["instance": "\(instance)", "reply": "\(reply)"])
+                logger.notice("drain not yet confirmed by an instance", metadata: ["drained": "\(change.peer)", "instance": "\(instance)", "reply": "\(reply)"])
             }
         }
         return outcomes
@@ -53,12 +62,11 @@ struct DrainSharing: Sendable {
 /// other command goes to `next` (a site's own application), or `unknown_cmd`.
 struct DrainSyncApplication: AgentApplication {
     let drains: DrainStore
-    /// The ids allowed to change drains here: `balancer.instances`, read per command (reloads apply).
-    let instances: @Sendable () -> [String]
-    /// Whether an id is in the hosts table (a change may only be about one).
-    let isHost: @Sendable (String) -> Bool
-    /// Called after a change applied (the balancer re-reads the drains).
-    let applied: @Sendable () -> Void
+    /// `balancer.instances` (the ids allowed to change drains here) and the hosts
+    /// table, read per command (reloads apply).
+    let store: ConfigStore
+    /// Told after a change applied (the balancer re-reads the drains).
+    let feed: BalancerFeed
     let next: (any AgentApplication)?
     let logger: Logger
 
@@ -72,8 +80,8 @@ struct DrainSyncApplication: AgentApplication {
         guard command.hasPrefix(DrainChange.wirePrefix) else {
             return await next?.answer(command, from: peer, messageID: messageID) ?? WireReply.unknownCommand
         }
-        guard instances().contains(peer) else {
-            logger.warning("drain change from \(peer), which balancer.instances does not list; refused", metadata: ["peer": "\(peer)"])
+        guard store.current.config.balancer.instances.contains(peer) else {
+            logger.warning("drain change from a peer balancer.instances does not list; refused", metadata: ["peer": "\(peer)"])
             return Self.notAnInstance
         }
         guard let change = DrainChange(wireCommand: command), change.revision.origin == peer else {
@@ -86,23 +94,26 @@ struct DrainSyncApplication: AgentApplication {
                 metadata: ["peer": "\(peer)", "drained": "\(String(reflecting: change.peer))", "number": "\(change.revision.number)"])
             return Self.badChange
         }
-        guard isHost(change.peer) else {
+        guard store.current.hosts[change.peer] != nil else {
             logger.warning("drain change for an id the hosts table does not list; refused", metadata: ["peer": "\(peer)", "drained": "\(String(reflecting: change.peer))"])
             return Self.notAHost
         }
         do {
             guard try drains.merge(change) else {
-                logger.info("drain change for \(change.peer) from \(peer) is older than the one in force; ignored", metadata: ["revision": "\(change.revision.number)"])
+                logger.info("drain change older than the one in force; ignored", metadata: ["peer": "\(peer)", "drained": "\(change.peer)", "revision": "\(change.revision.number)"])
                 return WireProtocol.ok
             }
         } catch {
-            logger.error("drain change from \(peer) could not be stored: \(error)", metadata: ["peer": "\(peer)"])
+            logger.error("drain change could not be stored", metadata: ["peer": "\(peer)", "error": "\(error)"])
             return Self.notStored
         }
-        applied()
+        feed.refresh()
         logger.notice(
-            "\(change.draining ? "drained" : "undrained") \(change.peer) as instance \(peer) asked",
-            metadata: ["origin": "\(peer)", "by": "\(change.by ?? "unknown")", "reason": "\(change.reason)"])
+            "drain changed as another instance asked",
+            metadata: [
+                "drained": "\(change.peer)", "draining": "\(change.draining)", "origin": "\(peer)", "by": "\(change.by ?? "unknown")",
+                "reason": "\(change.reason)",
+            ])
         return WireProtocol.ok
     }
 }

@@ -14,32 +14,41 @@ public enum AgentDaemon {
     /// `agent.haproxy_listen`) and the signal handler, in start order. The agent
     /// listens on `agent.listen`, or on all addresses at `links.port`.
     public static func services(config: DaemonConfig, hosts: HostsTable, configPath: String, logger: Logger) throws -> [any Service] {
-        let listen = try listenAddress(config)
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let store = ConfigStore(config: config, hosts: hosts)
-        let watch = LoadSourceWatch(logger: logger)
-        let local = LocalLoad(config: config, watch: watch)
-        let server = AgentServer(
-            settings: AgentSettings(
-                config: config, listen: listen, local: local, application: config.agent.handlerClient(maxLine: config.links.maxLine, group: group, logger: logger)),
-            hosts: { store.current.hosts }, transport: try config.tls.transport(), group: group, logger: logger)
-        let reloader = AgentReloader(configPath: configPath, store: store, server: server, watch: watch, logger: logger)
-        var parts: [any DaemonPart] = [
-            EventLoopPart(group: group, logger: logger), ListenerPart(server: server, purpose: "peer links", logger: logger),
-        ]
-        if let haproxy = config.agent.haproxyListen {
-            let selfDrain = SelfDrain(stateDirectory: config.stateDirectory)
-            let maxLoad = config.balancer.maxLoad
-            let listener = HAProxyAgentListener(host: haproxy.host, port: haproxy.port, group: group, logger: logger) {
-                HAProxyAgentAnswer(
-                    loadPercent: local.loadPercent(), userLoadPercent: local.userLoadPercent(),
-                    drained: selfDrain.isDrained, maxLoad: maxLoad
-                ).line
-            }
-            parts.append(ListenerPart(server: listener, purpose: "HAProxy agent checks", logger: logger))
+        services(try Parts(config: config, hosts: hosts, configPath: configPath, logger: logger), logger: logger)
+    }
+
+    /// The parts of `balancerd agent`: the agent, its HAProxy port, and what reloads them.
+    package struct Parts: Sendable {
+        let group: MultiThreadedEventLoopGroup
+        /// The config and hosts table in force; the HAProxy answer reads it for each line.
+        let store: ConfigStore
+        package let server: AgentServer
+        let agentCheck: HAProxyAgentListener?
+        /// SIGHUP's reload.
+        package let reloader: AgentReloader
+
+        package init(config: DaemonConfig, hosts: HostsTable, configPath: String, logger: Logger) throws {
+            let listen = try listenAddress(config)
+            let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+            let store = ConfigStore(config: config, hosts: hosts)
+            let watch = LoadSourceWatch(logger: logger)
+            let application = config.agent.handlerClient(maxLine: config.links.maxLine, group: group, logger: logger)
+            server = AgentServer(
+                settings: AgentSettings(config: config, listen: listen, local: LocalLoad(config: config, watch: watch), application: application),
+                hosts: { store.current.hosts }, transport: try config.tls.transport(), group: group, logger: logger)
+            agentCheck = config.agent.haproxyListen.map { HAProxyAgentListener(listen: $0, store: store, watch: watch, group: group, logger: logger) }
+            reloader = AgentReloader(configPath: configPath, store: store, server: server, watch: watch, logger: logger)
+            (self.group, self.store) = (group, store)
         }
-        parts.append(AgentSignalPart(reloader: reloader))
-        return Daemon.chain(parts)
+    }
+
+    package static func services(_ parts: Parts, logger: Logger) -> [any Service] {
+        var services: [any DaemonPart] = [
+            EventLoopPart(group: parts.group, logger: logger), ListenerPart(server: parts.server, purpose: "peer links", logger: logger),
+        ]
+        if let agentCheck = parts.agentCheck { services.append(ListenerPart(server: agentCheck, purpose: "HAProxy agent checks", logger: logger)) }
+        services.append(AgentSignalPart(reloader: parts.reloader))
+        return Daemon.chain(services)
     }
 
     /// Where `balancerd agent` listens: `agent.listen`, or all addresses at `links.port`.
@@ -69,7 +78,7 @@ public enum AgentStartError: Error, Sendable, CustomStringConvertible {
 /// clients whose peer left are closed, the others keep their links), `agent.*`
 /// and the certificates (for new clients). A bad file is refused and the agent
 /// serves on with the old one.
-final class AgentReloader: Sendable {
+package final class AgentReloader: Sendable {
     let configPath: String
     let store: ConfigStore
     let server: AgentServer
@@ -86,45 +95,26 @@ final class AgentReloader: Sendable {
 
     /// Reloads; returns the same kind of answer as `ctl reload` (`ok: …` or `error: …`).
     @discardableResult
-    func reload() async -> String {
-        let loaded: ConfigLoader.Loaded
-        do {
-            loaded = try ConfigLoader().load(path: configPath)
-        } catch {
-            logger.error("reload refused; still serving with the previous config:\n\(error)")
-            return "error: reload refused: " + error.problems.filter { !$0.isWarning }.map(\.description).joined(separator: "; ")
+    package func reload() async -> String {
+        let reload = ConfigReload(command: .agent, configPath: configPath, logger: logger)
+        let (loaded, config, plan): (ConfigLoader.Loaded, DaemonConfig, ReloadPlan)
+        switch reload.load(running: store.current.config) {
+        case .failure(let refusal): return refusal.answer
+        case .success(let result): (loaded, config, plan) = result
         }
-        let old = store.current.config
-        let plan = ReloadPlan.agent(from: old, to: loaded.config)
-        var config = loaded.config
-        config.hostID = old.hostID
-        config.agent.listen = old.agent.listen
-        config.links.port = old.links.port
-        config.tls.insecure = old.tls.insecure
-        (config.agent.handler, config.agent.handlerTimeout, config.agent.handlerConnections) = (old.agent.handler, old.agent.handlerTimeout, old.agent.handlerConnections)
         let transport: any TransportSecurity
         do {
             transport = try config.tls.transport()
         } catch {
-            logger.error("reload refused; still serving with the previous config: \(error)")
-            return "error: reload refused: \(error)"
+            return reload.refuse("\(error)").answer
         }
-        for warning in loaded.warnings { logger.warning("\(warning)") }
         store.replace(config: config, hosts: loaded.hosts)
         let local = LocalLoad(config: config, watch: watch)
         // The application handler is opened once, at start (its keys need a restart), and so is the listening socket.
         let (application, listen) = (server.settings.application, ListenAddress(host: server.settings.host, port: server.settings.port))
         server.reconfigure(settings: AgentSettings(config: config, listen: listen, local: local, application: application), transport: transport)
         let dropped = await server.dropClients(notIn: loaded.hosts)
-        if !plan.needRestart.isEmpty {
-            logger.warning("reload: restart needed for \(plan.needRestart.joined(separator: ", ")); still running their old values")
-        }
-        let applied = plan.applied.isEmpty ? "no key changed" : "applied \(plan.applied.joined(separator: ", "))"
-        logger.info("reloaded", metadata: [
-            "hosts": "\(loaded.hosts.entries.count)", "applied": "\(applied)",
-            "dropped": "\(dropped.isEmpty ? "none" : dropped.joined(separator: ", "))",
-        ])
-        return "ok: reloaded \(configPath) (\(loaded.hosts.entries.count) hosts): \(applied)\(plan.restartNote)"
+        return reload.accepted(plan, hosts: loaded.hosts.entries.count, metadata: ["dropped": "\(dropped.isEmpty ? "none" : dropped.joined(separator: ", "))"])
     }
 }
 

@@ -2,10 +2,10 @@ import Lonc
 
 /// The config and hosts table in force: the ones loaded at start, replaced by
 /// each accepted reload. Readers get a consistent pair with one lock.
-final class ConfigStore: Sendable {
-    struct Current: Sendable {
-        var config: DaemonConfig
-        var hosts: HostsTable
+package final class ConfigStore: Sendable {
+    package struct Current: Sendable {
+        package var config: DaemonConfig
+        package var hosts: HostsTable
     }
 
     private let state: Locked<Current>
@@ -14,7 +14,7 @@ final class ConfigStore: Sendable {
         state = Locked(Current(config: config, hosts: hosts))
     }
 
-    var current: Current { state.withLock { $0 } }
+    package var current: Current { state.withLock { $0 } }
 
     func replace(config: DaemonConfig, hosts: HostsTable) {
         state.withLock { $0 = Current(config: config, hosts: hosts) }

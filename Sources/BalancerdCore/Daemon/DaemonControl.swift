@@ -6,37 +6,12 @@ import Lonc
 /// or a signal: drains, link retries, and reloading the config.
 final class DaemonControl: ControlActions {
     let configPath: String
-    let store: ConfigStore
-    let drains: DrainStore
-    let feed: RoutingFeed
-    let supervisor: LinkSupervisor
-    let poller: LoadPoller
-    let relay: LocalRelay
-    let relayRouter: RelayRouter
-    let sharing: DrainSharing
-    let health: HealthPresenter
-    /// The agent `serve` runs when `agent.listen` is set, with the transport it was started with.
-    let agent: (server: AgentServer, transport: any TransportSecurity)?
-    let loadWatch: LoadSourceWatch
+    let parts: DaemonParts
     let logger: Logger
 
-    init(
-        configPath: String, store: ConfigStore, drains: DrainStore, feed: RoutingFeed, supervisor: LinkSupervisor,
-        poller: LoadPoller, relay: LocalRelay, relayRouter: RelayRouter, health: HealthPresenter,
-        agent: (server: AgentServer, transport: any TransportSecurity)?, loadWatch: LoadSourceWatch, logger: Logger
-    ) {
+    init(configPath: String, parts: DaemonParts, logger: Logger) {
         self.configPath = configPath
-        self.store = store
-        self.drains = drains
-        self.feed = feed
-        self.supervisor = supervisor
-        self.poller = poller
-        self.relay = relay
-        self.relayRouter = relayRouter
-        sharing = DrainSharing(relay: relayRouter, store: store, drains: drains, logger: logger)
-        self.health = health
-        self.agent = agent
-        self.loadWatch = loadWatch
+        self.parts = parts
         self.logger = logger
     }
 
@@ -44,116 +19,87 @@ final class DaemonControl: ControlActions {
     /// refused and the old one kept. Every changed key either takes effect now
     /// or is named as needing a restart, in the log and in the answer.
     func reloadConfiguration() async -> String {
-        let loaded: ConfigLoader.Loaded
-        do {
-            loaded = try ConfigLoader().load(path: configPath)
-        } catch {
-            logger.error("reload refused; still running the previous config:\n\(error)")
-            return "error: reload refused: " + error.problems.filter { !$0.isWarning }.map(\.description).joined(separator: "; ")
-        }
+        let (store, feed, links, poller, relayRouter) = (parts.store, parts.feed, parts.links, parts.poller, parts.relayRouter)
         let old = store.current.config
+        let reload = ConfigReload(command: .serve, configPath: configPath, logger: logger)
+        let (loaded, config, plan): (ConfigLoader.Loaded, DaemonConfig, ReloadPlan)
+        switch reload.load(running: old) {
+        case .failure(let refusal): return refusal.answer
+        case .success(let result): (loaded, config, plan) = result
+        }
         guard loaded.hosts[old.hostID] != nil else {
-            let reason = "the hosts table \(loaded.config.hostsTablePath) no longer lists this server '\(old.hostID)'"
-            logger.error("reload refused; still running the previous config: \(reason)")
-            return "error: reload refused: \(reason)"
+            return reload.refuse("the hosts table \(loaded.config.hostsTablePath) no longer lists this server '\(old.hostID)'").answer
         }
         do {
             // relay_sockets needs a restart: count what the running process opens.
             let peers = loaded.hosts.entries.count { $0.id != old.hostID }
             try DescriptorLimit.ensure(peers: peers, relaySockets: old.relaySockets, hostsTable: loaded.config.hostsTablePath)
         } catch {
-            logger.error("reload refused; still running the previous config: \(error)")
-            return "error: reload refused: \(error)"
+            return reload.refuse("\(error)").answer
         }
-        for warning in loaded.warnings { logger.warning("\(warning)") }
-        let plan = ReloadPlan.serve(from: old, to: loaded.config)
-        let config = Self.running(loaded.config, keepingFrom: old)
-        await supervisor.update(hosts: loaded.hosts)
-        poller.setPeers(supervisor.all)
-        relayRouter.setLinks(supervisor.all)
+        await links.update(hosts: loaded.hosts)
+        poller.setPeers(links.all)
+        relayRouter.setLinks(links.all)
         do {
-            if config.relaySockets { try await relay.update(peers: supervisor.all.map(\.peerID)) }
+            if config.relaySockets { try await parts.relay.update(peers: links.all.map(\.peerID)) }
         } catch {
-            logger.error("reload: relay sockets: \(error)")
+            logger.error("reload: relay sockets not updated", metadata: ["error": "\(error)"])
         }
-        let local = LocalLoad(config: config, watch: loadWatch)
+        let local = LocalLoad(config: config, watch: parts.loadWatch)
         poller.reconfigure(settings: config.poll, local: local)
-        if let agent, let listen = config.agent.listen {
+        if let agent = parts.agent, let listen = config.agent.listen {
             let settings = AgentSettings(config: config, listen: listen, local: local, application: agent.server.settings.application)
             agent.server.reconfigure(settings: settings, transport: agent.transport)
             await agent.server.dropClients(notIn: loaded.hosts)
         }
         store.replace(config: config, hosts: loaded.hosts)
-        feed.routing.reconfigure(config: config, hosts: loaded.hosts)
+        feed.balancer.reconfigure(config: config, hosts: loaded.hosts)
         feed.refresh()
-        if !plan.needRestart.isEmpty {
-            logger.warning("reload: restart needed for \(plan.needRestart.joined(separator: ", ")); still running their old values")
-        }
-        logger.info("reloaded", metadata: [
-            "hosts": "\(loaded.hosts.entries.count)", "spares": "\(config.balancer.spares.count)",
-            "applied": "\(plan.applied.isEmpty ? "no key changed" : plan.applied.joined(separator: ", "))",
-        ])
-        let applied = plan.applied.isEmpty ? "no key changed" : "applied \(plan.applied.joined(separator: ", "))"
-        return "ok: reloaded \(configPath) (\(loaded.hosts.entries.count) hosts): \(applied)\(plan.restartNote)"
-    }
-
-    /// The new config with the values that need a restart kept as they run.
-    static func running(_ new: DaemonConfig, keepingFrom old: DaemonConfig) -> DaemonConfig {
-        var config = new
-        config.hostID = old.hostID
-        config.stateDirectory = old.stateDirectory
-        config.socketDirectory = old.socketDirectory
-        config.relaySockets = old.relaySockets
-        config.http = old.http
-        config.links = old.links
-        config.tls = old.tls
-        config.agent.listen = old.agent.listen
-        (config.agent.handler, config.agent.handlerTimeout, config.agent.handlerConnections) = (old.agent.handler, old.agent.handlerTimeout, old.agent.handlerConnections)
-        return config
+        return reload.accepted(plan, hosts: loaded.hosts.entries.count, metadata: ["spares": "\(config.balancer.spares.count)"])
     }
 
     // MARK: - ControlActions
 
-    func statusJSON() -> String { String(decoding: health.json(), as: UTF8.self) }
+    func statusJSON() -> String { String(decoding: parts.health.json(), as: UTF8.self) }
 
     func drain(_ id: String, reason: String, by operatorName: String?) async -> String {
-        let current = store.current
+        let current = parts.store.current
         guard current.hosts[id] != nil, id != current.config.hostID else { return "error: unknown peer '\(id)'" }
         let change: DrainChange
         do {
-            change = try drains.drain(id, reason: reason, by: operatorName, origin: current.config.hostID)
+            change = try parts.drains.drain(id, reason: reason, by: operatorName, origin: current.config.hostID)
         } catch {
             return "error: \(error)"
         }
-        feed.refresh()
-        logger.notice("drained \(id)", metadata: ["reason": "\(reason)", "by": "\(operatorName ?? "unknown")"])
+        parts.feed.refresh()
+        logger.notice("drained", metadata: ["peer": "\(id)", "reason": "\(reason)", "by": "\(operatorName ?? "unknown")"])
         let note = current.config.balancer.spares.contains(id) ? "" : " (not a spare: it takes no logins anyway)"
         return "ok: \(id) is draining\(reason.isEmpty ? "" : ": \(reason)")\(note)\(await sharedNote(change))"
     }
 
     func undrain(_ id: String, by operatorName: String?) async -> String {
-        let current = store.current
+        let current = parts.store.current
         guard current.hosts[id] != nil else { return "error: unknown peer '\(id)'" }
         let outcome: (wasDraining: Bool, change: DrainChange)
         do {
-            outcome = try drains.undrain(id, by: operatorName, origin: current.config.hostID)
+            outcome = try parts.drains.undrain(id, by: operatorName, origin: current.config.hostID)
         } catch {
             return "error: \(error)"
         }
-        feed.refresh()
-        logger.notice("undrained \(id)", metadata: ["by": "\(operatorName ?? "unknown")"])
+        parts.feed.refresh()
+        logger.notice("undrained", metadata: ["peer": "\(id)", "by": "\(operatorName ?? "unknown")"])
         let shared = await sharedNote(outcome.change)
         return (outcome.wasDraining ? "ok: \(id) takes logins again (slow start)" : "ok: \(id) was not draining") + shared
     }
 
     /// "; sent to msua2 (ok)": what the other instances answered (`con_delayed`: kept, sent when its link is up).
     private func sharedNote(_ change: DrainChange) async -> String {
-        let outcomes = await sharing.share(change)
+        let outcomes = await parts.sharing.share(change)
         return outcomes.isEmpty ? "" : "; sent to instances: " + outcomes.joined(separator: ", ")
     }
 
     func reconnect(_ id: String?) -> String {
-        guard supervisor.retry(id) else { return "error: unknown peer '\(id ?? "")'" }
+        guard parts.links.retry(id) else { return "error: unknown peer '\(id ?? "")'" }
         return "ok: retrying \(id ?? "every link")"
     }
 

@@ -146,7 +146,7 @@ public final class DemoCluster: Service {
         do {
             return try OpenSSLTransport(caPath: certs + "/ca.pem", certificatePath: "\(certs)/\(id).pem", keyPath: "\(certs)/\(id).key")
         } catch {
-            logger.error("demo: \(error); \(id) answers without TLS and demo1 will refuse it")
+            logger.error("demo: an agent answers without TLS, and demo1 will refuse it", metadata: ["agent": "\(id)", "error": "\(error)"])
             return PlainTransport()
         }
     }

@@ -33,7 +33,6 @@ enum DescriptorLimit {
         return (count(limit.rlim_cur), count(limit.rlim_max))
     }
 
-
     /// Makes room for each peer's link and relay socket (plus the reserve) before any link
     /// opens: raises the soft limit, or throws naming the limit and the count
     /// when even the hard limit is too low, rather than fail thousands of
@@ -43,23 +42,16 @@ enum DescriptorLimit {
         let wanted = peers * perPeer + reserve
         let (soft, hard) = raise(to: wanted)
         guard soft >= wanted else {
-            throw DescriptorLimitError(peers: peers, perPeer: perPeer, hostsTable: hostsTable, wanted: wanted, soft: soft, hard: hard)
+            throw DescriptorLimitError(
+                description: "\(hostsTable) has \(peers) peers: their \(relaySockets ? "links and relay sockets" : "links") need \(wanted) open files (\(perPeer) per peer plus \(reserve) for the rest), "
+                    + "but the open-files limit (RLIMIT_NOFILE) is \(soft) and its hard limit \(hard) cannot be passed without privilege; "
+                    + "raise it (LimitNOFILE= in the systemd unit, or ulimit -Hn)\(relaySockets ? ", set relay_sockets: false if no local program sends over the links," : "") or split the hosts table between instances")
         }
     }
 }
 
-/// The hosts table needs more open files than this process may have.
+/// The hosts table needs more open files than this process may have: the
+/// sentence names the table, the peers, the files they need and the limits.
 struct DescriptorLimitError: Error, CustomStringConvertible {
-    var peers: Int
-    var perPeer: Int
-    var hostsTable: String
-    var wanted: Int
-    var soft: Int
-    var hard: Int
-
-    var description: String {
-        "\(hostsTable) has \(peers) peers: their \(perPeer == 2 ? "links and relay sockets" : "links") need \(wanted) open files (\(perPeer) per peer plus \(DescriptorLimit.reserve) for the rest), "
-            + "but the open-files limit (RLIMIT_NOFILE) is \(soft) and its hard limit \(hard) cannot be passed without privilege; "
-            + "raise it (LimitNOFILE= in the systemd unit, or ulimit -Hn)\(perPeer == 2 ? ", set relay_sockets: false if no local program sends over the links," : "") or split the hosts table between instances"
-    }
+    let description: String
 }

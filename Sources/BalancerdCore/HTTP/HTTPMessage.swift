@@ -78,6 +78,6 @@ public enum PlainLoginAnswer: Sendable, Equatable {
     /// when `setCookie` is given): the same answer for every such request until
     /// the target or its URL changes, so the server prepares it once.
     case redirect(id: String, location: String, setCookie: String?)
-    /// Any other answer (503 when there is no target).
-    case response(HTTPResponse)
+    /// No target: the 503 of `Router.unavailable`, also prepared once.
+    case unavailable
 }

@@ -17,13 +17,11 @@ import NIOCore
 public final class HTTPServer: Sendable {
     public typealias Settings = HTTPSettings
 
-    private let settings: Settings
     private let context: ServerContext
     private let handle: DaemonHandle
 
     /// Starts serving; throws when the address cannot be bound.
     public init(settings: Settings, responder: any HTTPResponder) throws(HTTPServerError) {
-        self.settings = settings
         let proxies: TrustedProxies
         do {
             proxies = try TrustedProxies(parsing: settings.trustedProxies)
@@ -41,7 +39,7 @@ public final class HTTPServer: Sendable {
             balancerd_mhd_start(
                 sockaddr, isIPv6 ? 1 : 0, UInt32(clamping: max(1, settings.threads)), UInt32(clamping: settings.connectionLimit),
                 UInt32(clamping: settings.perAddressLimit), UInt32(clamping: max(1, settings.connectionTimeout.components.seconds)),
-                settings.connectionMemory, accessHandler, opaque, uriLogger, requestCompleted)
+                settings.connectionMemory, accessHandler, opaque, requestStarted, requestCompleted)
         }
         guard let daemon else {
             throw .cannotListen(settings.listen.description, reason: String(cString: strerror(errno)))
@@ -93,7 +91,7 @@ private final class DaemonHandle: @unchecked Sendable {
 }
 
 /// What the C callbacks reach through their `cls` pointer.
-private final class ServerContext: Sendable {
+final class ServerContext: Sendable {
     let responder: any HTTPResponder
     let proxies: TrustedProxies
     /// The 302 for each target, built once and queued for every plain `/login`
@@ -125,7 +123,7 @@ private final class ServerContext: Sendable {
 /// A libmicrohttpd response kept for reuse; destroyed (its reference dropped)
 /// when the last holder lets go. (`@unchecked`: immutable, and libmicrohttpd
 /// reference-counts a response queued from many threads.)
-private final class PreparedResponse: @unchecked Sendable {
+final class PreparedResponse: @unchecked Sendable {
     let pointer: OpaquePointer
     let location: String
     let setCookie: String?
@@ -141,7 +139,7 @@ private final class PreparedResponse: @unchecked Sendable {
 }
 
 /// A libmicrohttpd response holding a copy of `response`'s body and headers.
-private func makeResponse(_ response: HTTPResponse) -> OpaquePointer? {
+func makeResponse(_ response: HTTPResponse) -> OpaquePointer? {
     response.body.withUnsafeBytes { body in
         guard let pointer = MHD_create_response_from_buffer(body.count, UnsafeMutableRawPointer(mutating: body.baseAddress), .RESPMEM_MUST_COPY) else {
             return nil
@@ -151,130 +149,4 @@ private func makeResponse(_ response: HTTPResponse) -> OpaquePointer? {
         }
         return pointer
     }
-}
-
-/// Per request: the raw target (with its query, which the access handler no
-/// longer sees) and whether the access handler has been called once.
-private final class RequestState {
-    let target: String
-    var seen = false
-    init(target: String) { self.target = target }
-}
-
-/// A request for exactly `/login` (nearly every request) keeps no
-/// `RequestState`: its `*con_cls` holds one of these two small integers
-/// instead (never the address of an object, which is aligned and far above
-/// them), so the hot path allocates nothing and copies no target.
-private enum PlainLoginMark {
-    /// Before the access handler's first call.
-    static let fresh = 1
-    /// After it: the next call answers.
-    static let seen = 2
-
-    static func pointer(_ mark: Int) -> UnsafeMutableRawPointer? { UnsafeMutableRawPointer(bitPattern: mark) }
-
-    /// The mark `pointer` holds, or nil when it points to a `RequestState`.
-    static func mark(of pointer: UnsafeMutableRawPointer) -> Int? {
-        let value = Int(bitPattern: pointer)
-        return value == fresh || value == seen ? value : nil
-    }
-}
-
-// MARK: - The C callbacks (global functions: they convert to @convention(c))
-
-private func uriLogger(_ cls: UnsafeMutableRawPointer?, _ uri: UnsafePointer<CChar>?, _ connection: OpaquePointer?) -> UnsafeMutableRawPointer? {
-    if let uri, strcmp(uri, "/login") == 0 { return PlainLoginMark.pointer(PlainLoginMark.fresh) }
-    let target = uri.map { String(cString: $0) } ?? "/"
-    return Unmanaged.passRetained(RequestState(target: target)).toOpaque()
-}
-
-private func requestCompleted(
-    _ cls: UnsafeMutableRawPointer?, _ connection: OpaquePointer?, _ state: UnsafeMutablePointer<UnsafeMutableRawPointer?>?,
-    _ reason: MHD_RequestTerminationCode
-) {
-    guard let state, let pointer = state.pointee else { return }
-    if PlainLoginMark.mark(of: pointer) == nil { Unmanaged<RequestState>.fromOpaque(pointer).release() }
-    state.pointee = nil
-}
-
-private func accessHandler(
-    _ cls: UnsafeMutableRawPointer?, _ connection: OpaquePointer?, _ url: UnsafePointer<CChar>?,
-    _ method: UnsafePointer<CChar>?, _ version: UnsafePointer<CChar>?, _ uploadData: UnsafePointer<CChar>?,
-    _ uploadSize: UnsafeMutablePointer<Int>?, _ statePointer: UnsafeMutablePointer<UnsafeMutableRawPointer?>?
-) -> MHD_Result {
-    guard let cls, let connection, let statePointer else { return .NO }
-    let state: RequestState?
-    let isPlainLogin: Bool
-    let isFirstCall: Bool
-    if let existing = statePointer.pointee, let mark = PlainLoginMark.mark(of: existing) {
-        state = nil
-        isPlainLogin = true
-        isFirstCall = mark == PlainLoginMark.fresh
-        statePointer.pointee = PlainLoginMark.pointer(PlainLoginMark.seen)
-    } else if let existing = statePointer.pointee {
-        let known = Unmanaged<RequestState>.fromOpaque(existing).takeUnretainedValue()
-        state = known
-        isPlainLogin = false
-        isFirstCall = !known.seen
-        known.seen = true
-    } else {
-        let created = RequestState(target: url.map { String(cString: $0) } ?? "/")
-        created.seen = true
-        statePointer.pointee = Unmanaged.passRetained(created).toOpaque()
-        state = created
-        isPlainLogin = false
-        isFirstCall = true
-    }
-    if isFirstCall {
-        // A body whose length is given twice is refused before it is read (RFC 9112 § 6.3):
-        // libmicrohttpd would take one of them, and a proxy in front might take the other.
-        if let method, strcmp(method, "GET") != 0, headerValues(connection, named: "Content-Length").count > 1 {
-            return queue(Router.conflictingLengths, on: connection)
-        }
-        return .YES
-    }
-    // A request body is never wanted: read and drop it.
-    if let uploadSize, uploadSize.pointee > 0 {
-        uploadSize.pointee = 0
-        return .YES
-    }
-    let context = Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue()
-    let cookies = MHD_lookup_connection_value(connection, .HEADER_KIND, "Cookie").map { String(cString: $0) }
-    let target = state?.target ?? "/login"
-    // The fast path: plain `GET /login`, answered with a prepared redirect.
-    if isPlainLogin, let method, strcmp(method, "GET") == 0, let answer = context.responder.plainLogin(cookies: cookies, client: clientKey(connection, behind: context.proxies)) {
-        switch answer {
-        case .redirect(let id, let location, let setCookie):
-            if let prepared = context.redirect(id: id, location: location, setCookie: setCookie) {
-                return MHD_queue_response(connection, 302, prepared.pointer)
-            }
-            return queue(Router.redirect(id: id, location: location, setCookie: setCookie), on: connection)
-        case .response(let response):
-            if response == Router.unavailable, let prepared = context.unavailable {
-                return MHD_queue_response(connection, UInt32(response.status), prepared.pointer)
-            }
-            return queue(response, on: connection)
-        }
-    }
-    let host = MHD_lookup_connection_value(connection, .HEADER_KIND, "Host").map { String(cString: $0) }
-    let request = HTTPRequest(
-        method: method.map { String(cString: $0) } ?? "GET", target: target, client: clientAddress(of: connection, behind: context.proxies), cookies: cookies, host: host)
-    return queue(context.responder.respond(to: request), on: connection)
-}
-
-/// Who sent the request, for the booking limit: the socket's peer, read
-/// into a stack buffer with no allocation (the fast path's), or behind a
-/// trusted proxy the client it names (`clientAddress(of:behind:)`).
-private func clientKey(_ connection: OpaquePointer, behind proxies: TrustedProxies) -> ClientKey? {
-    var storage = sockaddr_storage()
-    guard balancerd_mhd_client_address(connection, &storage) > 0 else { return nil }
-    if proxies.isEmpty { return ClientKey(storage: storage) }
-    return clientAddress(of: connection, behind: proxies).map(ClientKey.init)
-}
-
-/// Queues a one-off response (libmicrohttpd keeps its own reference until it is sent).
-private func queue(_ response: HTTPResponse, on connection: OpaquePointer) -> MHD_Result {
-    guard let pointer = makeResponse(response) else { return .NO }
-    defer { MHD_destroy_response(pointer) }
-    return MHD_queue_response(connection, UInt32(response.status), pointer)
 }

@@ -1,5 +1,5 @@
 /// Where `/login` goes now, as the balancer decided.
-public enum LoginRoute: Sendable, Equatable {
+public enum LoginTarget: Sendable, Equatable {
     /// Redirect to `base` (scheme, hostname from the hosts table, login path) for target `id` (`self` for local),
     /// setting the returning-user cookie when `setCookie` is given.
     case redirect(id: String, base: String, setCookie: String? = nil)
@@ -13,13 +13,9 @@ public protocol EndpointState: Sendable {
     /// Decides one login (and books it: this is the balancer's hot path);
     /// `cookies` is the request's `Cookie` header, for the returning-user
     /// cookie; `client` who asks, for the booking limit.
-    func routeLogin(cookies: String?, client: ClientKey?) -> LoginRoute
-    /// `/health` as JSON.
-    func healthJSON() -> [UInt8]
+    func decideLogin(cookies: String?, client: ClientKey?) -> LoginTarget
     /// `/decisions` as JSON.
     func decisionsJSON() -> [UInt8]
-    /// `/status`: the operator page as HTML, rendered on the server.
-    func statusPageHTML() -> [UInt8]
     /// `/health?summary` (counts and the problem peers), `/health?peer=ID`
     /// (one peer; nil when it is no peer), or `/health` whole.
     func healthJSON(query: String?) -> [UInt8]?
@@ -31,13 +27,6 @@ public protocol EndpointState: Sendable {
     var isReady: Bool { get }
     /// Counts an answered request for `/metrics`.
     func countRequest(route: Route, status: Int)
-}
-
-extension EndpointState {
-    /// The whole document whatever the query, for a state with no views of its own.
-    public func healthJSON(query: String?) -> [UInt8]? { healthJSON() }
-    /// The whole page whatever the query, for a state with no pages of its own.
-    public func statusPageHTML(query: String?) -> [UInt8] { statusPageHTML() }
 }
 
 /// Maps requests to answers (docs/REFERENCE.md, "HTTP API"). Pure: no I/O of its own.
@@ -65,13 +54,13 @@ public struct Router: HTTPResponder {
     }
 
     public func plainLogin(cookies: String?, client: ClientKey?) -> PlainLoginAnswer? {
-        switch state.routeLogin(cookies: cookies, client: client) {
+        switch state.decideLogin(cookies: cookies, client: client) {
         case .redirect(let id, let base, let setCookie):
             state.countRequest(route: .login, status: 302)
             return .redirect(id: id, location: LoginLocation.build(base: base, rest: "", query: nil), setCookie: setCookie)
         case .unavailable:
             state.countRequest(route: .login, status: 503)
-            return .response(Self.unavailable)
+            return .unavailable
         }
     }
 
@@ -120,7 +109,7 @@ public struct Router: HTTPResponder {
 
     /// A POST is answered 307, so the browser sends the same method and body to the target.
     private func login(rest: String, request: HTTPRequest) -> HTTPResponse {
-        switch state.routeLogin(cookies: request.cookies, client: request.client.map(ClientKey.init)) {
+        switch state.decideLogin(cookies: request.cookies, client: request.client.map(ClientKey.init)) {
         case .redirect(let id, let base, let setCookie):
             let location = LoginLocation.build(base: base, rest: rest, query: request.query)
             return Self.redirect(id: id, location: location, status: request.method == "POST" ? 307 : 302, setCookie: setCookie)

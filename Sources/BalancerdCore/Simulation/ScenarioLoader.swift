@@ -5,19 +5,13 @@ import Simulation
 
 /// Reads a scenario for `balancerd simulate` (docs/BALANCING.md, "Scenario
 /// files"). Its `poll:` and `balancer:` sections are balancerd.yaml's own,
-/// read by the same code, so a scenario runs the policy exactly as a config
+/// read through the same schema (`ConfigSchema`), so a scenario runs the policy exactly as a config
 /// would set it. Every problem is reported at once, with its file and line.
 public struct ScenarioLoader {
     public init() {}
 
     public func load(path: String) throws(ConfigError) -> Scenario {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw ConfigError(problems: [ConfigProblem(location: path, message: "cannot read the scenario: \(ConfigLoader.reason(error))")])
-        }
-        return try load(text: text, path: path)
+        try load(text: try ConfigLoader.text(of: path, what: "the scenario"), path: path)
     }
 
     public func load(text: String, path: String) throws(ConfigError) -> Scenario {
@@ -28,10 +22,9 @@ public struct ScenarioLoader {
             throw ConfigError(problems: [error])
         }
         var reader = ConfigFieldReader(source: source)
-        var poll = PollSettings()
-        ConfigLoader().readPoll(into: &poll, with: &reader)
-        var settings = BalancerSettings()
-        ConfigLoader().readBalancer(into: &settings, with: &reader)
+        var config = DaemonConfig(file: path)
+        ConfigSchema.read(into: &config, with: &reader, context: .asWritten, sections: ["poll", "balancer"])
+        let (poll, settings) = (config.poll, config.balancer)
         for key in ["balancer.spares", "balancer.backups"] where source.lines[key] != nil {
             reader.problem(key, "a scenario's spares and backups are its servers (servers: …, backup: true)")
         }
@@ -99,13 +92,13 @@ public struct ScenarioLoader {
             do {
                 let variantSource = try ConfigSource(text: text, file: path, environment: environment)
                 var variantReader = ConfigFieldReader(source: variantSource)
-                var settings = BalancerSettings()
-                ConfigLoader().readBalancer(into: &settings, with: &variantReader)
+                var config = DaemonConfig(file: path)
+                ConfigSchema.read(into: &config, with: &variantReader, context: .asWritten, sections: ["balancer"])
                 for key in keys where !variantReader.readKeys.contains("balancer.\(key)") {
                     problems.append(reader.source.problem("variants.\(name).\(key)", "not a balancer key (a variant changes keys of the balancer: section)"))
                 }
                 problems += variantReader.problems
-                policies.append((name, settings.policy(ownDomain: "", staleAfter: staleAfter)))
+                policies.append((name, config.balancer.policy(ownDomain: "", staleAfter: staleAfter)))
             } catch {
                 problems.append(error)
             }

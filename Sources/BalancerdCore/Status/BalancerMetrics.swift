@@ -65,9 +65,10 @@ final class BalancerMetrics: Sendable {
         var rejectedByPeer: [String: Int] = [:]
     }
 
-    /// Brings every metric up to date and renders the registry.
+    /// Brings every metric up to date and renders the registry: each peer's
+    /// link and sample from `snapshot`, its counters from `traffic`, its queue from `delayed`.
     func render(
-        snapshot: HealthSnapshot, links: [LinkStatus], redirects: [(id: String, count: Int)], backup: Int, returning: Int,
+        snapshot: HealthSnapshot, traffic: (String) -> LinkTraffic?, delayed: (String) -> Int, redirects: [(id: String, count: Int)], backup: Int, returning: Int,
         unbooked: Int = 0, noTarget: Int, liveness: Liveness
     ) -> [UInt8] {
         gauge("balancerd_start_time_seconds").set(liveness.startedAt)
@@ -77,14 +78,14 @@ final class BalancerMetrics: Sendable {
         gauge("balancerd_self_load_percent").set(snapshot.own?.loadPercent ?? .nan)
         gauge("balancerd_self_userload_percent").set(snapshot.own?.userLoadPercent ?? .nan)
         let now = MonotonicClock.now()
-        let samples = Dictionary(snapshot.peers.map { ($0.id, $0.latest) }, uniquingKeysWith: { a, _ in a })
-        for link in links {
+        let counters = snapshot.peers.map { traffic($0.id) ?? LinkTraffic() }
+        for (health, traffic) in zip(snapshot.peers, counters) {
+            let (link, sample) = (health.link, health.latest)
             let peer = [("peer", link.peerID)]
             gauge("balancerd_peer_up", peer).set(link.state == .up ? 1.0 : 0.0)
             gauge("balancerd_peer_link_attempts", peer).set(Double(link.attempts))
-            gauge("balancerd_peer_delayed_messages", peer).set(Double(link.delayed))
-            gauge("balancerd_peer_rtt_seconds", peer).set((link.rttMilliseconds ?? .nan) / 1000)
-            let sample = samples[link.peerID] ?? nil
+            gauge("balancerd_peer_delayed_messages", peer).set(Double(delayed(health.id)))
+            gauge("balancerd_peer_rtt_seconds", peer).set((traffic.rttMilliseconds ?? .nan) / 1000)
             gauge("balancerd_peer_load_percent", peer).set(sample?.loadPercent ?? .nan)
             gauge("balancerd_peer_userload_percent", peer).set(sample?.userLoadPercent ?? .nan)
             let age = sample.map { max(0, now - $0.monotonicAt) }
@@ -115,28 +116,15 @@ final class BalancerMetrics: Sendable {
                 if delta > 0 { counter("balancerd_redirects_total", [("target", id)]).increment(by: Int64(delta)) }
                 exported.redirects[id] = count
             }
-            for link in links {
-                let delta = link.strayRepliesTotal - exported.strayReplies[link.peerID, default: 0]
-                let stray = counter("balancerd_peer_stray_replies_total", [("peer", link.peerID)])
-                if delta > 0 { stray.increment(by: Int64(delta)) }
-                exported.strayReplies[link.peerID] = link.strayRepliesTotal
+            for (health, traffic) in zip(snapshot.peers, counters) {
+                advance(
+                    "balancerd_peer_stray_replies_total", [("peer", health.id)], to: traffic.strayRepliesTotal,
+                    from: &exported.strayReplies[health.id, default: 0])
             }
-            let delta = noTarget - exported.noTarget
-            let noTargetCounter = counter("balancerd_no_target_total", [])
-            if delta > 0 { noTargetCounter.increment(by: Int64(delta)) }
-            exported.noTarget = noTarget
-            let backupDelta = backup - exported.backup
-            let backupCounter = counter("balancerd_backup_redirects_total", [])
-            if backupDelta > 0 { backupCounter.increment(by: Int64(backupDelta)) }
-            exported.backup = backup
-            let returningDelta = returning - exported.returning
-            let returningCounter = counter("balancerd_returning_logins_total", [])
-            if returningDelta > 0 { returningCounter.increment(by: Int64(returningDelta)) }
-            exported.returning = returning
-            let unbookedDelta = unbooked - exported.unbooked
-            let unbookedCounter = counter("balancerd_logins_unbooked_total", [])
-            if unbookedDelta > 0 { unbookedCounter.increment(by: Int64(unbookedDelta)) }
-            exported.unbooked = unbooked
+            advance("balancerd_no_target_total", to: noTarget, from: &exported.noTarget)
+            advance("balancerd_backup_redirects_total", to: backup, from: &exported.backup)
+            advance("balancerd_returning_logins_total", to: returning, from: &exported.returning)
+            advance("balancerd_logins_unbooked_total", to: unbooked, from: &exported.unbooked)
             for (peer, count) in liveness.rejectedByPeer {
                 let delta = count - exported.rejected[peer, default: 0]
                 if delta > 0 { counter("balancerd_relay_rejected_total", [("peer", peer)]).increment(by: Int64(delta)) }
@@ -146,6 +134,14 @@ final class BalancerMetrics: Sendable {
         var buffer: [UInt8] = []
         registry.emit(into: &buffer)
         return buffer
+    }
+
+    /// Brings a counter up to `total` (what the daemon counted since start), from
+    /// `exported` (what it was brought to last): a Prometheus counter only grows.
+    private func advance(_ name: String, _ labels: [(String, String)] = [], to total: Int, from exported: inout Int) {
+        let counter = counter(name, labels)
+        if total > exported { counter.increment(by: Int64(total - exported)) }
+        exported = total
     }
 
     private func gauge(_ name: String, _ labels: [(String, String)] = []) -> Gauge {

@@ -3,15 +3,15 @@ import Foundation
 import Health
 import Lonc
 
-/// Builds the `/decisions` document from the routing table's decision log.
+/// Builds the `/decisions` document from the login balancer's decision log.
 struct DecisionsPresenter: Sendable {
-    let routing: RoutingTable
+    let balancer: LoginBalancer
     let store: ConfigStore
 
     func json() -> [UInt8] { document().json() }
 
     func document() -> DecisionsDocument {
-        let report = routing.report()
+        let report = balancer.report()
         // The log keeps monotonic times; shown as wall-clock times.
         let wallOffset = Date().timeIntervalSince1970 - MonotonicClock.now()
         let decisions = report.log.reversed().map { record in

@@ -25,26 +25,37 @@ public struct HealthCheck: Sendable {
     /// logins" is always CRITICAL: `/login` then answers 503 to every user.
     public struct Thresholds: Sendable, Equatable {
         /// This server's effective load, in percent, at or above which to warn / page.
-        public var warningLoad: Double?
-        public var criticalLoad: Double?
+        public var load: Limits<Double>
         /// Peer links not up, at or above which to warn / page.
-        public var warningLinksDown: Int?
-        public var criticalLinksDown: Int?
+        public var linksDown: Limits<Int>
         /// Eligible spares below which to warn / page.
-        public var warningEligible: Int?
-        public var criticalEligible: Int?
+        public var eligible: Limits<Int>
 
-        public init(
-            warningLoad: Double? = nil, criticalLoad: Double? = nil, warningLinksDown: Int? = 1, criticalLinksDown: Int? = nil,
-            warningEligible: Int? = nil, criticalEligible: Int? = nil
-        ) {
-            self.warningLoad = warningLoad
-            self.criticalLoad = criticalLoad
-            self.warningLinksDown = warningLinksDown
-            self.criticalLinksDown = criticalLinksDown
-            self.warningEligible = warningEligible
-            self.criticalEligible = criticalEligible
+        public init(load: Limits<Double> = Limits(), linksDown: Limits<Int> = Limits(warning: 1), eligible: Limits<Int> = Limits()) {
+            (self.load, self.linksDown, self.eligible) = (load, linksDown, eligible)
         }
+    }
+
+    /// A figure's WARNING and CRITICAL thresholds; nil: not checked.
+    public struct Limits<Value: Comparable & Sendable>: Sendable, Equatable {
+        public var warning: Value?
+        public var critical: Value?
+
+        public init(warning: Value? = nil, critical: Value? = nil) {
+            self.warning = warning
+            self.critical = critical
+        }
+
+        /// The worst threshold `value` reaches, and its state; a threshold is
+        /// reached when `reaches(value, threshold)`. nil: neither.
+        func reached(by value: Value, when reaches: (Value, Value) -> Bool) -> (state: State, threshold: Value)? {
+            if let critical, reaches(value, critical) { return (.critical, critical) }
+            if let warning, reaches(value, warning) { return (.warning, warning) }
+            return nil
+        }
+
+        /// `warning;critical` in performance data (empty where not set).
+        func perfdata(_ text: (Value) -> String) -> String { "\(warning.map(text) ?? "");\(critical.map(text) ?? "")" }
     }
 
     public struct Answer: Sendable, Equatable {
@@ -73,24 +84,18 @@ public struct HealthCheck: Sendable {
             findings.append((.critical, "/login answers 503: \(health.balancer.reason)"))
         }
         if let load {
-            if let limit = thresholds.criticalLoad, load >= limit {
-                findings.append((.critical, "load \(Self.figure(load)) % >= \(Self.figure(limit)) %"))
-            } else if let limit = thresholds.warningLoad, load >= limit {
-                findings.append((.warning, "load \(Self.figure(load)) % >= \(Self.figure(limit)) %"))
+            if let (state, limit) = thresholds.load.reached(by: load, when: >=) {
+                findings.append((state, "load \(Self.figure(load)) % >= \(Self.figure(limit)) %"))
             }
-        } else if thresholds.criticalLoad != nil || thresholds.warningLoad != nil {
+        } else if thresholds.load != Limits() {
             findings.append((.unknown, "this server's load is unknown"))
         }
         let downNames = down.map { "\($0.id) \($0.link.state.rawValue.replacingOccurrences(of: "_", with: " "))" }.joined(separator: ", ")
-        if let limit = thresholds.criticalLinksDown, down.count >= limit {
-            findings.append((.critical, "\(down.count) peer link\(down.count == 1 ? "" : "s") not up (\(downNames))"))
-        } else if let limit = thresholds.warningLinksDown, down.count >= limit {
-            findings.append((.warning, "\(down.count) peer link\(down.count == 1 ? "" : "s") not up (\(downNames))"))
+        if let (state, _) = thresholds.linksDown.reached(by: down.count, when: >=) {
+            findings.append((state, "\(down.count) peer link\(down.count == 1 ? "" : "s") not up (\(downNames))"))
         }
-        if let limit = thresholds.criticalEligible, eligible < limit {
-            findings.append((.critical, "\(eligible) eligible spare\(eligible == 1 ? "" : "s") < \(limit)"))
-        } else if let limit = thresholds.warningEligible, eligible < limit {
-            findings.append((.warning, "\(eligible) eligible spare\(eligible == 1 ? "" : "s") < \(limit)"))
+        if let (state, limit) = thresholds.eligible.reached(by: eligible, when: <) {
+            findings.append((state, "\(eligible) eligible spare\(eligible == 1 ? "" : "s") < \(limit)"))
         }
 
         let state = findings.map(\.0).max() ?? .ok
@@ -105,9 +110,9 @@ public struct HealthCheck: Sendable {
             ? "\(health.host): logins go to \(target); \(health.peers.count - down.count)/\(health.peers.count) links up; load \(load.map { Self.figure($0) + " %" } ?? "unknown")"
             : "\(health.host): " + problems.joined(separator: "; ")
         let perfdata = [
-            "load=\(load.map(Self.figure) ?? "U")%;\(thresholds.warningLoad.map(Self.figure) ?? "");\(thresholds.criticalLoad.map(Self.figure) ?? "");0;",
+            "load=\(load.map(Self.figure) ?? "U")%;\(thresholds.load.perfdata(Self.figure));0;",
             "userload=\(health.own.userloadPercent.map(Self.figure) ?? "U")%;;;0;",
-            "links_down=\(down.count);\(thresholds.warningLinksDown.map(String.init) ?? "");\(thresholds.criticalLinksDown.map(String.init) ?? "");0;\(health.peers.count)",
+            "links_down=\(down.count);\(thresholds.linksDown.perfdata(String.init));0;\(health.peers.count)",
             "eligible_spares=\(eligible);;;0;\(spares.count)",
             "delayed=\(health.peers.reduce(0) { $0 + $1.delayed });;;0;",
             "redirects=\(health.balancer.redirectsTotal)c",

@@ -93,15 +93,20 @@ public struct HealthDocument: StatusDocument, Equatable {
         public var rejectedTotal: Int
     }
 
+    /// The link to a peer: its status (as the poller's snapshot has it) and its traffic.
     public struct Link: Codable, Sendable, Equatable {
+        /// Where it is, since when, after how many failed attempts in a row, and the last failure (kept once up again).
         public var state: LinkState
         public var since: Date
         public var attempts: Int
         @Nullable public var lastError: String?
+        /// Moving average of request round trips (`rttMs`).
         @Nullable public var rttMilliseconds: Double?
+        /// What its latest connection negotiated: the peer's protocol version, TLS (`plain` without), cipher.
         @Nullable public var peerVersion: String?
         @Nullable public var tls: String?
         @Nullable public var tlsCipher: String?
+        /// Requests sent since start, and those that got `con_lost`.
         public var requestsTotal: Int
         public var failuresTotal: Int
 

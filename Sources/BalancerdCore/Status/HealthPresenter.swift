@@ -4,15 +4,18 @@ import Health
 import Lonc
 
 /// Builds the `/health` document (and `balancerd ctl status`) from the live
-/// state: config, drains, the balancer's decision, links and samples.
+/// state: config, drains, the balancer's decision, and the poller's snapshot
+/// (each peer's link status and sample: what the balancer reads too), with
+/// each link's traffic counters and the queue's count of delayed messages.
 struct HealthPresenter: Sendable {
     let store: ConfigStore
     let drains: DrainStore
-    let routing: RoutingTable
+    let balancer: LoginBalancer
     let poller: LoadPoller
-    let links: @Sendable () -> [LinkStatus]
-    /// The relay's refused messages (nil: no relay, as in tests without one).
-    var relay: @Sendable () -> HealthDocument.Relay? = { nil }
+    /// Each link's traffic counters (its status is the poller's snapshot's).
+    let links: LinkSupervisor
+    /// The delayed messages per peer, and the refused ones.
+    let relayRouter: RelayRouter
     let started = Date()
     let startedMonotonic = MonotonicClock.now()
 
@@ -27,8 +30,7 @@ struct HealthPresenter: Sendable {
         /// The poller's picture; `peer(_:)` finds a peer's sample in O(1) by its own index.
         var snapshot: HealthSnapshot
         var decision: Decision
-        var report: RoutingReport
-        var statuses: [String: LinkStatus]
+        var report: BalancerReport
         var verdicts: [String: CandidateVerdict]
         var drains: [String: DrainBook.Drain]
         var now: Double
@@ -36,15 +38,17 @@ struct HealthPresenter: Sendable {
         var backups: Set<String>
         /// The hosts-table entries other than this server, in table order.
         var others: [HostEntry]
+
+        /// A peer's link as the snapshot has it (a peer not polled yet: connecting).
+        func link(_ id: String) -> LinkStatus { snapshot.peer(id)?.link ?? LinkStatus(peerID: id) }
     }
 
     private func inputs(only: String? = nil) -> Inputs {
         let (config, hosts) = (store.current.config, store.current.hosts)
         let snapshot = poller.snapshot
-        let decision = routing.explain()
+        let decision = balancer.explain()
         return Inputs(
-            config: config, snapshot: snapshot, decision: decision, report: routing.report(),
-            statuses: Dictionary(links().map { ($0.peerID, $0) }, uniquingKeysWith: { a, _ in a }),
+            config: config, snapshot: snapshot, decision: decision, report: balancer.report(),
             verdicts: Dictionary(decision.candidates.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a }),
             drains: drains.all, now: MonotonicClock.now(),
             spares: Set(config.balancer.spares), backups: Set(config.balancer.backups),
@@ -68,15 +72,16 @@ struct HealthPresenter: Sendable {
         var summary = HealthSummary(document(inputs, peers: []))
         summary.peers = inputs.others.count
         for entry in inputs.others {
-            let link = inputs.statuses[entry.id] ?? LinkStatus(peerID: entry.id)
+            let link = inputs.link(entry.id)
+            let delayed = relayRouter.waiting(peer: entry.id)
             let candidate = inputs.spares.contains(entry.id) || inputs.backups.contains(entry.id)
             let eligible = inputs.verdicts[entry.id]?.eligible ?? false
             let draining = inputs.drains[entry.id] != nil
             summary.linkStates[link.state.rawValue, default: 0] += 1
             if eligible { summary.eligible += 1 }
             if draining { summary.draining += 1 }
-            summary.delayed += link.delayed
-            guard link.state != .up || (candidate && !eligible) || draining || link.delayed > 0 else { continue }
+            summary.delayed += delayed
+            guard link.state != .up || (candidate && !eligible) || draining || delayed > 0 else { continue }
             summary.problemCount += 1
             if summary.problems.count < HealthSummary.problemsShown {
                 summary.problems.append(HealthSummary.Problem(peer(entry, inputs, history: false)))
@@ -86,7 +91,8 @@ struct HealthPresenter: Sendable {
     }
 
     private func peer(_ entry: HostEntry, _ inputs: Inputs, history withHistory: Bool) -> HealthDocument.Peer {
-        let link = inputs.statuses[entry.id] ?? LinkStatus(peerID: entry.id)
+        let link = inputs.link(entry.id)
+        let traffic = links.link(for: entry.id)?.traffic ?? LinkTraffic()
         let sample = inputs.snapshot.peer(entry.id)?.latest
         let verdict = inputs.verdicts[entry.id]
         let drain = inputs.drains[entry.id]
@@ -101,21 +107,21 @@ struct HealthPresenter: Sendable {
             excludedBecause: candidate ? verdict?.excludedBecause : "not a spare (not in balancer.spares or balancer.backups)",
             link: HealthDocument.Link(
                 state: link.state, since: link.since, attempts: link.attempts, lastError: link.lastError,
-                rttMilliseconds: rounded(link.rttMilliseconds), peerVersion: link.peerVersion, tls: link.tlsVersion,
-                tlsCipher: link.tlsCipher, requestsTotal: link.requestsTotal, failuresTotal: link.failuresTotal),
+                rttMilliseconds: rounded(traffic.rttMilliseconds), peerVersion: link.peerVersion, tls: link.tlsVersion,
+                tlsCipher: link.tlsCipher, requestsTotal: traffic.requestsTotal, failuresTotal: traffic.failuresTotal),
             load: HealthDocument.Load(
                 loadPercent: rounded(sample?.loadPercent), userloadPercent: rounded(sample?.userLoadPercent),
                 effectivePercent: rounded(sample?.effectivePercent), predictedPercent: rounded(verdict?.predicted),
                 sampledAt: sample?.sampledAt, ageSeconds: rounded(age), stale: age.map { $0 > inputs.config.poll.staleAfter.secondsValue } ?? true),
-            delayed: link.delayed,
+            delayed: relayRouter.waiting(peer: entry.id),
             history: withHistory ? history(of: entry.id) : [])
     }
 
     private func document(_ inputs: Inputs, peers: [HealthDocument.Peer]) -> HealthDocument {
         let (config, decision, report, own) = (inputs.config, inputs.decision, inputs.report, inputs.snapshot.own)
-        let allUp = inputs.others.allSatisfy { inputs.statuses[$0.id]?.state == .up }
+        let allUp = inputs.others.allSatisfy { inputs.link($0.id).state == .up }
         return HealthDocument(
-            host: config.hostID, version: LoncVersion.string,
+            host: config.hostID, version: BalancerdVersion.string,
             status: decision.target == .none ? .critical : (allUp ? .ok : .degraded),
             generatedAt: Date(), uptimeSeconds: rounded(inputs.now - startedMonotonic) ?? 0, startedAt: started,
             own: HealthDocument.OwnLoad(
@@ -126,7 +132,9 @@ struct HealthPresenter: Sendable {
                 mode: config.balancer.mode.rawValue, target: decision.target.name, reason: decision.reason, backup: decision.usedBackup,
                 redirectsTotal: report.redirects.reduce(report.local) { $0 + $1.count }, backupRedirectsTotal: report.backup,
                 noTargetTotal: report.none, maxLoadPercent: config.balancer.maxLoad, readmitLoadPercent: config.balancer.readmitLoad),
-            peers: peers, relay: relay())
+            peers: peers,
+            relay: HealthDocument.Relay(
+                rejectedMessages: relayRouter.queue.setAside.rejected, rejectedTotal: relayRouter.rejectedSinceStart.values.reduce(0, +)))
     }
 
     /// `[unix time, effective percent or null]` for a peer (nil: this server).

@@ -2,25 +2,20 @@ import Foundation
 import Health
 import Lonc
 
-/// The live daemon as the HTTP routes see it: logins go to the routing table,
+/// The live daemon as the HTTP routes see it: logins go to the login balancer,
 /// `/health`, `/decisions` and `/metrics` to their presenters. Every call returns at once.
 struct StatusEndpoint: EndpointState {
-    let routing: RoutingTable
-    let metrics: BalancerMetrics
-    let poller: LoadPoller
-    let links: @Sendable () -> [LinkStatus]
+    /// `/health`, `/status`, and the balancer and poller they read (as does `/metrics`).
     let health: HealthPresenter
     let decisions: DecisionsPresenter
-    /// Critical messages refused since start, by peer.
-    var rejectedByPeer: @Sendable () -> [String: Int] = { [:] }
+    let metrics: BalancerMetrics
+    var balancer: LoginBalancer { health.balancer }
 
-    func routeLogin(cookies: String?, client: ClientKey?) -> LoginRoute { routing.route(cookies: cookies, client: client) }
+    func decideLogin(cookies: String?, client: ClientKey?) -> LoginTarget { balancer.decide(cookies: cookies, client: client) }
 
-    var isReady: Bool { routing.explain().target != .none }
+    var isReady: Bool { balancer.explain().target != .none }
 
     func countRequest(route: Route, status: Int) { metrics.countRequest(route: route, status: status) }
-
-    func healthJSON() -> [UInt8] { health.json() }
 
     func healthJSON(query: String?) -> [UInt8]? {
         switch HealthView(urlQuery: query) {
@@ -34,8 +29,6 @@ struct StatusEndpoint: EndpointState {
 
     func decisionsJSON() -> [UInt8] { decisions.json() }
 
-    func statusPageHTML() -> [UInt8] { statusPageHTML(query: nil) }
-
     /// One page of peers (problems first), with sparklines for those rows only.
     func statusPageHTML(query: String?) -> [UInt8] {
         let document = health.document(history: false)
@@ -46,16 +39,14 @@ struct StatusEndpoint: EndpointState {
     }
 
     func metricsText() -> [UInt8] {
-        let report = routing.report()
+        let report = balancer.report()
         let config = health.store.current.config
-        let bad = try? FileManager.default.contentsOfDirectory(atPath: config.stateDirectory + "/delayed/bad")
-        let rejected = try? FileManager.default.contentsOfDirectory(atPath: config.stateDirectory + "/delayed/rejected")
+        let setAside = health.relayRouter.queue.setAside
         let liveness = BalancerMetrics.Liveness(
-            startedAt: health.started.timeIntervalSince1970, hasTarget: isReady,
-            staleAfter: config.poll.staleAfter.secondsValue, badDelayed: bad?.count,
-            rejectedDelayed: rejected?.filter { !$0.hasSuffix(".reply") }.count, rejectedByPeer: rejectedByPeer())
+            startedAt: health.started.timeIntervalSince1970, hasTarget: isReady, staleAfter: config.poll.staleAfter.secondsValue,
+            badDelayed: setAside.bad, rejectedDelayed: setAside.rejected, rejectedByPeer: health.relayRouter.rejectedSinceStart)
         return metrics.render(
-            snapshot: poller.snapshot, links: links(),
+            snapshot: health.poller.snapshot, traffic: { health.links.link(for: $0)?.traffic }, delayed: health.relayRouter.waiting(peer:),
             redirects: report.redirects + [("self", report.local)], backup: report.backup, returning: report.returning,
             unbooked: report.unbooked, noTarget: report.none, liveness: liveness)
     }

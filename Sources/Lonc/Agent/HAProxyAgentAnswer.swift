@@ -17,10 +17,8 @@
 /// balancer's "effective" load); the weight falls linearly from 100 % at no
 /// load to 1 % just under `balancer.max_load`.
 public struct HAProxyAgentAnswer: Sendable, Equatable {
-    /// `load` in percent (nil: unknown).
-    public var loadPercent: Double?
-    /// `userload` in percent (nil: unknown).
-    public var userLoadPercent: Double?
+    /// `load` and `userload` in percent (nil: unknown).
+    public var loadPercent, userLoadPercent: Double?
     /// True while this server is drained (`balancerd self-drain`).
     public var drained: Bool
     /// `balancer.max_load`: at or above it the server takes no new connections.

@@ -12,18 +12,21 @@ public final class LinkSupervisor: Sendable {
     private let logger: Logger
     private let links = Locked<[String: PeerLink]>([:])
     private let order = Locked<[String]>([])
-    private let onNewLink: @Sendable (PeerLink) -> Void
+    private let listeners: [any LinkListener]
     /// Paces every link's attempts: at most `links.max_connecting` at once.
     public let pacer: ConnectionPacer
 
-    /// Creates a supervisor; `onNewLink` is called for every link it creates (to observe it).
-    public init(ownID: String, settings: LinkSettings, transport: any TransportSecurity, group: any EventLoopGroup, logger: Logger, onNewLink: @escaping @Sendable (PeerLink) -> Void = { _ in }) {
+    /// Creates a supervisor; `listeners` are told of every change of every link it makes, in order per link.
+    public init(
+        ownID: String, settings: LinkSettings, transport: any TransportSecurity, group: any EventLoopGroup, logger: Logger,
+        listeners: [any LinkListener] = []
+    ) {
         self.ownID = ownID
         self.settings = settings
         self.transport = transport
         self.group = group
         self.logger = logger
-        self.onNewLink = onNewLink
+        self.listeners = listeners
         self.pacer = ConnectionPacer(limit: settings.maxConnecting)
     }
 
@@ -40,7 +43,8 @@ public final class LinkSupervisor: Sendable {
                     next[entry.id] = existing
                 } else {
                     if let existing = links[entry.id] { removed.append(existing) }
-                    let link = PeerLink(host: entry, settings: settings, transport: transport, eventLoop: group.next(), logger: logger, pacer: pacer)
+                    let link = PeerLink(
+                        host: entry, settings: settings, transport: transport, eventLoop: group.next(), logger: logger, pacer: pacer, listeners: listeners)
                     next[entry.id] = link
                     created.append(link)
                 }
@@ -54,10 +58,7 @@ public final class LinkSupervisor: Sendable {
             logger.info("closing link: peer removed or changed in the hosts table", metadata: ["peer": "\(link.peerID)"])
             await link.shutdown()
         }
-        for link in created {
-            onNewLink(link)
-            link.start()
-        }
+        for link in created { link.start() }
     }
 
     /// The link to `id`, if it is a peer.
@@ -68,9 +69,6 @@ public final class LinkSupervisor: Sendable {
         let order = order.withLock { $0 }
         return links.withLock { links in order.compactMap { links[$0] } }
     }
-
-    /// Every link's status, in hosts-table order.
-    public var statuses: [LinkStatus] { all.map(\.status) }
 
     /// Retries one link (or all with nil) that is backing off or given up.
     /// Returns false when `id` names no peer.

@@ -1,3 +1,5 @@
+import Foundation
+
 extension PeerLink {
     /// The life of one link, as a value: events in, one action out. No channel,
     /// no clock, no randomness of its own (the jitter is passed in), so every
@@ -18,6 +20,10 @@ extension PeerLink {
     /// Every connection gets a number; an event tagged with a number other than
     /// the current connection's is from a connection already given up and is
     /// ignored, so a late close or reply can never hit the next connection.
+    ///
+    /// The machine is also the one home of what operators see of the link:
+    /// `status(peerID:since:)` derives the `LinkStatus` from the state, the
+    /// last failure and what the latest connection negotiated.
     package struct StateMachine {
         package enum State: Equatable {
             /// Created, not started.
@@ -69,7 +75,7 @@ extension PeerLink {
             case closeStray
             /// Show the connection as handshaking.
             case publishHandshaking
-            /// Keep the TLS version and cipher of the current connection.
+            /// The TLS version and cipher of the current connection were recorded: publish them.
             case recordTransport
             /// The handshake finished: cancel the deadline, show the link up.
             case becomeUp(peerVersion: String)
@@ -94,8 +100,19 @@ extension PeerLink {
             }
         }
 
+        /// What the latest connection negotiated, as far as it got; kept when the link goes down.
+        package struct Negotiated: Equatable {
+            package var tlsVersion: String?
+            package var tlsCipher: String?
+            package var peerVersion: String?
+            package var requestIDs: Bool?
+        }
+
         package let settings: LinkSettings
         package private(set) var state: State = .idle
+        /// The latest failure; kept once the link is up again.
+        package private(set) var lastFailure: LinkFailure?
+        package private(set) var negotiated = Negotiated()
         private var lastConnection = 0
 
         package init(settings: LinkSettings) { self.settings = settings }
@@ -122,6 +139,16 @@ extension PeerLink {
             case .backoff(let backoff): backoff.failures
             case .givenUp(let failures): failures
             }
+        }
+
+        /// The status operators see, `since` the state was entered; nil before
+        /// start and after shutdown (the last one published stands).
+        package func status(peerID: String, since: Date) -> LinkStatus? {
+            guard let linkState else { return nil }
+            return LinkStatus(
+                peerID: peerID, state: linkState, since: since, attempts: failures, lastError: lastFailure?.description,
+                peerVersion: negotiated.peerVersion, tlsVersion: negotiated.tlsVersion, tlsCipher: negotiated.tlsCipher,
+                requestIDs: negotiated.requestIDs)
         }
 
         /// The connection that takes requests, if the link is up.
@@ -168,16 +195,20 @@ extension PeerLink {
             return .publishHandshaking
         }
 
-        /// TLS (or plain TCP) is ready on `connection`; the `init` dialogue starts.
-        package mutating func transportEstablished(_ connection: Int) -> Action {
+        /// TLS (or plain TCP) is ready on `connection`, with this protocol and
+        /// cipher (`plain`, nil); the `init` dialogue starts.
+        package mutating func transportEstablished(_ connection: Int, protocolVersion: String, cipher: String?) -> Action {
             guard case .handshaking(let attempt) = state, attempt.connection == connection else { return .none }
+            (negotiated.tlsVersion, negotiated.tlsCipher) = (protocolVersion, cipher)
             return .recordTransport
         }
 
-        /// The agent answered `version:<v>`: the link is up and its failure count cleared.
-        package mutating func handshakeCompleted(_ connection: Int, peerVersion: String) -> Action {
+        /// The agent answered `version:<v>` (with `ids` when both sides tag
+        /// requests): the link is up and its failure count cleared.
+        package mutating func handshakeCompleted(_ connection: Int, peerVersion: String, requestIDs: Bool) -> Action {
             guard case .handshaking(let attempt) = state, attempt.connection == connection else { return .none }
             state = .up(UpState(connection: connection, peerVersion: peerVersion))
+            (negotiated.peerVersion, negotiated.requestIDs) = (peerVersion, requestIDs)
             return .becomeUp(peerVersion: peerVersion)
         }
 
@@ -199,6 +230,7 @@ extension PeerLink {
             default:
                 return .none
             }
+            lastFailure = reason
             if failures >= settings.maxAttempts {
                 state = .givenUp(failures: failures)
                 return .reset(Reset(reason: reason, failures: failures, wasUp: wasUp, next: .giveUp))

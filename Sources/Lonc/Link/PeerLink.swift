@@ -13,7 +13,9 @@ import NIOCore
 ///
 /// Every request on a link that is not up, or whose connection ends before its
 /// reply, returns `con_lost`. All mutable state below `loop-confined` is touched
-/// only on `eventLoop`; the status is a value behind a lock, readable anywhere.
+/// only on `eventLoop`. After every event the status is derived from the
+/// machine (`publish`), kept behind a lock (readable anywhere) and, when it
+/// changed, handed to the listeners, on the loop.
 public final class PeerLink: PeerRequesting, @unchecked Sendable {
     /// The peer, as the hosts table describes it.
     public let host: HostEntry
@@ -25,8 +27,9 @@ public final class PeerLink: PeerRequesting, @unchecked Sendable {
     /// The event loop this link lives on.
     public let eventLoop: any EventLoop
     private let logger: Logger
-    private let statusBox: Locked<LinkStatus>
-    private let observers = Locked<[@Sendable (LinkStatus) -> Void]>([])
+    private let published: Locked<LinkStatus>
+    private let counters = Locked(LinkTraffic())
+    private let listeners: [any LinkListener]
     /// Shared by the supervisor's links: attempts in flight at once (nil: unpaced).
     private let pacer: ConnectionPacer?
 
@@ -44,9 +47,14 @@ public final class PeerLink: PeerRequesting, @unchecked Sendable {
     private var holdsConnectSlot = false
 
     /// Creates a link; it does nothing until `start()`. `pacer`: shared by the
-    /// links of one supervisor, so that only so many attempts run at once.
-    public init(host: HostEntry, settings: LinkSettings, transport: any TransportSecurity, eventLoop: any EventLoop, logger: Logger, pacer: ConnectionPacer? = nil) {
+    /// links of one supervisor, so that only so many attempts run at once;
+    /// `listeners`: told of every change of its status.
+    public init(
+        host: HostEntry, settings: LinkSettings, transport: any TransportSecurity, eventLoop: any EventLoop, logger: Logger,
+        pacer: ConnectionPacer? = nil, listeners: [any LinkListener] = []
+    ) {
         self.pacer = pacer
+        self.listeners = listeners
         self.host = host
         self.settings = settings
         self.transport = transport
@@ -54,17 +62,15 @@ public final class PeerLink: PeerRequesting, @unchecked Sendable {
         var logger = logger
         logger[metadataKey: "peer"] = "\(host.id)"
         self.logger = logger
-        self.statusBox = Locked(LinkStatus(peerID: host.id))
+        self.published = Locked(LinkStatus(peerID: host.id))
         self.machine = StateMachine(settings: settings)
     }
 
-    /// The link's current status.
-    public var status: LinkStatus { statusBox.withLock { $0 } }
+    /// The link's current status, as last derived from its state machine.
+    public var status: LinkStatus { published.withLock { $0 } }
 
-    /// Calls `observer` with every new status (state, last error, attempts, delayed count).
-    public func observe(_ observer: @escaping @Sendable (LinkStatus) -> Void) {
-        observers.withLock { $0.append(observer) }
-    }
+    /// What went over the link since it was made.
+    public var traffic: LinkTraffic { counters.withLock { $0 } }
 
     /// The address dialled, for messages.
     public var address: String {
@@ -102,11 +108,6 @@ public final class PeerLink: PeerRequesting, @unchecked Sendable {
         try? await closed.futureResult.get()
     }
 
-    /// Sets the number of delayed messages shown in the status (the relay's queue depth).
-    public func setDelayedCount(_ count: Int) {
-        updateStatus { $0.delayed = count }
-    }
-
     // MARK: - Requests
 
     /// Sends `line` on an up link (the request methods are in PeerLink+Requests.swift);
@@ -115,13 +116,13 @@ public final class PeerLink: PeerRequesting, @unchecked Sendable {
     /// this tick writes goes with it, at the cost of a task).
     func send(_ line: String, sink: ReplySink, flush: Flush = .endOfTick) {
         guard machine.upConnection != nil, let requests else {
-            statusBox.withLock {
+            counters.withLock {
                 $0.requestsTotal += 1
                 $0.failuresTotal += 1
             }
             return sink.deliver(WireReply.connectionLost)
         }
-        statusBox.withLock { $0.requestsTotal += 1 }
+        counters.withLock { $0.requestsTotal += 1 }
         // By byte: "\r\n" is one Character, equal neither to "\r" nor to "\n", and would end the line on the wire.
         if line.utf8.contains(where: { $0 == UInt8(ascii: "\n") || $0 == UInt8(ascii: "\r") }) {
             return sink.deliver(WireProtocol.lineContainsNewline)
@@ -156,7 +157,7 @@ public final class PeerLink: PeerRequesting, @unchecked Sendable {
         case .publishHandshaking:
             self.channel = channel
             requests = try? channel.pipeline.syncOperations.handler(type: RequestMatcher.self)
-            updateStatus { $0.state = .handshaking; $0.since = Date() }
+            publish()
         default:
             // Given up on (deadline, retry, shutdown) while it was connecting.
             channel.close(promise: nil)
@@ -164,17 +165,14 @@ public final class PeerLink: PeerRequesting, @unchecked Sendable {
     }
 
     func transportEstablished(_ established: TransportEstablished, connection: Int) {
-        guard machine.transportEstablished(connection) == .recordTransport else { return }
-        updateStatus {
-            $0.tlsVersion = established.protocolVersion
-            $0.tlsCipher = established.cipher
+        guard machine.transportEstablished(connection, protocolVersion: established.protocolVersion, cipher: established.cipher) == .recordTransport else {
+            return
         }
+        publish()
     }
 
     func handshakeCompleted(peerVersion: String, requestIDs: Bool, connection: Int) {
-        let action = machine.handshakeCompleted(connection, peerVersion: peerVersion)
-        if case .becomeUp = action { updateStatus { $0.requestIDs = requestIDs } }
-        perform(action)
+        perform(machine.handshakeCompleted(connection, peerVersion: peerVersion, requestIDs: requestIDs))
     }
 
     func failed(_ reason: LinkFailure, connection: Int) {
@@ -183,8 +181,10 @@ public final class PeerLink: PeerRequesting, @unchecked Sendable {
 
     // MARK: - Actions
 
+    /// Carries out what the machine decided, then publishes the status it now derives.
     private func perform(_ action: StateMachine.Action) {
         eventLoop.assertInEventLoop()
+        defer { publish() }
         switch action {
         case .none, .recordTransport, .publishHandshaking, .closeStray:
             // Performed by the event handlers above, which hold the channel or the transport.
@@ -192,7 +192,6 @@ public final class PeerLink: PeerRequesting, @unchecked Sendable {
         case .connect(let connection, let deadline):
             // A backoff timer still pending (a retry) finds the link moved on: not cancelled, see `attempt`.
             timer = nil
-            updateStatus { $0.state = .connecting; $0.since = Date(); $0.attempts = self.machine.failures }
             guard let pacer else { return attempt(connection, deadline: deadline) }
             // The deadline starts when the turn comes, not while waiting for it.
             pacer.admit { self.eventLoop.execute { self.attempt(connection, deadline: deadline, paced: true) } }
@@ -200,33 +199,25 @@ public final class PeerLink: PeerRequesting, @unchecked Sendable {
             setupDeadline = nil
             releaseConnectSlot()
             logger.info("link up", metadata: ["address": "\(address)", "peer_version": "\(peerVersion)"])
-            updateStatus {
-                $0.state = .up
-                $0.since = Date()
-                $0.attempts = 0
-                // lastError stays: "what went wrong last" is what an operator asks after a flap.
-                $0.peerVersion = peerVersion
-            }
         case .reset(let reset):
-            timer?.cancel()
-            timer = nil
-            setupDeadline?.cancel()
-            setupDeadline = nil
-            releaseConnectSlot()
-            channel?.close(promise: nil)
-            channel = nil
-            requests = nil
+            closeConnection()
             backOff(reset)
         case .stop:
-            timer?.cancel()
-            timer = nil
-            setupDeadline?.cancel()
-            setupDeadline = nil
-            releaseConnectSlot()
-            channel?.close(promise: nil)
-            channel = nil
-            requests = nil
+            closeConnection()
         }
+    }
+
+    /// Cancels the timers, gives back the pacer's slot and closes the channel
+    /// (its requests get `con_lost`): for a reset and for the stop alike.
+    private func closeConnection() {
+        timer?.cancel()
+        timer = nil
+        setupDeadline?.cancel()
+        setupDeadline = nil
+        releaseConnectSlot()
+        channel?.close(promise: nil)
+        channel = nil
+        requests = nil
     }
 
     /// Dials `connection` within `deadline`, unless the link moved on (a
@@ -257,16 +248,13 @@ public final class PeerLink: PeerRequesting, @unchecked Sendable {
         switch reset.next {
         case .giveUp:
             logger.warning(
-                "link given up after \(reset.failures) failures in a row; waiting for SIGUSR1, ctl reconnect or an inbound link",
-                metadata: ["reason": "\(reason)"])
-            updateStatus { $0.state = .givenUp; $0.since = Date(); $0.attempts = reset.failures; $0.lastError = reason }
+                "link given up; waiting for SIGUSR1, ctl reconnect or an inbound link", metadata: ["reason": "\(reason)", "failures": "\(reset.failures)"])
         case .retry(let delay):
             if reset.wasUp {
                 logger.warning("link lost", metadata: ["reason": "\(reason)", "retry_in": "\(delay)"])
             } else {
                 logger.info("link attempt failed", metadata: ["reason": "\(reason)", "attempt": "\(reset.failures)", "retry_in": "\(delay)"])
             }
-            updateStatus { $0.state = .backoff; $0.since = Date(); $0.attempts = reset.failures; $0.lastError = reason }
             guard case .backoff(let backoff) = machine.state else { return }
             timer = eventLoop.scheduleTask(in: TimeAmount(delay)) {
                 self.perform(self.machine.backoffTimerFired(after: backoff.after))
@@ -277,27 +265,30 @@ public final class PeerLink: PeerRequesting, @unchecked Sendable {
     // MARK: - Status
 
     func recordReply(rttMilliseconds sample: Double) {
-        statusBox.withLock { $0.rttMilliseconds = $0.rttMilliseconds.map { $0 * 0.8 + sample * 0.2 } ?? sample }
+        counters.withLock { $0.rttMilliseconds = $0.rttMilliseconds.map { $0 * 0.8 + sample * 0.2 } ?? sample }
     }
 
     func recordLost(_ callers: Int) {
-        statusBox.withLock { $0.failuresTotal += callers }
+        counters.withLock { $0.failuresTotal += callers }
     }
 
     func recordStrayReply(_ why: String) {
-        statusBox.withLock { $0.strayRepliesTotal += 1 }
+        counters.withLock { $0.strayRepliesTotal += 1 }
         logger.notice("dropped a reply that matches no request", metadata: ["address": "\(address)", "reply": "\(why)"])
     }
 
-    func updateStatus(_ change: (inout LinkStatus) -> Void) {
-        let (old, new) = statusBox.withLock { status in
+    /// Derives the status from the machine; when it differs from the one
+    /// published, publishes it and tells the listeners (on the loop, in order).
+    /// `since` moves only when the state does.
+    private func publish() {
+        let (old, new): (LinkStatus, LinkStatus?) = published.withLock { status in
             let old = status
-            change(&status)
-            return (old, status)
+            guard let new = machine.status(peerID: peerID, since: machine.linkState == old.state ? old.since : Date()), new != old else { return (old, nil) }
+            status = new
+            return (old, new)
         }
-        // Counters change per request; tell observers only about what they show.
-        if old.state != new.state || old.lastError != new.lastError || old.delayed != new.delayed || old.attempts != new.attempts {
-            for observer in observers.withLock({ $0 }) { observer(new) }
-        }
+        guard let new else { return }
+        let change = LinkChange(status: new, cameUp: new.state == .up && old.state != .up)
+        for listener in listeners { listener.linkChanged(change) }
     }
 }

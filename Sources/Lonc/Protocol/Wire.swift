@@ -15,8 +15,9 @@
 ///     #7 load                 ──▶                             with ids (both said `ids`)
 ///                             ◀──     #7 37.50
 public enum WireProtocol {
-    /// The version this build announces.
-    public static let version = LoncVersion.string
+    /// The protocol version both sides announce in the handshake (`version:<v>`),
+    /// shown as the peer's version; not the product's (`BalancerdVersion`).
+    public static let version = "0.1.0"
 
     /// The client's first line; the agent answers a challenge.
     public static let initCommand = "init"

@@ -120,10 +120,35 @@ extension DelayedQueue {
         settle(entry, .rejected)
     }
 
-    /// How many rejected messages are kept in `rejected/` (nil when the folder cannot be read).
-    public func rejectedCount() -> Int? {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: rejectedDirectory) else { return nil }
-        return names.filter { !$0.hasSuffix(".reply") && !$0.hasPrefix(".") }.count
+    /// Messages set aside: unreadable ones in `bad/`, refused ones in `rejected/`
+    /// (their `.reply` files not counted); nil for a folder that cannot be read.
+    public struct SetAside: Sendable, Equatable {
+        public var bad: Int?
+        public var rejected: Int?
+    }
+
+    /// The messages set aside, as last counted: read by the HTTP threads
+    /// (`/health`, `/metrics`) without touching the disk. Counted at opening,
+    /// when this queue moves a file there, and by `recountSetAside()`.
+    public var setAside: SetAside { setAsideCounts.withLock { $0.counts } }
+
+    /// Counts `bad/` and `rejected/` again, each only when it may have changed
+    /// (one `stat` each otherwise): files moved by operators, or back into `delayed/`.
+    /// The relay calls it on its tick, off the HTTP threads.
+    public func recountSetAside() {
+        let (bad, rejected) = (directory + "/bad", rejectedDirectory)
+        let stale = setAsideCounts.withLock { ($0.bad.changed(bad), $0.rejected.changed(rejected)) }
+        if stale.0 { count(bad, into: \.bad, watch: \.bad) { _ in true } }
+        if stale.1 { count(rejected, into: \.rejected, watch: \.rejected) { !$0.hasSuffix(".reply") } }
+    }
+
+    private func count(
+        _ folder: String, into field: WritableKeyPath<SetAside, Int?>, watch: WritableKeyPath<SetAsideCounts, FolderWatch>,
+        isMessage: (String) -> Bool
+    ) {
+        setAsideCounts.withLock { $0[keyPath: watch].listed(folder) }
+        let count = (try? FileManager.default.contentsOfDirectory(atPath: folder)).map { $0.count { !$0.hasPrefix(".") && isMessage($0) } }
+        setAsideCounts.withLock { $0.counts[keyPath: field] = count }
     }
 
     /// Messages whose fate is known but whose file could not be removed or moved (not waiting, not sent).
@@ -142,6 +167,13 @@ extension DelayedQueue {
         syncDirectory(directory)
         guard let failure else {
             if fate != .delivered { syncDirectory(target(of: fate)) }
+            setAsideCounts.withLock { counts in
+                switch fate {
+                case .delivered: break
+                case .rejected: counts.counts.rejected = counts.counts.rejected.map { $0 + 1 }
+                case .bad: counts.counts.bad = counts.counts.bad.map { $0 + 1 }
+                }
+            }
             return
         }
         held.withLock { $0[entry.name] = Held(peer: entry.peer, fate: fate) }
@@ -184,4 +216,11 @@ extension DelayedQueue {
     private func uncount(_ entry: Entry) {
         counts.withLock { $0[entry.peer] = max(0, ($0[entry.peer] ?? 1) - 1) }
     }
+}
+
+/// `bad/` and `rejected/`: the counts, and when each was last listed.
+struct SetAsideCounts: Sendable {
+    var counts = DelayedQueue.SetAside()
+    var bad = FolderWatch()
+    var rejected = FolderWatch()
 }

@@ -41,8 +41,10 @@ public final class DelayedQueue: Sendable {
     /// Messages waiting per peer, kept in memory so `depth` never lists the folder;
     /// re-synced from the folder on every `pending` scan.
     let counts = Locked<[String: Int]>([:])
-    /// The folder's own modification time at the last scan, and when that scan was (`folderChanged`).
-    private let lastScan = Locked<(folder: FileStamp, at: Int)?>(nil)
+    /// When `delayed/` was last listed (`folderChanged`).
+    private let scans = Locked(FolderWatch())
+    /// The files set aside in `bad/` and `rejected/`, counted off the HTTP threads (`setAside`).
+    let setAsideCounts = Locked(SetAsideCounts())
     /// Files whose fate is known but that could not be removed or moved, by name.
     let held = Locked<[String: Held]>([:])
 
@@ -96,6 +98,7 @@ public final class DelayedQueue: Sendable {
         let newest = all.map(\.modified).max() ?? FileStamp(seconds: 0, nanoseconds: 0)
         clock.withLock { $0 = newest }
         resync(all)
+        recountSetAside()
     }
 
     /// Stores a message for `peer`; returns its entry. Throws when it cannot be made durable.
@@ -147,10 +150,7 @@ public final class DelayedQueue: Sendable {
     /// last change (the kernel stamps folders at clock-tick resolution, so a file
     /// dropped just after a scan can leave the stamp as it was). One `stat`, no listing.
     public func folderChanged() -> Bool {
-        var info = stat()
-        guard stat(directory, &info) == 0 else { return false }
-        guard let last = lastScan.withLock({ $0 }) else { return true }
-        return last.folder != FileStamp(info.st_mtim) || last.at - last.folder.seconds < 2
+        scans.withLock { $0.changed(directory) }
     }
 
     private func resync(_ all: [Entry]) {
@@ -163,8 +163,7 @@ public final class DelayedQueue: Sendable {
     /// `rejected/` are folders), by `lstat`, so a symbolic link is never
     /// followed; one with a message's name is moved to `bad/`. Held files are left out.
     private func entries() -> [Entry] {
-        var folder = stat()
-        if stat(directory, &folder) == 0 { lastScan.withLock { $0 = (FileStamp(folder.st_mtim), time(nil)) } }
+        scans.withLock { $0.listed(directory) }
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return [] }
         let heldNames = held.withLock { Set($0.keys) }
         return names.compactMap { name in
@@ -187,6 +186,27 @@ public final class DelayedQueue: Sendable {
         guard descriptor >= 0 else { return }
         fsync(descriptor)
         close(descriptor)
+    }
+}
+
+/// Whether a folder may have changed since it was last listed: its
+/// modification time moved, or the listing came within 2 s of the last change
+/// (the kernel stamps folders at clock-tick resolution, so a file dropped just
+/// after a listing can leave the stamp as it was). One `stat`, no listing.
+struct FolderWatch: Sendable {
+    private var last: (folder: DelayedQueue.FileStamp, at: Int)?
+
+    func changed(_ path: String) -> Bool {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return last != nil }
+        guard let last else { return true }
+        return last.folder != DelayedQueue.FileStamp(info.st_mtim) || last.at - last.folder.seconds < 2
+    }
+
+    /// The folder is being listed now.
+    mutating func listed(_ path: String) {
+        var info = stat()
+        last = stat(path, &info) == 0 ? (DelayedQueue.FileStamp(info.st_mtim), time(nil)) : nil
     }
 }
 

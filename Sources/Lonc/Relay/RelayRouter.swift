@@ -8,7 +8,11 @@ import Logging
 /// crash carries the same id. Each peer's reply decides the file's fate
 /// (`DeliveryVerdict`): removed when delivered, moved to `delayed/rejected/`
 /// when refused, kept first in line after `con_lost` and tried again after a
-/// backoff (`ReplayBackoff`), on link-up, or on the next `replayWaiting`.
+/// backoff (`ReplayBackoff`). A peer's waiting messages go out when its link
+/// comes up (`linkChanged`: the backoff starts afresh), when a new message
+/// for it arrives, or at the next `replayWaiting`, the last two only once its
+/// backoff is due: a steady stream of messages to a peer that answers
+/// `con_lost` finds the backoff growing, not reset.
 ///
 /// A line comes from a local client of a relay socket (`Sender.localClient`)
 /// or from the daemon itself (`.daemon`: drains for the other instances).
@@ -16,7 +20,7 @@ import Logging
 /// they are answered `error:reserved_command`, with a log line, and go nowhere.
 /// A critical line that would not fit under `links.max_line` on the wire, with
 /// its id and a request-id tag, is answered `error:line_too_long` and not stored.
-public final class RelayRouter: Sendable {
+public final class RelayRouter: LinkListener {
     /// Who wrote a line.
     public enum Sender: Sendable {
         /// A program writing to `<socket_dir>/<peer>` (group `socket_group`).
@@ -28,26 +32,21 @@ public final class RelayRouter: Sendable {
     /// The answer to a local client's line holding a word only the daemon may send.
     public static let reservedCommand = "error:reserved_command"
 
-    private let queue: DelayedQueue
+    /// The delayed folder behind it.
+    public let queue: DelayedQueue
     private let maxLine: Int
     private let logger: Logger
     private let links = Locked<[String: any PeerRequesting]>([:])
     private let lanes = Locked<[String: AsyncLock]>([:])
     private let backoffs = Locked<[String: ReplayBackoff]>([:])
     private let rejectedCounts = Locked<[String: Int]>([:])
-    private let depthChanged: @Sendable (String, Int) -> Void
     private let now: @Sendable () -> Double
 
-    /// `maxLine` is `links.max_line`; `depthChanged` is told each peer's queue depth after every
-    /// change (for the link status); `now` is a monotonic clock in seconds (for the backoff).
-    public init(
-        queue: DelayedQueue, maxLine: Int, logger: Logger, depthChanged: @escaping @Sendable (String, Int) -> Void = { _, _ in },
-        now: @escaping @Sendable () -> Double = { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
-    ) {
+    /// `maxLine` is `links.max_line`; `now` is a monotonic clock in seconds (for the backoff).
+    public init(queue: DelayedQueue, maxLine: Int, logger: Logger, now: @escaping @Sendable () -> Double = { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }) {
         self.queue = queue
         self.maxLine = maxLine
         self.logger = logger
-        self.depthChanged = depthChanged
         self.now = now
     }
 
@@ -56,8 +55,19 @@ public final class RelayRouter: Sendable {
         links.withLock { links in
             links = Dictionary(peers.map { ($0.peerID, $0) }, uniquingKeysWith: { a, _ in a })
         }
-        for peer in peers { depthChanged(peer.peerID, queue.depth(peer: peer.peerID)) }
     }
+
+    /// A link that comes up gets its peer's waiting messages, oldest first, with the backoff afresh.
+    public func linkChanged(_ change: LinkChange) {
+        guard change.cameUp else { return }
+        Task { await replay(peer: change.status.peerID) }
+    }
+
+    /// How many messages wait for `peer` (the one count of them: the queue's).
+    public func waiting(peer: String) -> Int { queue.depth(peer: peer) }
+
+    /// `peer`'s backoff after `con_lost`: failures in a row so far (0: none waiting out a backoff).
+    package func backoffFailures(peer: String) -> Int { backoffs.withLock { $0[peer]?.failures ?? 0 } }
 
     /// Critical messages the peers refused since start, by peer (`balancerd_relay_rejected_total`).
     public var rejectedSinceStart: [String: Int] { rejectedCounts.withLock { $0 } }
@@ -84,10 +94,9 @@ public final class RelayRouter: Sendable {
             do {
                 entry = try queue.store(peer: peer, line: command)
             } catch {
-                logger.error("critical message for \(peer) lost to the caller: \(error)", metadata: ["peer": "\(peer)"])
+                logger.error("critical message not stored: lost to the caller", metadata: ["peer": "\(peer)", "error": "\(error)"])
                 return WireReply.failed
             }
-            depthChanged(peer, queue.depth(peer: peer))
             // Link down or backing off: it waits on disk for link-up or the next due try.
             guard link.status.state == .up, backoffs.withLock({ $0[peer] ?? ReplayBackoff() }).isDue(at: now()) else {
                 return WireReply.delayed
@@ -96,8 +105,8 @@ public final class RelayRouter: Sendable {
         }
     }
 
-    /// Sends `peer`'s delayed messages in order (on link-up: the backoff is reset);
-    /// stops at the first `con_lost`, which starts the backoff.
+    /// Sends `peer`'s delayed messages in order, the backoff started afresh (its
+    /// link came up); stops at the first `con_lost`, which starts the backoff.
     public func replay(peer: String) async {
         guard let link = links.withLock({ $0[peer] }) else { return }
         backoffs.withLock { $0[peer] = nil }
@@ -106,12 +115,11 @@ public final class RelayRouter: Sendable {
 
     /// Replays every peer whose link is up, whose queue is not empty and whose
     /// backoff is due. When the folder changed since the last scan (files other
-    /// tools dropped in), it is scanned first. Call it about twice a second.
+    /// tools dropped in), it is scanned first, and `bad/` and `rejected/` are
+    /// counted again when they changed. Call it about twice a second.
     public func replayWaiting() async {
-        if queue.folderChanged() {
-            _ = queue.pending()
-            for peer in links.withLock({ Array($0.keys) }) { depthChanged(peer, queue.depth(peer: peer)) }
-        }
+        if queue.folderChanged() { _ = queue.pending() }
+        queue.recountSetAside()
         let peers = links.withLock { Array($0.values) }
         let time = now()
         for link in peers where link.status.state == .up && queue.depth(peer: link.peerID) > 0 {
@@ -127,9 +135,8 @@ public final class RelayRouter: Sendable {
         var targetReply: String?
         defer {
             if sent > 1 || (sent == 1 && target == nil) {
-                logger.info("sent \(sent) delayed message\(sent == 1 ? "" : "s")", metadata: ["peer": "\(peer)"])
+                logger.info("delayed messages sent", metadata: ["peer": "\(peer)", "count": "\(sent)"])
             }
-            depthChanged(peer, queue.depth(peer: peer))
         }
         for entry in queue.pending(peer: peer) {
             guard let command = queue.line(of: entry) else { continue }
@@ -140,7 +147,7 @@ public final class RelayRouter: Sendable {
                     backoffs[peer, default: ReplayBackoff()].lost(at: now())
                     return backoffs[peer]?.failures ?? 0
                 }
-                if failures == 1 { logger.notice("delayed messages wait: \(peer) answered con_lost; retrying after a backoff", metadata: ["peer": "\(peer)", "first": "\(entry.name)"]) }
+                if failures == 1 { logger.notice("delayed messages wait: the peer answered con_lost; retrying after a backoff", metadata: ["peer": "\(peer)", "first": "\(entry.name)"]) }
                 return targetReply
             case .delivered:
                 queue.remove(entry)
@@ -148,8 +155,8 @@ public final class RelayRouter: Sendable {
                 queue.reject(entry, reply: reply)
                 rejectedCounts.withLock { $0[peer, default: 0] += 1 }
                 logger.error(
-                    "critical message \(entry.name) rejected by \(peer): \(reply); kept in \(queue.rejectedDirectory)",
-                    metadata: ["peer": "\(peer)", "reply": "\(reply)"])
+                    "critical message rejected by the peer; kept in delayed/rejected/",
+                    metadata: ["peer": "\(peer)", "reply": "\(reply)", "file": "\(queue.rejectedDirectory)/\(entry.name)"])
             }
             backoffs.withLock { $0[peer] = nil }
             sent += 1

@@ -1,8 +1,8 @@
 /// When a peer's delayed messages may be tried again after a `con_lost`
 /// (docs/REFERENCE.md, "Delivery guarantees"): the message stays first in
 /// line; the next try waits 0.5 s, doubling per failure up to 30 s. A
-/// delivered or rejected message, or the link coming up, resets it. A value:
-/// time (monotonic seconds) is a parameter.
+/// delivered or rejected message, or the link coming up, ends it (the router
+/// drops the peer's backoff). A value: time (monotonic seconds) is a parameter.
 struct ReplayBackoff: Sendable, Equatable {
     static let initialDelay = 0.5
     static let maximumDelay = 30.0
@@ -15,12 +15,6 @@ struct ReplayBackoff: Sendable, Equatable {
         failures += 1
         let delay = min(Self.maximumDelay, Self.initialDelay * Double(1 << min(failures - 1, 16)))
         retryAt = now + delay
-    }
-
-    /// The peer answered (delivered or rejected), or its link came up.
-    mutating func reset() {
-        failures = 0
-        retryAt = nil
     }
 
     /// True when a try may start at `now`.

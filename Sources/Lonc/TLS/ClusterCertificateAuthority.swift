@@ -10,19 +10,11 @@ public enum ClusterCertificateAuthority {
     /// Writes `ca.pem` and `ca.key` into `directory`; returns their paths.
     @discardableResult
     public static func create(directory: String, commonName: String = "balancerd cluster CA", days: Int = 3650) throws(TLSError) -> (certificate: String, key: String) {
-        let key = try makeKey()
-        defer { EVP_PKEY_free(key) }
-        guard let certificate = X509_new() else { throw .cannotIssue(reason: TLSError.openSSLReasons()) }
-        defer { X509_free(certificate) }
-        try fill(certificate, subject: commonName, key: key, issuer: nil, issuerKey: key, days: days, extensions: [
+        try make(subject: commonName, signedBy: nil, days: days, into: (directory + "/ca.pem", directory + "/ca.key"), extensions: [
             (NID_basic_constraints, "critical,CA:TRUE,pathlen:0"),
             (NID_key_usage, "critical,keyCertSign,cRLSign"),
             (NID_subject_key_identifier, "hash"),
         ])
-        let paths = (directory + "/ca.pem", directory + "/ca.key")
-        try write(pem: try pem(certificate: certificate), to: paths.0, mode: 0o644)
-        try write(pem: try pem(key: key), to: paths.1, mode: 0o600)
-        return paths
     }
 
     /// Writes `<id>.pem` and `<id>.key` for a host, signed by the CA in `caDirectory`.
@@ -32,18 +24,26 @@ public enum ClusterCertificateAuthority {
         defer { X509_free(caCertificate) }
         let caKey = try readKey(caDirectory + "/ca.key")
         defer { EVP_PKEY_free(caKey) }
-        let key = try makeKey()
-        defer { EVP_PKEY_free(key) }
-        guard let certificate = X509_new() else { throw .cannotIssue(reason: TLSError.openSSLReasons()) }
-        defer { X509_free(certificate) }
-        try fill(certificate, subject: hostname, key: key, issuer: caCertificate, issuerKey: caKey, days: days, extensions: [
+        return try make(subject: hostname, signedBy: (caCertificate, caKey), days: days, into: (directory + "/\(id).pem", directory + "/\(id).key"), extensions: [
             (NID_basic_constraints, "critical,CA:FALSE"),
             (NID_key_usage, "critical,digitalSignature"),
             (NID_ext_key_usage, "serverAuth,clientAuth"),
             (NID_subject_alt_name, "DNS:\(hostname)"),
             (NID_authority_key_identifier, "keyid"),
         ])
-        let paths = (directory + "/\(id).pem", directory + "/\(id).key")
+    }
+
+    /// A new key and a certificate for it, signed by `issuer` (nil: by the new key
+    /// itself, a CA's), written to `paths` (the key mode 0600); returns the paths.
+    private static func make(
+        subject: String, signedBy issuer: (certificate: OpaquePointer, key: OpaquePointer)?, days: Int, into paths: (String, String),
+        extensions: [(Int32, String)]
+    ) throws(TLSError) -> (certificate: String, key: String) {
+        let key = try makeKey()
+        defer { EVP_PKEY_free(key) }
+        guard let certificate = X509_new() else { throw .cannotIssue(reason: TLSError.openSSLReasons()) }
+        defer { X509_free(certificate) }
+        try fill(certificate, subject: subject, key: key, issuer: issuer?.certificate, issuerKey: issuer?.key ?? key, days: days, extensions: extensions)
         try write(pem: try pem(certificate: certificate), to: paths.0, mode: 0o644)
         try write(pem: try pem(key: key), to: paths.1, mode: 0o600)
         return paths
@@ -115,21 +115,19 @@ public enum ClusterCertificateAuthority {
     }
 
     private static func readCertificate(_ path: String) throws(TLSError) -> OpaquePointer {
-        guard let bio = BIO_new_file(path, "r") else { throw .cannotLoad(file: path, what: "CA certificate", reason: TLSError.openSSLReasons()) }
-        defer { BIO_free(bio) }
-        guard let certificate = PEM_read_bio_X509(bio, nil, nil, nil) else {
-            throw .cannotLoad(file: path, what: "CA certificate", reason: TLSError.openSSLReasons())
-        }
-        return certificate
+        try readPEM(path, what: "CA certificate") { PEM_read_bio_X509($0, nil, nil, nil) }
     }
 
     private static func readKey(_ path: String) throws(TLSError) -> OpaquePointer {
-        guard let bio = BIO_new_file(path, "r") else { throw .cannotLoad(file: path, what: "CA key", reason: TLSError.openSSLReasons()) }
-        defer { BIO_free(bio) }
-        guard let key = PEM_read_bio_PrivateKey(bio, nil, nil, nil) else {
-            throw .cannotLoad(file: path, what: "CA key", reason: TLSError.openSSLReasons())
-        }
-        return key
+        try readPEM(path, what: "CA key") { PEM_read_bio_PrivateKey($0, nil, nil, nil) }
+    }
+
+    /// The first PEM object `read` finds in the file at `path`.
+    private static func readPEM(_ path: String, what: String, _ read: (OpaquePointer) -> OpaquePointer?) throws(TLSError) -> OpaquePointer {
+        let bio = BIO_new_file(path, "r")
+        defer { if let bio { BIO_free(bio) } }
+        guard let bio, let object = read(bio) else { throw .cannotLoad(file: path, what: what, reason: TLSError.openSSLReasons()) }
+        return object
     }
 
     /// Temporary name, fsync, rename, fsync of the folder: all or nothing.

@@ -20,7 +20,7 @@ struct BalancerdCommand: AsyncParsableCommand {
             overridden by an environment variable, BALANCERD_ + the key path in upper case \
             with '_' (links.connect_timeout → BALANCERD_LINKS_CONNECT_TIMEOUT).
             """,
-        version: LoncVersion.string,
+        version: BalancerdVersion.string,
         subcommands: [DemoCommand.self, ServeCommand.self, AgentCommand.self, CheckCommand.self, CheckHealthCommand.self, CtlCommand.self, SelfDrainCommand.self, CertsCommand.self, SimulateCommand.self])
 
     /// As ArgumentParser's own entry point, but for `check-health`: a monitoring

@@ -24,23 +24,13 @@ struct CheckHealthCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The control socket (default: <socket_dir>/control from the config).", valueName: "PATH"))
     var socket: String?
 
-    @Option(help: ArgumentHelp("WARNING when this server's effective load is at or above PERCENT.", valueName: "PERCENT"))
-    var warningLoad: Double?
-
-    @Option(help: ArgumentHelp("CRITICAL when this server's effective load is at or above PERCENT.", valueName: "PERCENT"))
-    var criticalLoad: Double?
-
-    @Option(help: ArgumentHelp("WARNING when at least N peer links are not up (0 turns it off).", valueName: "N"))
-    var warningLinksDown: Int = 1
-
-    @Option(help: ArgumentHelp("CRITICAL when at least N peer links are not up.", valueName: "N"))
-    var criticalLinksDown: Int?
-
-    @Option(help: ArgumentHelp("WARNING when fewer than N spares are eligible.", valueName: "N"))
-    var warningEligible: Int?
-
-    @Option(help: ArgumentHelp("CRITICAL when fewer than N spares are eligible.", valueName: "N"))
-    var criticalEligible: Int?
+    // Each threshold pair is a HealthCheck.Limits: WARNING at the first, CRITICAL at the second.
+    @Option(help: ArgumentHelp("WARNING when this server's effective load is at or above PERCENT.", valueName: "PERCENT")) var warningLoad: Double?
+    @Option(help: ArgumentHelp("CRITICAL when this server's effective load is at or above PERCENT.", valueName: "PERCENT")) var criticalLoad: Double?
+    @Option(help: ArgumentHelp("WARNING when at least N peer links are not up (0 turns it off).", valueName: "N")) var warningLinksDown: Int = 1
+    @Option(help: ArgumentHelp("CRITICAL when at least N peer links are not up.", valueName: "N")) var criticalLinksDown: Int?
+    @Option(help: ArgumentHelp("WARNING when fewer than N spares are eligible.", valueName: "N")) var warningEligible: Int?
+    @Option(help: ArgumentHelp("CRITICAL when fewer than N spares are eligible.", valueName: "N")) var criticalEligible: Int?
 
     func run() throws {
         let answer = evaluate()
@@ -75,8 +65,8 @@ struct CheckHealthCommand: ParsableCommand {
             return HealthCheck.unknown("\(path): the daemon's status is not a /health document: \(reply.prefix(200))")
         }
         let thresholds = HealthCheck.Thresholds(
-            warningLoad: warningLoad, criticalLoad: criticalLoad, warningLinksDown: warningLinksDown == 0 ? nil : warningLinksDown,
-            criticalLinksDown: criticalLinksDown, warningEligible: warningEligible, criticalEligible: criticalEligible)
+            load: .init(warning: warningLoad, critical: criticalLoad), linksDown: .init(warning: warningLinksDown == 0 ? nil : warningLinksDown, critical: criticalLinksDown),
+            eligible: .init(warning: warningEligible, critical: criticalEligible))
         return HealthCheck(thresholds: thresholds).evaluate(health)
     }
 }

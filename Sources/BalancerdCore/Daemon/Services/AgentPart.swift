@@ -24,7 +24,7 @@ struct ListenerPart<Server: Listener>: DaemonPart {
         do {
             _ = try await server.start()
         } catch {
-            logger.critical("cannot listen for \(purpose): \(error)")
+            logger.critical("cannot listen", metadata: ["for": "\(purpose)", "error": "\(error)"])
             throw error
         }
     }

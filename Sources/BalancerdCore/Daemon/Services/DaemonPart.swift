@@ -17,7 +17,7 @@ extension DaemonPart {
 }
 
 /// A `DaemonPart` as a `Service`: starts after the part before it has
-/// (see `StartGate`), serves until graceful shutdown, then stops.
+/// (see `PhaseLatch`), serves until graceful shutdown, then stops.
 ///
 /// Parts also stop in reverse order when the group cancels them all at once
 /// (a part failed to start): each waits until the part after it has stopped
@@ -25,12 +25,12 @@ extension DaemonPart {
 /// still schedule work on it.
 struct PartService<Part: DaemonPart>: Service, CustomStringConvertible {
     let part: Part
-    let after: StartGate?
-    let started: StartGate
+    let after: PhaseLatch?
+    let started: PhaseLatch
     /// Opens when the part after this one has stopped (nil: this is the last part).
-    var laterStopped: StartGate? = nil
+    var laterStopped: PhaseLatch? = nil
     /// Opened once this part has stopped, or failed to start.
-    var stopped = StartGate()
+    var stopped = PhaseLatch()
 
     var description: String { "\(Part.self)" }
 

@@ -44,7 +44,7 @@ public struct ClientKey: Sendable, Equatable, Hashable {
 /// Buckets live in a fixed table of 16,384 slots chosen by a hash of the
 /// client (256 KiB, however many addresses come): two clients that share a
 /// slot share a bucket, which only ever makes their limit stricter. O(1), no
-/// allocation; called under the routing table's lock.
+/// allocation; called under the login balancer's lock.
 struct AddressBookingLimit: Sendable {
     static let slots = 1 << 14
     let rate: Double

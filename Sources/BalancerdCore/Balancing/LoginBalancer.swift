@@ -2,10 +2,11 @@ import Balancer
 import Health
 import Lonc
 
-/// The balancer's state as the HTTP threads use it: one small lock around the
-/// policy's state and the redirect bases, taken once per login.
-final class RoutingTable: Sendable {
-    private struct Routing: Sendable {
+/// The balancer as the HTTP threads use it: decides each login, under one
+/// small lock around the policy's state (`BalancerState`), the redirect bases,
+/// the returning-user cookie and the booking limit, taken once per login.
+package final class LoginBalancer: Sendable {
+    private struct State: Sendable {
         var balancer: BalancerState
         /// Spare id → `scheme://hostname + login_path`, from the hosts table only.
         var bases: [String: String]
@@ -16,16 +17,16 @@ final class RoutingTable: Sendable {
         var limit: AddressBookingLimit
     }
 
-    private let routing: Locked<Routing>
+    private let state: Locked<State>
 
     init(config: DaemonConfig, hosts: HostsTable) {
-        routing = Locked(Self.routing(config: config, hosts: hosts, keeping: nil))
+        state = Locked(Self.state(config: config, hosts: hosts, keeping: nil))
     }
 
-    private static func routing(config: DaemonConfig, hosts: HostsTable, keeping state: BalancerState?) -> Routing {
+    private static func state(config: DaemonConfig, hosts: HostsTable, keeping kept: BalancerState?) -> State {
         let policy = config.balancer.policy(ownDomain: hosts[config.hostID]?.domain ?? "", staleAfter: config.poll.staleAfter)
-        var balancer = state ?? BalancerState(policy: policy)
-        if state != nil { balancer.reconfigure(policy) }
+        var balancer = kept ?? BalancerState(policy: policy)
+        if kept != nil { balancer.reconfigure(policy) }
         var bases: [String: String] = [:]
         for id in config.balancer.spares + config.balancer.backups {
             if let entry = hosts[id] { bases[id] = "\(config.balancer.scheme)://\(entry.hostname)\(config.balancer.loginPath)" }
@@ -33,33 +34,33 @@ final class RoutingTable: Sendable {
         let affinity = config.balancer.affinityCookie.isEmpty
             ? nil : AffinityCookie(name: config.balancer.affinityCookie, maxAge: Int(config.balancer.affinityLifetime.components.seconds))
         let limit = AddressBookingLimit(rate: config.balancer.addressRate, burst: config.balancer.addressBurst)
-        return Routing(balancer: balancer, bases: bases, localBase: config.balancer.localLoginURL, affinity: affinity, limit: limit)
+        return State(balancer: balancer, bases: bases, localBase: config.balancer.localLogin(ownHostname: hosts[config.hostID]?.hostname), affinity: affinity, limit: limit)
     }
 
     /// Takes a reloaded config, keeping what the balancer knows of spares
     /// that stay (and the clients' booking buckets, when their limit stays).
     func reconfigure(config: DaemonConfig, hosts: HostsTable) {
-        routing.withLock { routing in
-            var next = Self.routing(config: config, hosts: hosts, keeping: routing.balancer)
-            if next.limit.rate == routing.limit.rate, next.limit.burst == routing.limit.burst { next.limit = routing.limit }
-            routing = next
+        state.withLock { state in
+            var next = Self.state(config: config, hosts: hosts, keeping: state.balancer)
+            if next.limit.rate == state.limit.rate, next.limit.burst == state.limit.burst { next.limit = state.limit }
+            state = next
         }
     }
 
     /// Decides one login: the hot path. `cookies`: the request's `Cookie`
     /// header, read only for the returning-user cookie; `client`: who asks,
     /// for the booking limit (nil: not limited).
-    func route(cookies: String? = nil, client: ClientKey? = nil) -> LoginRoute {
+    func decide(cookies: String? = nil, client: ClientKey? = nil) -> LoginTarget {
         let now = MonotonicClock.now()
-        return routing.withLock { routing in
-            let returning = routing.affinity?.value(in: cookies)
-            let books = routing.limit.books(client, now: now)
-            switch routing.balancer.route(now: now, returningTo: returning, books: books) {
-            case .local: return .redirect(id: "self", base: routing.localBase)
+        return state.withLock { state in
+            let returning = state.affinity?.value(in: cookies)
+            let books = state.limit.books(client, now: now)
+            switch state.balancer.route(now: now, returningTo: returning, books: books) {
+            case .local: return .redirect(id: "self", base: state.localBase)
             case .none: return .unavailable
             case .spare(let id):
-                guard let base = routing.bases[id] else { return .unavailable }
-                return .redirect(id: id, base: base, setCookie: routing.affinity?.setCookie(naming: id))
+                guard let base = state.bases[id] else { return .unavailable }
+                return .redirect(id: id, base: base, setCookie: state.affinity?.setCookie(naming: id))
             }
         }
     }
@@ -67,10 +68,10 @@ final class RoutingTable: Sendable {
     /// Feeds a new snapshot (and the drains in force) to the policy.
     func update(snapshot: HealthSnapshot, hosts: HostsTable, drains: [String: String]) {
         let now = MonotonicClock.now()
-        routing.withLock { routing in
-            let policy = routing.balancer.policy
+        state.withLock { state in
+            let policy = state.balancer.policy
             let input = BalancerInput(snapshot: snapshot, spares: policy.spares + policy.backups, hosts: hosts, drains: drains)
-            routing.balancer.update(input, now: now)
+            state.balancer.update(input, now: now)
         }
     }
 
@@ -83,8 +84,28 @@ final class RoutingTable: Sendable {
                 SpareObservation(id: change.peer.id, peer: change.peer, hosts: hosts, drains: drains),
                 superseded: change.superseded.map(LoadReading.init(sample:)))
         }
-        routing.withLock { routing in
-            routing.balancer.update(own: own.map(LoadReading.init(sample:)), changed: changes, now: now)
+        state.withLock { state in
+            state.balancer.update(own: own.map(LoadReading.init(sample:)), changed: changes, now: now)
+        }
+    }
+
+    /// The settings deciding logins now, as a reload left them: the policy,
+    /// the redirect bases, the returning-user cookie and the booking limit.
+    package struct InEffect: Equatable {
+        package var policy: BalancerPolicy
+        package var localBase: String
+        package var bases: [String: String]
+        package var cookie: String?
+        package var cookieMaxAge: Int?
+        package var addressRate: Double
+        package var addressBurst: Double
+    }
+
+    package var inEffect: InEffect {
+        state.withLock { state in
+            InEffect(
+                policy: state.balancer.policy, localBase: state.localBase, bases: state.bases, cookie: state.affinity?.name,
+                cookieMaxAge: state.affinity?.maxAge, addressRate: state.limit.rate, addressBurst: state.limit.burst)
         }
     }
 
@@ -94,14 +115,14 @@ final class RoutingTable: Sendable {
     /// 10,000 spares never hold `/login` up for an explanation of every one.
     func explain() -> Decision {
         let now = MonotonicClock.now()
-        let balancer = routing.withLock { $0.balancer }
+        let balancer = state.withLock { $0.balancer }
         return balancer.explain(now: now)
     }
 
     /// The decision log and the counters, for /decisions, /health and /metrics.
-    func report() -> RoutingReport {
-        let balancer = routing.withLock { $0.balancer }
-        return RoutingReport(
+    func report() -> BalancerReport {
+        let balancer = state.withLock { $0.balancer }
+        return BalancerReport(
             log: balancer.log.entries, unrecorded: balancer.log.unrecorded, redirects: balancer.redirectsBySpare,
             local: balancer.localCount, none: balancer.noneCount, backup: balancer.backupCount,
             returning: balancer.returningCount, unbooked: balancer.unbookedCount)
@@ -109,7 +130,7 @@ final class RoutingTable: Sendable {
 }
 
 /// What the balancer has done since start.
-struct RoutingReport: Sendable {
+struct BalancerReport: Sendable {
     /// Recent decisions, oldest first.
     var log: [DecisionLog.Record]
     /// Decisions that fell out of the log unread.

@@ -1,14 +1,16 @@
 import Lonc
 
-/// Opens once, when a daemon part has started; the part after it waits here.
+/// Opens once, when a daemon part has reached a phase: started (the part
+/// after it waits here before starting) or stopped (the part before it waits
+/// here before stopping). A latch: once open it stays open.
 ///
 /// A `ServiceGroup` starts every service at once and stops them in reverse
 /// order. The daemon's parts also need to *start* in order (the relay names
 /// the links, HTTP answers only once everything behind it is up), so each
-/// part waits on the gate of the part before it. A part that fails to start
-/// fails its gate with its error, and every part after it rethrows that same
-/// error: the group then reports the first failure, not a follow-on one.
-final class StartGate: Sendable {
+/// part waits on the started latch of the part before it. A part that fails
+/// to start fails its latch with its error, and every part after it rethrows
+/// that same error: the group then reports the first failure, not a follow-on one.
+final class PhaseLatch: Sendable {
     private enum State {
         case closed([CheckedContinuation<Void, any Error>])
         case open
@@ -21,7 +23,7 @@ final class StartGate: Sendable {
 
     func fail(_ error: any Error) { settle(.failed(error)) }
 
-    /// Returns once the gate is open; throws the error it failed with.
+    /// Returns once the latch is open; throws the error it failed with.
     func wait() async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             let outcome: State? = state.withLock { state in
