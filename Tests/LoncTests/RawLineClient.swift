@@ -1,8 +1,12 @@
 import Foundation
+import TestSupport
 
-/// A blocking TCP client for tests that speak to the agent byte by byte, the
-/// way a misbehaving peer would. Every read has a deadline.
-final class RawLineClient {
+/// A TCP client for tests that speak to the agent byte by byte, the way a
+/// misbehaving peer would. Every read has a deadline, and blocks a thread of
+/// its own (`blocking`), never one of Swift concurrency's shared threads: the
+/// agent's application answers from a task, which needs one of those.
+/// Unchecked Sendable: one test uses it, one call at a time.
+final class RawLineClient: @unchecked Sendable {
     let descriptor: Int32
     private var buffer: [UInt8] = []
 
@@ -32,7 +36,9 @@ final class RawLineClient {
     }
 
     /// The next line, or nil at close or after the 5 s read deadline.
-    func readLine() -> String? {
+    func readLine() async -> String? { await blocking { self.readLineNow() } }
+
+    private func readLineNow() -> String? {
         while true {
             if let newline = buffer.firstIndex(of: 0x0A) {
                 let line = String(decoding: buffer[..<newline], as: UTF8.self)
@@ -47,7 +53,9 @@ final class RawLineClient {
     }
 
     /// True when the peer closed the connection (read returns 0) within the deadline.
-    func isClosedByPeer() -> Bool {
+    func isClosedByPeer() async -> Bool { await blocking { self.isClosedByPeerNow() } }
+
+    private func isClosedByPeerNow() -> Bool {
         while true {
             var chunk = [UInt8](repeating: 0, count: 4096)
             let count = chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
@@ -57,12 +65,12 @@ final class RawLineClient {
     }
 
     /// Runs the handshake; returns the challenge's answer.
-    func handshake(agentID: String) -> [String?] {
+    func handshake(agentID: String) async -> [String?] {
         send("init\n")
-        let challenge = readLine()
+        let challenge = await readLine()
         send((challenge ?? "") + "\n")
-        let ok = readLine()
+        let ok = await readLine()
         send("sethost:\(agentID)\nversion:test\n")
-        return [challenge, ok, readLine(), readLine()]
+        return [challenge, ok, await readLine(), await readLine()]
     }
 }
