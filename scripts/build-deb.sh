@@ -7,8 +7,15 @@
 # revision (DEB_REVISION, default 1); the newest entry of dist/debian/changelog
 # must carry that version. Depends: what the binary links against, computed by
 # dpkg-shlibdeps, plus adduser (postinst makes the balancerd user with it).
-# Files' times are the changelog entry's, so two builds give the same tree.
+# Reproducible: two builds of the same commit give the same .deb byte for byte
+# (Tests/package/reproducible.sh). SOURCE_DATE_EPOCH, when not given, is the
+# newest changelog entry's date (as dpkg-buildpackage sets it): every file's
+# time, the archive members' times, the man pages' date. Modes are set
+# explicitly under umask 022, owners are root (--root-owner-group), dpkg-deb
+# sorts the members, Installed-Size counts file sizes, not the disk's blocks.
+# SKIP_STATIC_BUILD=1 packages the binary already built.
 set -euo pipefail
+umask 022
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 . scripts/apt-packages.sh
@@ -24,11 +31,11 @@ if [ "$changelog_version" != "$version" ]; then
     echo "build-deb: the package is $version but dist/debian/changelog's newest entry is $changelog_version: add an entry" >&2
     exit 1
 fi
-SOURCE_DATE_EPOCH="$(date -u -d "$(dpkg-parsechangelog -l dist/debian/changelog -S Date)" +%s)"
+SOURCE_DATE_EPOCH="${SOURCE_DATE_EPOCH:-$(date -u -d "$(dpkg-parsechangelog -l dist/debian/changelog -S Date)" +%s)}"
 export SOURCE_DATE_EPOCH
 arch="$(dpkg --print-architecture)"
 
-./scripts/static-build.sh
+[ "${SKIP_STATIC_BUILD:-}" = 1 ] || ./scripts/static-build.sh
 SKIP_STATIC_BUILD=1 ./scripts/make-man.sh
 
 stage="$BUILD_PATH/deb/root"
@@ -65,7 +72,10 @@ shlibs="$(cd "$shlibs_dir" && dpkg-shlibdeps -O -e"$root/$stage/usr/bin/balancer
 [ -n "$shlibs" ] || { echo "build-deb: dpkg-shlibdeps found no dependencies" >&2; exit 1; }
 depends="adduser, $shlibs"
 
-installed_size="$(du -sk --exclude=DEBIAN "$stage" | cut -f1)"
+# As dpkg-gencontrol counts it: each file's size in KiB rounded up, 1 KiB per
+# directory or link (du would count the file system's blocks, which differ between file systems).
+installed_size="$(cd "$stage" && find . -path ./DEBIAN -prune -o ! -path . -printf '%y %s\n' |
+    awk '$1 == "f" {kib += int(($2 + 1023) / 1024); next} {kib += 1} END {print kib}')"
 sed -e "s/@VERSION@/$version/" -e "s/@ARCH@/$arch/" -e "s/@INSTALLED_SIZE@/$installed_size/" \
     -e "s/@DEPENDS@/$depends/" dist/debian/control > "$stage/DEBIAN/control"
 (cd "$stage" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | LC_ALL=C sort -z | xargs -0 md5sum) > "$stage/DEBIAN/md5sums"
