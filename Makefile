@@ -4,7 +4,7 @@ SWIFT ?= swift
 BUILD_FLAGS ?=
 BIN = .build/debug/balancerd
 
-.PHONY: all deps test-deps build release test rules faults ha soak sanitize fuzz fuzz-build demo check clean deb man package-test
+.PHONY: all deps test-deps build release test copyright rules faults ha soak sanitize fuzz fuzz-build demo check clean deb man package-test reproducible boot-test
 
 all: build
 
@@ -26,17 +26,26 @@ release: deps
 # Builds the daemon first: end-to-end tests start it as a real process.
 # Tests run one at a time: many start processes and block on sockets, and on two
 # cores parallel tests would starve each other's timers (about 50 s in all).
-# Then the fault suite in its short form (each fault twice, about 2 minutes), the
-# keepalived move once per fault (Tests/ha, about 25 s), and
-# the package's (both units verified; as root, the install test: about a minute
-# with the release build done, five more without).
+# Then the copyright file against the resolved packages, the fault suite in its
+# short form (each fault twice, about 2 minutes), the keepalived move once per
+# fault (Tests/ha, about 25 s), the package's (both units verified; as root, the
+# install test: about a minute with the release build done, five more without),
+# and two packagings of that build compared byte for byte.
+# CI (.ci/run) runs `make boot-test` after this.
 test: build test-deps
 	$(SWIFT) build --build-tests $(BUILD_FLAGS)
 	$(SWIFT) test --skip-build --no-parallel $(BUILD_FLAGS)
+	$(MAKE) --no-print-directory copyright
 	$(MAKE) --no-print-directory rules
 	$(MAKE) --no-print-directory faults
 	$(MAKE) --no-print-directory ha
 	$(MAKE) --no-print-directory package-test
+	$(MAKE) --no-print-directory reproducible
+
+# dist/debian/copyright names every Swift package the build resolved, at its
+# version, with its licence and NOTICE (Tests/package/copyright-test.sh).
+copyright: build
+	./Tests/package/copyright-test.sh
 
 # The shipped Prometheus alerting rules: their syntax, then a unit test of every alert.
 rules: test-deps
@@ -117,6 +126,20 @@ package-test: build
 	./Tests/package/verify-units.sh $(BIN)
 	./Tests/package/install-test.sh
 	./Tests/package/syscalls.sh
+
+# Two packagings of the release build give the same .deb byte for byte; with
+# BINARY=1 also a second release build from scratch in a clone at another path.
+reproducible: deps
+	./Tests/package/reproducible.sh
+
+# The package on three Debian machines booted with their own systemd, without
+# Swift, in network namespaces (Tests/boot/boot-test.sh; as root). The minimal
+# Debian tree is cached in .build-boot (BOOT_TEST_CACHE): about a minute with it
+# and the release build done, 1 to 3 more to make the tree. Not part of `make
+# test`: it needs root, systemd-container and, the first time, the Debian mirror
+# of /etc/apt (debootstrap, about 100 MB); CI runs it after `make test`.
+boot-test: deps
+	./Tests/boot/boot-test.sh
 
 clean:
 	rm -rf .build

@@ -38,30 +38,6 @@ work=/tmp/balancerd-install-test   # fixed, so a later run finds what a killed r
 pids=()
 
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
-indent() { sed 's/^/     | /'; }
-# check DESCRIPTION COMMAND...: runs COMMAND, shows its output, counts the result.
-check() {
-    local what="$1" out rc
-    shift
-    out="$("$@" 2>&1)"
-    rc=$?
-    if [ $rc -eq 0 ]; then pass "$what"; else fail "$what (exit $rc)"; fi
-    [ -z "$out" ] || printf '%s\n' "$out" | head -20 | indent
-    return $rc
-}
-# wait_for SECONDS DESCRIPTION COMMAND...: polls COMMAND every 0.2 s until it succeeds or the deadline passes.
-wait_for() {
-    local limit="$1" what="$2" deadline=$((SECONDS + $1))
-    shift 2
-    while ! "$@" >/dev/null 2>&1; do
-        if [ $SECONDS -ge $deadline ]; then
-            fail "$what (not within ${limit}s)"
-            return 1
-        fi
-        sleep 0.2
-    done
-    pass "$what"
-}
 # Stops the processes this run started, by pid, and any an earlier run left
 # (found by the test folder in their command line), waiting up to 10 s for
 # them to go (userdel refuses a user with processes), then SIGKILL.
@@ -116,12 +92,7 @@ check "lintian: no error, no warning (but initial-upload-closes-no-bugs)" \
 
 # ---- 2. the README's "Installing" block, line by line, as written --------------
 say "-- README \"Installing\", in an empty folder ($work/readme)"
-mapfile -t readme_lines < <(awk '
-    /^## Installing/ { section = 1; next }
-    section && /^## / { exit }
-    section && /^```sh/ { block = 1; next }
-    block && /^```/ { exit }
-    block && !/^#/ && NF { print }' "$root/README.md")
+mapfile -t readme_lines < <(readme_install_lines "$root/README.md")
 [ ${#readme_lines[@]} -ge 5 ] || fail "README.md: no \"Installing\" block with commands found"
 for line in "${readme_lines[@]}"; do
     case "$line" in
