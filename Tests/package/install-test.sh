@@ -33,6 +33,10 @@ fi
 # and systemctl (systemd, which need not be running), lintian.
 install_missing curl procps util-linux iproute2 man-db systemd lintian
 
+# One install test at a time on a machine (several checkouts may share it): each
+# installs and purges the one balancerd package and user.
+exec 9> /run/lock/balancerd-install-test.lock
+flock -w 3600 9 || { echo "install-test: another install test holds /run/lock/balancerd-install-test.lock" >&2; exit 1; }
 started=$SECONDS
 work=/tmp/balancerd-install-test   # fixed, so a later run finds what a killed run left
 pids=()
@@ -191,10 +195,10 @@ check "balancerd certs init, issue t1 and t2 (as root, the test's own CA)" bash 
     install -m 644 '$work/ca/ca.pem' '$etc/'
     chgrp balancerd '$etc'/t1.key '$etc'/t2.key && chmod 640 '$etc'/t1.key '$etc'/t2.key"
 as_balancerd=(setpriv --reuid=balancerd --regid=balancerd --init-groups)
-"${as_balancerd[@]}" /usr/bin/balancerd agent -c "$etc/t2.yaml" > "$work/agent.log" 2>&1 &
+"${as_balancerd[@]}" /usr/bin/balancerd agent -c "$etc/t2.yaml" > "$work/agent.log" 2>&1 9>&- &
 pids+=($!)
 agent_pid=$!
-"${as_balancerd[@]}" /usr/bin/balancerd serve -c "$etc/t1.yaml" > "$work/serve.log" 2>&1 &
+"${as_balancerd[@]}" /usr/bin/balancerd serve -c "$etc/t1.yaml" > "$work/serve.log" 2>&1 9>&- &
 pids+=($!)
 serve_pid=$!
 say "     started agent (pid $agent_pid, 127.0.0.1:$agent2_port) and serve (pid $serve_pid, http 127.0.0.1:$http_port, agent 127.0.0.1:$agent1_port)"
@@ -238,7 +242,7 @@ stop_and_check serve "$serve_pid"
 # socket_group: the relay sockets handed to the web server's group, as the unit's
 # SupplementaryGroups=www-data would let the daemon do; a www-data client talks to t2.
 printf 'socket_group: www-data\n' >> "$etc/t1.yaml"
-setpriv --reuid=balancerd --regid=balancerd --groups=www-data /usr/bin/balancerd serve -c "$etc/t1.yaml" > "$work/serve2.log" 2>&1 &
+setpriv --reuid=balancerd --regid=balancerd --groups=www-data /usr/bin/balancerd serve -c "$etc/t1.yaml" > "$work/serve2.log" 2>&1 9>&- &
 pids+=($!)
 serve_pid=$!
 relay_answers_www_data() {
