@@ -64,7 +64,8 @@ if [ "${BINARY:-}" = 1 ]; then
         if cmp -s "$BUILD_PATH/release/balancerd" "$clone/$BUILD_PATH/release/balancerd"; then
             pass "the same release binary (unstripped) byte for byte"
         else
-            fail "the release binaries differ (unstripped): $(cmp "$BUILD_PATH/release/balancerd" "$clone/$BUILD_PATH/release/balancerd" | head -1)"
+            fail "the release binaries differ (unstripped): $(cmp "$BUILD_PATH/release/balancerd" "$clone/$BUILD_PATH/release/balancerd" | head -1); strings that differ:"
+            diff <(strings -n 8 "$BUILD_PATH/release/balancerd") <(strings -n 8 "$clone/$BUILD_PATH/release/balancerd") | head -12 | indent
         fi
         if cmp -s "$tmp/first.deb" "$clone"/balancerd_*_"$arch".deb; then
             pass "the same .deb from both builds"
