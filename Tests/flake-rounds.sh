@@ -6,7 +6,7 @@
 #   SWIFT   the Swift tests alone as `make test` runs them, in one clone built
 #           once (default 20 runs)
 # A run past its time limit is taken as a hang: every thread of the test
-# process is printed (lldb) into its log, then the run is killed.
+# process is printed (gdb, names demangled) into its log, then the run is killed.
 #
 # Usage: Tests/flake-rounds.sh [--suite N] [--swift N] [--command CMD] [--no-load] [--out DIR] [REPO [REF]]
 #   REPO (default: this checkout) and REF (default: its HEAD) are what is cloned.
@@ -18,6 +18,8 @@
 # 20 minutes per suite run and 2 per Swift run on 2 cores while loaded.
 set -uo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
+. "$here/scripts/apt-packages.sh"
+install_missing gdb git
 suite_runs=5 swift_runs=20 load=1 out="" command="bash .ci/run"
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -64,9 +66,9 @@ stop_load() {
 }
 trap 'stop_load' EXIT
 
-# run_limited LIMIT LOG COMMAND...: runs COMMAND in its own process group with its
+# run_limited LIMIT LOG COMMAND...: runs COMMAND in a session of its own with its
 # output in LOG; past LIMIT seconds prints every thread of the test processes into
-# LOG and kills the group. Sets rc and seconds.
+# LOG (gdb) and kills them all. Sets rc and seconds.
 run_limited() {
     local limit="$1" log="$2" pid started=$SECONDS test_pid
     shift 2
@@ -77,9 +79,10 @@ run_limited() {
             echo "== flake-rounds: still running after ${limit}s: taken as a hang; the test processes' threads:" >> "$log"
             for test_pid in $(pgrep -s "$pid" -f 'PackageTests.xctest|swift-testing' 2>/dev/null); do
                 echo "-- pid $test_pid: $(tr '\0' ' ' < "/proc/$test_pid/cmdline")" >> "$log"
-                timeout 120 lldb --batch -p "$test_pid" -o 'thread backtrace all' >> "$log" 2>&1
+                timeout 300 gdb -p "$test_pid" -batch -ex 'thread apply all bt' 2>&1 | swift demangle --simplified >> "$log"
             done
-            kill -KILL -- "-$pid" 2>/dev/null
+            # Every process of the run's session: swift test puts the test process in a group of its own.
+            pkill -KILL -s "$pid" 2>/dev/null
             break
         fi
         sleep 5
