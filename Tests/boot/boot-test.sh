@@ -32,6 +32,8 @@ install_missing debootstrap systemd-container iproute2 curl openssl python3 util
 . "$root/Tests/package/common.sh"
 # shellcheck source=machines.sh
 . "$root/Tests/boot/machines.sh"
+# shellcheck source=units.sh
+. "$root/Tests/boot/units.sh"
 
 cache="${BOOT_TEST_CACHE:-$root/.build-boot}"
 work=/tmp/balancerd-boot-test   # fixed, so a later run removes what a killed run left
@@ -197,7 +199,6 @@ say "     $(login)"
 check "journalctl -u balancerd on msua1: the daemon's own lines (link up, per peer)" journal_has_link_lines
 
 # ---- 4. systemctl reload applies a changed key --------------------------------------
-main_pid() { in_machine "$1" systemctl show -P MainPID "$2"; }
 # ExecReload is `balancerd ctl reload`: its answer is in the journal when systemctl reload returns.
 reload_applied() { in_machine msua1 journalctl -u balancerd --no-pager -o cat | grep 'ok: reloaded' | tail -1 | grep balancer.spares; }
 logins_to() { local i; for i in 1 2 3 4 5 6 7 8 9 10; do [ "$(login)" = "302 https://$1/login" ] || return 1; done; }
@@ -241,7 +242,6 @@ for text in sys.argv[1:]:
 }
 all_delayed() { local out; out="$(send_critical "$@")"; echo "$out"; [ "$(echo "$out" | grep -c ' con_delayed$')" = "$#" ]; }
 delayed_is() { [ "$(ls "$work/msua1/root/var/lib/balancerd/delayed" | grep -c '\.msul2$')" = "$1" ]; }
-restarted() { local pid; pid="$(main_pid "$1" "$2")"; [ -n "$pid" ] && [ "$pid" != 0 ] && [ "$pid" != "$3" ] && in_machine "$1" systemctl is-active -q "$2"; }
 journal_killed_and_restarted() {
     local journal
     journal="$(in_machine msua1 journalctl -u balancerd --no-pager -o cat)"
@@ -267,45 +267,11 @@ wait_for 120 "msul2's store holds boot-1, boot-2, boot-3 from msua1, in order, o
 wait_for 30 "msua1: delayed/ empty" delayed_is 0
 
 # ---- 6. what the running unit has --------------------------------------------------
-security_score() {
-    local out score
-    out="$(in_machine msua1 systemd-analyze security --no-pager balancerd.service 2>&1)"
-    echo "$out" | tail -1
-    echo "$out" | grep -E '^✗' | head -12
-    score="$(echo "$out" | tail -1 | grep -oE '[0-9]+\.[0-9]+' | head -1)"
-    awk -v s="$score" 'BEGIN { exit !(s != "" && s < 2.0) }'
-}
-# The process itself: its user, no capabilities, no new privileges, a seccomp
-# filter, / read-only and only its state and run folders writable.
-process_sandbox() {
-    local pid
-    pid="$(main_pid msua1 balancerd)"
-    in_machine msua1 bash -ec "
-        grep -E '^(Uid|CapEff|CapBnd|NoNewPrivs|Seccomp):' /proc/$pid/status
-        awk '\$5 == \"/\" || \$5 ~ /^\\/(var\\/lib|run)\\/balancerd\$/ || \$5 == \"/etc/balancerd\" {print \$5, \$6}' /proc/$pid/mountinfo
-        uid=\$(id -u balancerd)
-        grep -qE \"^Uid:\\s+\$uid\\s\" /proc/$pid/status && grep -qE '^CapEff:\\s+0+\$' /proc/$pid/status &&
-        grep -qE '^NoNewPrivs:\\s+1\$' /proc/$pid/status && grep -qE '^Seccomp:\\s+2\$' /proc/$pid/status &&
-        awk '\$5 == \"/\" && \$6 ~ /^ro/ {ro = 1} \$5 == \"/var/lib/balancerd\" && \$6 ~ /^rw/ {rw = 1} END {exit !(ro && rw)}' /proc/$pid/mountinfo"
-}
 say "-- the running unit"
-check "msua1 \$ systemd-analyze security balancerd.service: exposure below 2.0" security_score
-check "balancerd's process: user balancerd, no capabilities, no_new_privs, seccomp, / read-only" process_sandbox
+check "msua1 \$ systemd-analyze security balancerd.service: exposure below 2.0" security_score msua1 balancerd.service
+check "balancerd's process: user balancerd, no capabilities, no_new_privs, seccomp, / read-only" process_sandbox msua1 balancerd /var/lib/balancerd
 
 # ---- 7. systemctl stop ------------------------------------------------------------
-# stops ID UNIT: systemctl stop ends within the unit's TimeoutStopSec, and the daemon exited 0.
-stops() {
-    local m="$1" unit="$2" timeout_us began ended
-    timeout_us="$(in_machine "$m" systemd-analyze timespan "$(in_machine "$m" systemctl show -P TimeoutStopUSec "$unit")" | awk '/μs:/ {print $2}')"
-    began="$(date +%s%N)"
-    in_machine "$m" systemctl stop "$unit" || return 1
-    ended="$(date +%s%N)"
-    echo "stopped in $(( (ended - began) / 1000000 )) ms (TimeoutStopSec $((timeout_us / 1000)) ms): $(in_machine "$m" systemctl show -p Result -p ExecMainCode -p ExecMainStatus "$unit" | tr '\n' ' ')"
-    [ $(( (ended - began) / 1000 )) -lt "$timeout_us" ] &&
-        [ "$(in_machine "$m" systemctl show -P Result "$unit")" = success ] &&
-        [ "$(in_machine "$m" systemctl show -P ExecMainCode "$unit")" = 1 ] &&
-        [ "$(in_machine "$m" systemctl show -P ExecMainStatus "$unit")" = 0 ]
-}
 say "-- systemctl stop"
 check "msua1 \$ systemctl stop balancerd: within TimeoutStopSec, exit 0" stops msua1 balancerd
 for m in "${agents[@]}"; do check "$m \$ systemctl stop balancerd-agent: within TimeoutStopSec, exit 0" stops "$m" balancerd-agent; done
