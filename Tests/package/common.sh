@@ -16,6 +16,22 @@ check() {
     [ -z "$out" ] || printf '%s\n' "$out" | head -20 | indent
     return $rc
 }
+# dpkg_waiting COMMAND...: runs a dpkg or apt command; while it fails because another
+# process holds dpkg's lock (an apt-get of another job on this machine), waits and
+# runs it again, for at most 600 s. Any other failure is returned as it is.
+dpkg_waiting() {
+    local out rc deadline=$((SECONDS + 600))
+    while :; do
+        out="$("$@" 2>&1)"
+        rc=$?
+        if [ $rc -ne 0 ] && [ $SECONDS -lt $deadline ] && printf '%s' "$out" | grep -qE 'lock.*(held|locked) by (another )?process|Could not get lock'; then
+            sleep 1
+            continue
+        fi
+        [ -z "$out" ] || printf '%s\n' "$out"
+        return $rc
+    done
+}
 # wait_for SECONDS DESCRIPTION COMMAND...: polls COMMAND every 0.2 s until it succeeds or the deadline passes.
 wait_for() {
     local limit="$1" what="$2" deadline=$((SECONDS + $1))

@@ -60,7 +60,7 @@ stop_processes() {
 }
 purge_package() {
     if dpkg-query -W -f='${db:Status-Status}' balancerd 2>/dev/null | grep -qv '^not-installed$'; then
-        dpkg --purge balancerd >/dev/null 2>&1
+        dpkg_waiting dpkg --purge balancerd >/dev/null 2>&1
     fi
 }
 cleanup() {
@@ -105,7 +105,7 @@ for line in "${readme_lines[@]}"; do
             continue
             ;;
     esac
-    check "\$ $line" env DEBIAN_FRONTEND=noninteractive bash -ec "cd '$work/readme' && $line"
+    check "\$ $line" dpkg_waiting env DEBIAN_FRONTEND=noninteractive bash -ec "cd '$work/readme' && $line"
 done
 
 # ---- 3. what the package installed --------------------------------------------
@@ -151,7 +151,7 @@ say "-- reinstalling over itself keeps the operator's changes"
 echo "# changed by the operator" >> /etc/balancerd/balancerd.yaml
 check "systemctl enable balancerd (systemd need not run for this)" systemctl enable balancerd.service
 uid_before="$(id -u balancerd)"
-check "dpkg -i $(basename "$deb") again" dpkg -i "$deb"
+check "dpkg -i $(basename "$deb") again" dpkg_waiting dpkg -i "$deb"
 check "after reinstalling: the changed conffile kept, balancerd still enabled, the same user" \
     bash -c "tail -1 /etc/balancerd/balancerd.yaml | grep -q '^# changed by the operator' &&
              [ -L /etc/systemd/system/multi-user.target.wants/balancerd.service ] && [ \"\$(id -u balancerd)\" = '$uid_before' ] &&
@@ -265,10 +265,10 @@ pids=()
 
 # ---- 5. remove, then purge ------------------------------------------------------
 say "-- dpkg -r, then dpkg --purge"
-check "dpkg -r balancerd" dpkg -r balancerd
+check "dpkg -r balancerd" dpkg_waiting dpkg -r balancerd
 check "after remove: no /usr/bin/balancerd; /etc/balancerd, /var/lib/balancerd and the user kept" \
     bash -c '[ ! -e /usr/bin/balancerd ] && [ -f /etc/balancerd/balancerd.yaml ] && [ -d /var/lib/balancerd ] && getent passwd balancerd >/dev/null'
-check "dpkg --purge balancerd" dpkg --purge balancerd
+check "dpkg --purge balancerd" dpkg_waiting dpkg --purge balancerd
 check "after purge: no binary, units, enable link, man pages, /etc/balancerd, /var/lib/balancerd, user, group, dpkg record" bash -c '
     left=0
     for f in /usr/bin/balancerd /lib/systemd/system/balancerd.service /lib/systemd/system/balancerd-agent.service \
