@@ -48,6 +48,19 @@ install -d -m 755 "$stage/usr/bin" "$stage/lib/systemd/system" "$stage/etc/balan
 # The binary, stripped as dh_strip does (the symbols are 40 MB of it).
 install -m 755 "$BUILD_PATH/release/balancerd" "$stage/usr/bin/balancerd"
 strip --remove-section=.comment --remove-section=.note --strip-unneeded "$stage/usr/bin/balancerd"
+# The same binary from any checkout: .swift_modhash is the compiler's MD5 of each
+# module's LLVM IR (for its incremental builds; nothing reads it at run time), and
+# that IR names every source file by its absolute path. Zeroed, and the build ID,
+# which the linker computed over it, becomes the SHA-1 of the binary's contents.
+section() { readelf -S -W "$1" | sed -n 's/^ *\[ *[0-9]*\] //p' | awk -v name="$2" '$1 == name {print $4, $5}'; }
+zero() { dd if=/dev/zero of="$1" bs=1 seek="$2" count="$3" conv=notrunc status=none; }
+bin="$stage/usr/bin/balancerd"
+read -r offset size < <(section "$bin" .swift_modhash) && zero "$bin" $((16#$offset)) $((16#$size))
+read -r offset size < <(section "$bin" .note.gnu.build-id) || { echo "build-deb: $bin has no build ID note" >&2; exit 1; }
+[ "$((16#$size))" = 36 ] || { echo "build-deb: $bin: a build ID note of 0x$size bytes, not 36 (SHA-1)" >&2; exit 1; }
+zero "$bin" $((16#$offset + 16)) 20
+id="$(sha1sum < "$bin" | cut -c1-40)"
+printf "$(sed 's/../\\x&/g' <<<"$id")" | dd of="$bin" bs=1 seek=$((16#$offset + 16)) conv=notrunc status=none
 
 install -m 644 dist/balancerd.service dist/balancerd-agent.service "$stage/lib/systemd/system/"
 install -m 644 dist/etc/balancerd.yaml dist/etc/hosts.tab "$stage/etc/balancerd/"
