@@ -3,8 +3,12 @@
 SWIFT ?= swift
 BUILD_FLAGS ?=
 BIN = .build/debug/balancerd
+# The fault suite and the keepalived test use fixed namespace names and iptables
+# rules: on a machine shared by several checkouts, one run of each at a time (the
+# next waits for it).
+ONE_AT_A_TIME = flock -w 3600 /run/lock/balancerd
 
-.PHONY: all deps test-deps build release test rules faults ha soak sanitize fuzz fuzz-build demo check clean deb man package-test
+.PHONY: all deps test-deps build release test copyright rules faults ha soak sanitize fuzz fuzz-build demo check clean deb man package-test reproducible boot-test flake-rounds
 
 all: build
 
@@ -26,17 +30,26 @@ release: deps
 # Builds the daemon first: end-to-end tests start it as a real process.
 # Tests run one at a time: many start processes and block on sockets, and on two
 # cores parallel tests would starve each other's timers (about 50 s in all).
-# Then the fault suite in its short form (each fault twice, about 2 minutes), the
-# keepalived move once per fault (Tests/ha, about 25 s), and
-# the package's (both units verified; as root, the install test: about a minute
-# with the release build done, five more without).
+# Then the copyright file against the resolved packages, the fault suite in its
+# short form (each fault twice, about 2 minutes), the keepalived move once per
+# fault (Tests/ha, about 25 s), the package's (both units verified; as root, the
+# install test: about a minute with the release build done, five more without),
+# and two packagings of that build compared byte for byte.
+# CI (.ci/run) runs `make boot-test` after this.
 test: build test-deps
 	$(SWIFT) build --build-tests $(BUILD_FLAGS)
 	$(SWIFT) test --skip-build --no-parallel $(BUILD_FLAGS)
+	$(MAKE) --no-print-directory copyright
 	$(MAKE) --no-print-directory rules
 	$(MAKE) --no-print-directory faults
 	$(MAKE) --no-print-directory ha
 	$(MAKE) --no-print-directory package-test
+	$(MAKE) --no-print-directory reproducible
+
+# dist/debian/copyright names every Swift package the build resolved, at its
+# version, with its licence and NOTICE (Tests/package/copyright-test.sh).
+copyright: build
+	./Tests/package/copyright-test.sh
 
 # The shipped Prometheus alerting rules: their syntax, then a unit test of every alert.
 rules: test-deps
@@ -47,14 +60,14 @@ rules: test-deps
 # malformed HTTP clients, all while /login is under load (Tests/faults/faults.py).
 FAULT_TRIES ?= 2
 faults: build test-deps
-	python3 Tests/faults/faults.py --tries $(FAULT_TRIES)
+	$(ONE_AT_A_TIME)-faults.lock python3 Tests/faults/faults.py --tries $(FAULT_TRIES)
 
 # Two serve instances behind one address moved by keepalived (dist/keepalived),
 # in network namespaces: the active one killed, frozen, its keepalived stopped
 # (Tests/ha/ha.py). make test: each once (about 25 s); make soak: 10 times each.
 HA_TRIES ?= 1
 ha: build test-deps
-	python3 Tests/ha/ha.py --tries $(HA_TRIES)
+	$(ONE_AT_A_TIME)-ha.lock python3 Tests/ha/ha.py --tries $(HA_TRIES)
 
 # The long form: 1,000,000 inputs per seeded fuzzer, a minute per coverage-guided
 # fuzz target (and as long again seeded-random), every fault 10 times (medians
@@ -64,8 +77,8 @@ soak: build test-deps
 	$(SWIFT) build --build-tests $(BUILD_FLAGS)
 	BALANCERD_FUZZ_ITERATIONS=1000000 $(SWIFT) test --skip-build --no-parallel --filter 'Fuzz|fuzz' $(BUILD_FLAGS)
 	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=60
-	python3 Tests/faults/faults.py --tries 10 --report .build/faults-report.md
-	python3 Tests/ha/ha.py --tries 10 --report .build/ha-report.md
+	$(ONE_AT_A_TIME)-faults.lock python3 Tests/faults/faults.py --tries 10 --report .build/faults-report.md
+	$(ONE_AT_A_TIME)-ha.lock python3 Tests/ha/ha.py --tries 10 --report .build/ha-report.md
 	Benchmarks/poll/run.sh 1000
 
 # Coverage-guided fuzzing with libFuzzer and AddressSanitizer (Fuzz/, RELIABILITY.md):
@@ -117,6 +130,26 @@ package-test: build
 	./Tests/package/verify-units.sh $(BIN)
 	./Tests/package/install-test.sh
 	./Tests/package/syscalls.sh
+
+# Two packagings of the release build give the same .deb byte for byte; with
+# BINARY=1 also a second release build from scratch in a clone at another path.
+reproducible: deps
+	./Tests/package/reproducible.sh
+
+# The package on three Debian machines booted with their own systemd, without
+# Swift, in network namespaces (Tests/boot/boot-test.sh; as root). The minimal
+# Debian tree is cached in .build-boot (BOOT_TEST_CACHE): about a minute with it
+# and the release build done, 1 to 3 more to make the tree. Not part of `make
+# test`: it needs root, systemd-container and, the first time, the Debian mirror
+# of /etc/apt (debootstrap, about 100 MB); CI runs it after `make test`.
+boot-test: deps
+	./Tests/boot/boot-test.sh
+
+# Is the suite flaky? CI's run 5 times from fresh clones and the Swift tests 20
+# times while another build loads the machine, every run reported, a hang's
+# threads printed (Tests/flake-rounds.sh; hours: about 20 minutes a CI run).
+flake-rounds:
+	./Tests/flake-rounds.sh
 
 clean:
 	rm -rf .build

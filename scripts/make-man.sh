@@ -14,8 +14,13 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 BUILD_PATH="${DEB_BUILD_PATH:-.build-deb}"
 [ "${SKIP_STATIC_BUILD:-}" = 1 ] || ./scripts/static-build.sh
-# The pages' date: the newest Debian changelog entry's, so a rebuild gives the same pages.
-date="$(date -u -d "$(sed -n 's/^ -- .*>  //p' dist/debian/changelog | head -1)" +%Y-%m-%d)"
+# The pages' date: SOURCE_DATE_EPOCH's (make deb sets it), else the newest Debian
+# changelog entry's, so a rebuild gives the same pages.
+if [ -n "${SOURCE_DATE_EPOCH:-}" ]; then
+    date="$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y-%m-%d)"
+else
+    date="$(date -u -d "$(sed -n 's/^ -- .*>  //p' dist/debian/changelog | head -1)" +%Y-%m-%d)"
+fi
 out="$BUILD_PATH/man"
 rm -rf "$out"
 mkdir -p "$out"

@@ -6,6 +6,15 @@
 #                           fails with "libswiftCore.so: cannot open shared object file")
 #   --disable-local-rpath   no $ORIGIN RUNPATH: nothing is loaded from /usr/bin
 #   -z now                  full RELRO (Debian's hardening flags)
+#   -gnone, -g0             no debug info (the package strips it anyway): Swift's
+#                           .swift_modhash is an MD5 of each module's LLVM IR, debug info
+#                           included, and that names the clang module cache, whose folder
+#                           is a hash of the checkout's path; with it two checkouts at
+#                           different paths built different binaries
+#   -ffile-prefix-map       the checkout's path written as "." in C's __FILE__
+#                           (libyaml's and CNIOLinux's assert messages)
+#   Both make two builds of one commit the same binary wherever the checkout is
+#   (Tests/package/reproducible.sh, BINARY=1).
 # Also builds swift-argument-parser's generate-manual tool for `make man`.
 # Then checks that nothing in the binary's dynamic section points into the toolchain.
 set -euo pipefail
@@ -14,7 +23,8 @@ cd "$root"
 SWIFT="${SWIFT:-swift}"
 BUILD_PATH="${DEB_BUILD_PATH:-.build-deb}"
 flags=(-c release --build-path "$BUILD_PATH" --static-swift-stdlib --disable-local-rpath
-       -Xlinker -z -Xlinker now -Xlinker -z -Xlinker relro)
+       -Xlinker -z -Xlinker now -Xlinker -z -Xlinker relro
+       -Xswiftc -gnone -Xcc -g0 -Xcc "-ffile-prefix-map=$root=.")
 "$SWIFT" build "${flags[@]}" --product balancerd
 "$SWIFT" build "${flags[@]}" --product generate-manual
 bin="$BUILD_PATH/release/balancerd"

@@ -103,13 +103,13 @@ struct CrashTests {
         var kills = 0
         for _ in 0..<10 {
             let target = peer.received.count + Int.random(in: 1...120, using: &generator)
-            guard await waitFor(.seconds(20), { peer.received.count >= target || daemon.waiting == 0 }) != nil, daemon.waiting > 0 else { break }
+            guard await waitFor(failureBound, { peer.received.count >= target || daemon.waiting == 0 }) != nil, daemon.waiting > 0 else { break }
             daemon.kill()
             kills += 1
             try daemon.start()
         }
         #expect(kills == 10, "the replay finished before ten kills")
-        #expect(await waitFor(.seconds(60)) { daemon.waiting == 0 } != nil)
+        #expect(await waitFor { daemon.waiting == 0 } != nil)
         daemon.kill()
 
         // In order, each at least once; a message in flight at a kill may come twice.

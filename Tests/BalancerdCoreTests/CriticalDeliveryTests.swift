@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 import BalancerdCore
 import Lonc
@@ -121,7 +122,7 @@ struct CriticalDeliveryTests {
         let kinds = (Array(repeating: "agent", count: 10) + Array(repeating: "serve", count: 10)).shuffled()
         var kills: [String: Int] = [:]
         for (point, kind) in zip(points, kinds) {
-            _ = await waitFor(.seconds(60)) { sender.accepted >= point }
+            _ = await waitFor { sender.accepted >= point }
             if kind == "agent" {
                 cluster.kill("b1")
                 try await Task.sleep(for: .milliseconds(Int.random(in: 0...300)))
@@ -133,7 +134,7 @@ struct CriticalDeliveryTests {
             kills[kind, default: 0] += 1
         }
         let counts = await sending.value
-        let allStored = await waitFor(.seconds(60)) { handler.stored().count >= messages }
+        let allStored = await waitFor { handler.stored().count >= messages }
         let elapsed = ContinuousClock.now - started
 
         let stored = handler.stored()
@@ -199,7 +200,7 @@ struct CriticalDeliveryTests {
             try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-age)], ofItemAtPath: delayed + "/." + name)
         }
         for name in ["zz_lonnet_1234.b1", "aa_lonnet_5678.b1"] { rename(delayed + "/." + name, delayed + "/" + name) }
-        let took = await waitFor(.seconds(5)) { handler.stored().count == 2 }
+        let took = await waitFor { handler.stored().count == 2 }
         print("dropped-in delayed files: sent \(took.map { "\($0)" } ?? "never") after they appeared (load \(loadAverage()))")
         #expect(took != nil)
         #expect(handler.stored().map(\.command) == ["store:older", "store:newer"])

@@ -4,7 +4,7 @@ import BalancerdCore
 
 @Suite("end to end: real processes, mutual TLS, on loopback", .serialized)
 struct EndToEndTests {
-    @Test("logins go to the least busy spare; an overloaded spare stops getting them within a poll; a killed one is never a target")
+    @Test("logins go to the least busy spare; an overloaded spare gets none from the first decision that sees its load; a killed one is never a target")
     func balancing() async throws {
         let cluster = try ProcessCluster(agents: ["a2", "a3", "a4"])
         defer { cluster.stopAll() }
@@ -22,15 +22,22 @@ struct EndToEndTests {
         #expect(cluster.peer("a2")?.link.tls == "TLSv1.3")
         #expect(cluster.login() == "a2")
 
-        // a2 goes over 100 %: within one poll interval (200 ms, plus the reply) it is no longer chosen.
+        // a2 goes over 100 %: the first decision made with that sample excludes it. No login
+        // was ever sent to a2 while the balancer had it at 120 %, whatever the polls' timing.
         cluster.setLoad("a2", percent: 120)
-        let excluded = await waitFor(.seconds(5)) { cluster.login() == "a3" }
-        #expect(excluded != nil)
-        #expect((excluded ?? .seconds(99)) < .seconds(2), "took \(String(describing: excluded))")
+        #expect(await waitFor { cluster.login() == "a3" } != nil)
+        let decisions = cluster.decisions()?.decisions ?? []
+        let withA2Overloaded = decisions.filter { $0.candidates.contains { $0.id == "a2" && ($0.effectivePercent ?? 0) >= 100 } }
+        #expect(!withA2Overloaded.isEmpty, "no decision saw a2 at 120 %: \(decisions)")
+        for decision in withA2Overloaded {
+            let a2 = decision.candidates.first { $0.id == "a2" }
+            #expect(decision.target != "a2" && a2?.eligible == false, "\(decision)")
+            #expect(a2?.excludedBecause?.contains("at or above max_load") == true, "\(decision)")
+        }
 
         // a3 is killed: once its link drops it is never a target.
         cluster.kill("a3")
-        let dropped = await waitFor(.seconds(10)) {
+        let dropped = await waitFor {
             guard let state = cluster.peer("a3")?.link.state.rawValue else { return false }
             return state != "up"
         }
@@ -42,13 +49,13 @@ struct EndToEndTests {
 
         // Own load back under 100 %: logins stay here.
         cluster.setLoad("s1", percent: 40)
-        #expect(await waitFor(.seconds(5)) { cluster.login() == "self" } != nil)
+        #expect(await waitFor { cluster.login() == "self" } != nil)
     }
 
-    @Test("no blind start: with poll.interval 30s, /login redirects to a spare within a second of the links coming up")
+    @Test("no blind start: /login redirects to a spare on the poll made at link-up, long before the first periodic poll")
     func noBlindStart() async throws {
         let cluster = try ProcessCluster(
-            agents: ["a2", "a3"], poll: "{interval: 30s, timeout: 2s, stale_after: 90s}",
+            agents: ["a2", "a3"], poll: "{interval: 120s, timeout: 2s, stale_after: 360s}",
             balancer: "{mode: always, spares: [a2, a3], slow_start: 0s}")
         defer { cluster.stopAll() }
         for id in cluster.agentIDs { try cluster.startAgent(id) }
@@ -56,7 +63,7 @@ struct EndToEndTests {
         let started = ContinuousClock.now
         var linksUp: ContinuousClock.Instant?
         var firstRedirect: ContinuousClock.Instant?
-        while ContinuousClock.now - started < .seconds(20), firstRedirect == nil {
+        while ContinuousClock.now - started < failureBound, firstRedirect == nil {
             if linksUp == nil, let health = cluster.health(), health.peers.allSatisfy({ $0.link.state == .up }) { linksUp = .now }
             if let response = cluster.get("/login"), statusCode(of: response) == 302,
                 let target = header("X-Balancer-Target", in: response), target != "self"
@@ -67,12 +74,13 @@ struct EndToEndTests {
             try? await Task.sleep(for: .milliseconds(10))
         }
         #expect(linksUp != nil, "the links never came up; serve log:\n\(cluster.log("s1"))")
-        #expect(firstRedirect != nil, "no 302 to a spare within 20 s of start; serve log:\n\(cluster.log("s1"))")
+        #expect(firstRedirect != nil, "no 302 to a spare within \(failureBound) of start; serve log:\n\(cluster.log("s1"))")
         guard let linksUp, let firstRedirect else { return }
         let wait = firstRedirect - linksUp
         print("no blind start: links up \(linksUp - started) after start, first 302 to a spare \(wait) after the links came up")
-        // Without a poll at link-up the first sample comes a quarter to three quarters of an interval (7.5–22.5 s) later.
-        #expect(wait < .seconds(1), "first 302 \(wait) after the links came up")
+        // Without a poll at link-up the first sample comes a quarter to three quarters of an
+        // interval (30–90 s) later: anything sooner is the link-up poll, however busy the machine.
+        #expect(wait < .seconds(30), "first 302 \(wait) after the links came up")
     }
 
     @Test("backups: with every spare overloaded a login goes to the library server, and /health, /decisions and /metrics say a backup was used")
@@ -88,7 +96,7 @@ struct EndToEndTests {
         #expect(cluster.login() == "a2")  // a spare can take it: the less busy backup is not used
         #expect(cluster.health()?.balancer.backup == false)
         cluster.setLoad("a2", percent: 120)
-        #expect(await waitFor(.seconds(5)) { cluster.health()?.balancer.target == "l3" } != nil)
+        #expect(await waitFor { cluster.health()?.balancer.target == "l3" } != nil)
         #expect(cluster.login() == "l3")
         let health = cluster.health()
         #expect(health?.balancer.backup == true)
@@ -96,9 +104,8 @@ struct EndToEndTests {
         #expect(health?.balancer.backupRedirectsTotal == 1)
         #expect(health?.peers.first { $0.id == "l3" }?.backup == true)
         #expect(health?.peers.first { $0.id == "a2" }?.backup == false)
-        let body = (cluster.get("/decisions") ?? "").components(separatedBy: "\r\n\r\n").dropFirst().first ?? ""
-        let latest = (try? DecisionsDocument(json: Data(body.utf8)))?.decisions.first
-        #expect(latest?.target == "l3" && latest?.backup == true, "\(body)")
+        let latest = cluster.decisions()?.decisions.first
+        #expect(latest?.target == "l3" && latest?.backup == true, "\(String(describing: latest))")
         #expect(latest?.candidates.map(\.backup) == [false, true])
         let metrics = cluster.get("/metrics") ?? ""
         #expect(metrics.contains("balancerd_backup_redirects_total 1\n"), "\(metrics)")
@@ -135,7 +142,7 @@ struct EndToEndTests {
         #expect(decisions.contains(#""returning":true"#), "\(decisions)")
         // a3 over max_load: the cookie no longer counts.
         cluster.setLoad("a3", percent: 120)
-        #expect(await waitFor(.seconds(5)) { login(cookie: "bd_server=a3").flatMap { header("X-Balancer-Target", in: $0) } == "a2" } != nil)
+        #expect(await waitFor { login(cookie: "bd_server=a3").flatMap { header("X-Balancer-Target", in: $0) } == "a2" } != nil)
     }
 
     @Test("open-redirect attempts never put another host in Location")

@@ -105,7 +105,7 @@ struct HAProxyInteropTests {
         /// Waits until HAProxy's view of both servers matches; notes it and the requests that follow.
         func phase(_ title: String, expect: [String: (status: String, weight: Int)], requests count: Int) async -> (view: [String: ServerStat], answered: [String: Int])? {
             var view: [String: ServerStat] = [:]
-            let settled = await waitFor(.seconds(20)) {
+            let settled = await waitFor {
                 view = servers()
                 return expect.allSatisfy { id, wanted in view[id].map { $0.status.hasPrefix(wanted.status) && $0.weight == wanted.weight } ?? false }
             }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 import BalancerdCore
 
@@ -127,7 +128,7 @@ struct RelayTests {
         try #require(await handler.waitUntilListening())
         try cluster.startAgent("a2", environment: ["BALANCERD_AGENT_HANDLER": handler.socket])
         // On link-up the 20 go out in order; each file is removed after the handler's `ok`.
-        #expect(await waitFor(.seconds(10)) { ((try? FileManager.default.contentsOfDirectory(atPath: delayed)) ?? []).filter { $0.hasSuffix(".a2") }.isEmpty } != nil)
+        #expect(await waitFor { ((try? FileManager.default.contentsOfDirectory(atPath: delayed)) ?? []).filter { $0.hasSuffix(".a2") }.isEmpty } != nil)
         #expect(await waitFor { cluster.peer("a2")?.delayed == 0 } != nil)
         #expect(handler.stored().map(\.command) == (0..<20).map { "store:\($0)" })
         #expect(handler.stored().map(\.id) == files, "the id on the wire is the delayed file's name")

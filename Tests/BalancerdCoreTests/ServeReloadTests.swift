@@ -206,7 +206,7 @@ struct ServeReloadTests {
 }
 
 /// A waiting helper for conditions that need `await`.
-func waitFor(_ timeout: Duration = .seconds(15), _ condition: () async -> Bool) async -> Duration? {
+func waitFor(_ timeout: Duration = failureBound, _ condition: () async -> Bool) async -> Duration? {
     let start = ContinuousClock.now
     while ContinuousClock.now - start < timeout {
         if await condition() { return ContinuousClock.now - start }

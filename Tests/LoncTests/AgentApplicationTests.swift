@@ -31,12 +31,12 @@ struct AgentApplicationTests {
         let (agent, port) = try await AgentFixture.agent(application: application)
         defer { Task { await agent.stop() } }
         let client = try RawLineClient(port: port)
-        _ = client.handshake(agentID: "agent1")
+        _ = await client.handshake(agentID: "agent1")
         client.send("slow:200\nping\ncritical:000000000001.000000001.agent1:store:x\nslow:50\nload\nnope\ncritical:broken\nexit\n")
         var replies: [String?] = []
-        for _ in 0..<8 { replies.append(client.readLine()) }
+        for _ in 0..<8 { replies.append(await client.readLine()) }
         #expect(replies == ["slow-done", "agent1", "ok", "slow-done", "37.50", "unknown_cmd", "error:malformed_critical", "bye"])
-        #expect(client.isClosedByPeer())
+        #expect(await client.isClosedByPeer())
         let asked = await application.asked
         #expect(asked.map(\.command) == ["slow:200", "store:x", "slow:50", "nope"])
         #expect(asked.map(\.peer) == Array(repeating: "client1", count: 4))
@@ -48,9 +48,9 @@ struct AgentApplicationTests {
     func withoutApplication() async throws {
         let (agent, client) = try await AgentFixture.rawClient()
         defer { Task { await agent.stop() } }
-        _ = client.handshake(agentID: "agent1")
+        _ = await client.handshake(agentID: "agent1")
         client.send("critical:1.agent1:store:x\nstore:y\nping\n")
-        #expect([client.readLine(), client.readLine(), client.readLine()] == ["unknown_cmd", "unknown_cmd", "agent1"])
+        #expect([await client.readLine(), await client.readLine(), await client.readLine()] == ["unknown_cmd", "unknown_cmd", "agent1"])
     }
 }
 

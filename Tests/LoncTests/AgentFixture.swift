@@ -63,8 +63,9 @@ struct AgentFixture {
         maxAttempts: 4, backoffInitial: .milliseconds(10), backoffMax: .milliseconds(50), pipelineDepth: 64, maxLine: 1024)
 }
 
-/// Waits until `condition` holds, polling every few milliseconds, up to `timeout`.
-func eventually(timeout: Duration = .seconds(10), _ condition: () async -> Bool) async -> Bool {
+/// Waits until `condition` holds, polling every few milliseconds, up to `timeout`
+/// (a bound for a broken link, not a claim of speed: the machine may be busy).
+func eventually(timeout: Duration = .seconds(60), _ condition: () async -> Bool) async -> Bool {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
         if await condition() { return true }

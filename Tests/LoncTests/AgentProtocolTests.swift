@@ -11,17 +11,17 @@ struct AgentProtocolTests {
     func everyCommand() async throws {
         let (agent, client) = try await AgentFixture.rawClient()
         defer { Task { await agent.stop() } }
-        let handshake = client.handshake(agentID: "agent1")
+        let handshake = await client.handshake(agentID: "agent1")
         #expect(handshake[0]?.count == 32)
         #expect(handshake[0]?.allSatisfy(\.isHexDigit) == true)
         #expect(Array(handshake[1...]) == ["ok", "ok", "version:\(WireProtocol.version)"])
         for (command, reply) in [("ping", "agent1"), ("load", "37.50"), ("userload", "12.00"), ("loadavg", "0.75 0.50 0.25"), ("frobnicate", "unknown_cmd")] {
             client.send(command + "\r\n")
-            #expect(client.readLine() == reply, "\(command)")
+            #expect(await client.readLine() == reply, "\(command)")
         }
         client.send("exit\n")
-        #expect(client.readLine() == "bye")
-        #expect(client.isClosedByPeer())
+        #expect(await client.readLine() == "bye")
+        #expect(await client.isClosedByPeer())
     }
 
     @Test("every command before the handshake is refused")
@@ -30,7 +30,7 @@ struct AgentProtocolTests {
         defer { Task { await agent.stop() } }
         for command in ["load", "ping", "sethost:agent1", "exit"] {
             client.send(command + "\n")
-            #expect(client.readLine() == "refused")
+            #expect(await client.readLine() == "refused")
         }
     }
 
@@ -39,10 +39,10 @@ struct AgentProtocolTests {
         let (agent, client) = try await AgentFixture.rawClient()
         defer { Task { await agent.stop() } }
         client.send("init\n")
-        #expect(client.readLine()?.count == 32)
+        #expect(await client.readLine()?.count == 32)
         client.send("00000000000000000000000000000000\n")
-        #expect(client.readLine() == "refused")
-        #expect(client.isClosedByPeer())
+        #expect(await client.readLine() == "refused")
+        #expect(await client.isClosedByPeer())
     }
 
     @Test("sethost with another id is answered error:wrong_host")
@@ -50,10 +50,10 @@ struct AgentProtocolTests {
         let (agent, client) = try await AgentFixture.rawClient()
         defer { Task { await agent.stop() } }
         client.send("init\n")
-        client.send((client.readLine() ?? "") + "\n")
-        #expect(client.readLine() == "ok")
+        client.send((await client.readLine() ?? "") + "\n")
+        #expect(await client.readLine() == "ok")
         client.send("sethost:someone-else\n")
-        #expect(client.readLine() == "error:wrong_host")
+        #expect(await client.readLine() == "error:wrong_host")
     }
 
     @Test("an over-long line is answered error:line_too_long and closed; the agent serves on")
@@ -61,12 +61,12 @@ struct AgentProtocolTests {
         let (agent, port) = try await AgentFixture.agent(maxLine: 1024)
         defer { Task { await agent.stop() } }
         let client = try RawLineClient(port: port)
-        _ = client.handshake(agentID: "agent1")
+        _ = await client.handshake(agentID: "agent1")
         client.send(String(repeating: "x", count: 5000))
-        #expect(client.readLine() == "error:line_too_long")
-        #expect(client.isClosedByPeer())
+        #expect(await client.readLine() == "error:line_too_long")
+        #expect(await client.isClosedByPeer())
         let other = try RawLineClient(port: port)
-        #expect(other.handshake(agentID: "agent1")[1] == "ok")
+        #expect(await other.handshake(agentID: "agent1")[1] == "ok")
     }
 
     @Test("random bytes after the handshake: the agent answers or closes, and serves others")
@@ -76,14 +76,14 @@ struct AgentProtocolTests {
         var generator = SystemRandomNumberGenerator()
         for _ in 0..<20 {
             let client = try RawLineClient(port: port)
-            _ = client.handshake(agentID: "agent1")
+            _ = await client.handshake(agentID: "agent1")
             client.send(bytes: (0..<Int.random(in: 1...3000, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) })
             client.send("\nping\n")
         }
         let healthy = try RawLineClient(port: port)
-        _ = healthy.handshake(agentID: "agent1")
+        _ = await healthy.handshake(agentID: "agent1")
         healthy.send("ping\n")
-        #expect(healthy.readLine() == "agent1")
+        #expect(await healthy.readLine() == "agent1")
     }
 
     @Test("a client that never finishes init is dropped after the handshake timeout")
@@ -91,7 +91,7 @@ struct AgentProtocolTests {
         let (agent, port) = try await AgentFixture.agent(handshakeTimeout: .milliseconds(200))
         defer { Task { await agent.stop() } }
         let client = try RawLineClient(port: port)
-        #expect(client.isClosedByPeer())
+        #expect(await client.isClosedByPeer())
     }
 
     @Test("the line framer drops CR, keeps empty lines, and bounds a line without LF")

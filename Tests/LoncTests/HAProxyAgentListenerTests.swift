@@ -61,12 +61,12 @@ struct HAProxyAgentListenerTests {
         let waiting = try (0..<3).map { _ in try RawLineClient(port: rig.checkPort) }
         #expect(await eventually { rig.listener.openConnections == 3 })
         let refused = try RawLineClient(port: rig.checkPort)
-        #expect(refused.readLine() == nil)
+        #expect(await refused.readLine() == nil)
         #expect(rig.listener.refusedConnections == 1)
         // The agent's loop is free while the line is being computed.
         #expect(await rig.link.request("load", timeout: .seconds(10)) == "37.50")
         gate.signal()
-        for client in waiting { #expect(client.readLine() == "up ready 42%") }
+        for client in waiting { #expect(await client.readLine() == "up ready 42%") }
         #expect(computed.withLock { $0 } == 1)
         #expect(await eventually { rig.listener.openConnections == 0 })
         await rig.stop()
@@ -109,7 +109,7 @@ struct HAProxyAgentListenerTests {
             Thread { [port = rig.checkPort] in
                 for _ in 0..<each {
                     guard let client = try? RawLineClient(port: port) else { continue }
-                    if client.readLine()?.hasPrefix("up ") == true { answered.withLock { $0 += 1 } }
+                    if client.readLineNow()?.hasPrefix("up ") == true { answered.withLock { $0 += 1 } }
                 }
                 finished.withLock { $0 += 1 }
             }.start()

@@ -118,20 +118,20 @@ struct HandlerMisbehaviourTests {
         let (agent, port) = try await AgentFixture.agent(application: client)
         defer { Task { await agent.stop() } }
         let gone = try RawLineClient(port: port)
-        _ = gone.handshake(agentID: "agent1")
+        _ = await gone.handshake(agentID: "agent1")
         gone.send("hold\necho:late\n")
         #expect(await eventually { handler.received.count == 1 })
         shutdown(gone.descriptor, Int32(SHUT_RDWR))
         #expect(await eventually { agent.clientCount == 0 })
         // Another client's command waits for the one connection; then the held one is answered.
         let other = try RawLineClient(port: port)
-        _ = other.handshake(agentID: "agent1")
+        _ = await other.handshake(agentID: "agent1")
         other.send("echo:probe\n")
         #expect(await eventually { client.waitingForConnection == 1 })
         handler.release()
-        #expect(other.readLine() == "probe")
+        #expect(await other.readLine() == "probe")
         other.send("echo:probe2\n")
-        #expect(other.readLine() == "probe2")
+        #expect(await other.readLine() == "probe2")
         #expect(handler.received.map { $0.split(separator: " ", maxSplits: 1).last.map(String.init) ?? "" } == [
             "client1 - hold", "client1 - echo:probe", "client1 - echo:probe2",
         ])

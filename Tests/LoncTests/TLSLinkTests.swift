@@ -117,7 +117,7 @@ struct TLSLinkTests {
         defer { Task { await agent.stop() } }
         let client = try RawLineClient(port: port)
         client.send("init\nload\n")
-        #expect(client.isClosedByPeer())
+        #expect(await client.isClosedByPeer())
         let link = AgentFixture.tlsLink(to: port, transport: try certificates.transport("client1"))
         link.start()
         defer { Task { await link.shutdown() } }
@@ -130,7 +130,7 @@ struct TLSLinkTests {
         let (agent, port) = try await AgentFixture.tlsAgent(try certificates.transport("agent1"))
         defer { Task { await agent.stop() } }
         let client = try RawLineClient(port: port)
-        #expect(client.isClosedByPeer())
+        #expect(await client.isClosedByPeer())
         #expect(await eventually { agent.clientCount == 0 })
     }
 

@@ -33,35 +33,15 @@ fi
 # and systemctl (systemd, which need not be running), lintian.
 install_missing curl procps util-linux iproute2 man-db systemd lintian
 
+# One install test at a time on a machine (several checkouts may share it): each
+# installs and purges the one balancerd package and user.
+exec 9> /run/lock/balancerd-install-test.lock
+flock -w 3600 9 || { echo "install-test: another install test holds /run/lock/balancerd-install-test.lock" >&2; exit 1; }
 started=$SECONDS
 work=/tmp/balancerd-install-test   # fixed, so a later run finds what a killed run left
 pids=()
 
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
-indent() { sed 's/^/     | /'; }
-# check DESCRIPTION COMMAND...: runs COMMAND, shows its output, counts the result.
-check() {
-    local what="$1" out rc
-    shift
-    out="$("$@" 2>&1)"
-    rc=$?
-    if [ $rc -eq 0 ]; then pass "$what"; else fail "$what (exit $rc)"; fi
-    [ -z "$out" ] || printf '%s\n' "$out" | head -20 | indent
-    return $rc
-}
-# wait_for SECONDS DESCRIPTION COMMAND...: polls COMMAND every 0.2 s until it succeeds or the deadline passes.
-wait_for() {
-    local limit="$1" what="$2" deadline=$((SECONDS + $1))
-    shift 2
-    while ! "$@" >/dev/null 2>&1; do
-        if [ $SECONDS -ge $deadline ]; then
-            fail "$what (not within ${limit}s)"
-            return 1
-        fi
-        sleep 0.2
-    done
-    pass "$what"
-}
 # Stops the processes this run started, by pid, and any an earlier run left
 # (found by the test folder in their command line), waiting up to 10 s for
 # them to go (userdel refuses a user with processes), then SIGKILL.
@@ -80,7 +60,7 @@ stop_processes() {
 }
 purge_package() {
     if dpkg-query -W -f='${db:Status-Status}' balancerd 2>/dev/null | grep -qv '^not-installed$'; then
-        dpkg --purge balancerd >/dev/null 2>&1
+        dpkg_waiting dpkg --purge balancerd >/dev/null 2>&1
     fi
 }
 cleanup() {
@@ -116,12 +96,7 @@ check "lintian: no error, no warning (but initial-upload-closes-no-bugs)" \
 
 # ---- 2. the README's "Installing" block, line by line, as written --------------
 say "-- README \"Installing\", in an empty folder ($work/readme)"
-mapfile -t readme_lines < <(awk '
-    /^## Installing/ { section = 1; next }
-    section && /^## / { exit }
-    section && /^```sh/ { block = 1; next }
-    block && /^```/ { exit }
-    block && !/^#/ && NF { print }' "$root/README.md")
+mapfile -t readme_lines < <(readme_install_lines "$root/README.md")
 [ ${#readme_lines[@]} -ge 5 ] || fail "README.md: no \"Installing\" block with commands found"
 for line in "${readme_lines[@]}"; do
     case "$line" in
@@ -130,7 +105,7 @@ for line in "${readme_lines[@]}"; do
             continue
             ;;
     esac
-    check "\$ $line" env DEBIAN_FRONTEND=noninteractive bash -ec "cd '$work/readme' && $line"
+    check "\$ $line" dpkg_waiting env DEBIAN_FRONTEND=noninteractive bash -ec "cd '$work/readme' && $line"
 done
 
 # ---- 3. what the package installed --------------------------------------------
@@ -182,7 +157,7 @@ say "-- reinstalling over itself keeps the operator's changes"
 echo "# changed by the operator" >> /etc/balancerd/balancerd.yaml
 check "systemctl enable balancerd (systemd need not run for this)" systemctl enable balancerd.service
 uid_before="$(id -u balancerd)"
-check "dpkg -i $(basename "$deb") again" dpkg -i "$deb"
+check "dpkg -i $(basename "$deb") again" dpkg_waiting dpkg -i "$deb"
 check "after reinstalling: the changed conffile kept, balancerd still enabled, the same user" \
     bash -c "tail -1 /etc/balancerd/balancerd.yaml | grep -q '^# changed by the operator' &&
              [ -L /etc/systemd/system/multi-user.target.wants/balancerd.service ] && [ \"\$(id -u balancerd)\" = '$uid_before' ] &&
@@ -226,10 +201,10 @@ check "balancerd certs init, issue t1 and t2 (as root, the test's own CA)" bash 
     install -m 644 '$work/ca/ca.pem' '$etc/'
     chgrp balancerd '$etc'/t1.key '$etc'/t2.key && chmod 640 '$etc'/t1.key '$etc'/t2.key"
 as_balancerd=(setpriv --reuid=balancerd --regid=balancerd --init-groups)
-"${as_balancerd[@]}" /usr/bin/balancerd agent -c "$etc/t2.yaml" > "$work/agent.log" 2>&1 &
+"${as_balancerd[@]}" /usr/bin/balancerd agent -c "$etc/t2.yaml" > "$work/agent.log" 2>&1 9>&- &
 pids+=($!)
 agent_pid=$!
-"${as_balancerd[@]}" /usr/bin/balancerd serve -c "$etc/t1.yaml" > "$work/serve.log" 2>&1 &
+"${as_balancerd[@]}" /usr/bin/balancerd serve -c "$etc/t1.yaml" > "$work/serve.log" 2>&1 9>&- &
 pids+=($!)
 serve_pid=$!
 say "     started agent (pid $agent_pid, 127.0.0.1:$agent2_port) and serve (pid $serve_pid, http 127.0.0.1:$http_port, agent 127.0.0.1:$agent1_port)"
@@ -274,7 +249,7 @@ stop_and_check serve "$serve_pid"
 # SupplementaryGroups=balancerd-relay lets the daemon do; www-data (in that
 # group, as the README has it) talks to t2, and still cannot touch key or state.
 printf 'socket_group: balancerd-relay\n' >> "$etc/t1.yaml"
-setpriv --reuid=balancerd --regid=balancerd --groups=balancerd-relay /usr/bin/balancerd serve -c "$etc/t1.yaml" > "$work/serve2.log" 2>&1 &
+setpriv --reuid=balancerd --regid=balancerd --groups=balancerd-relay /usr/bin/balancerd serve -c "$etc/t1.yaml" > "$work/serve2.log" 2>&1 9>&- &
 pids+=($!)
 serve_pid=$!
 relay_answers_www_data() {
@@ -304,10 +279,10 @@ pids=()
 
 # ---- 5. remove, then purge ------------------------------------------------------
 say "-- dpkg -r, then dpkg --purge"
-check "dpkg -r balancerd" dpkg -r balancerd
+check "dpkg -r balancerd" dpkg_waiting dpkg -r balancerd
 check "after remove: no /usr/bin/balancerd; /etc/balancerd, /var/lib/balancerd and the user kept" \
     bash -c '[ ! -e /usr/bin/balancerd ] && [ -f /etc/balancerd/balancerd.yaml ] && [ -d /var/lib/balancerd ] && getent passwd balancerd >/dev/null'
-check "dpkg --purge balancerd" dpkg --purge balancerd
+check "dpkg --purge balancerd" dpkg_waiting dpkg --purge balancerd
 check "after purge: no binary, units, enable link, man pages, /etc/balancerd, /var/lib/balancerd, user, group, dpkg record" bash -c '
     left=0
     for f in /usr/bin/balancerd /lib/systemd/system/balancerd.service /lib/systemd/system/balancerd-agent.service \

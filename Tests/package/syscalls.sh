@@ -21,9 +21,6 @@ binary="$(readlink -f "${1:-$default}")"
 
 # Refused by the unit, and harmless when refused:
 declare -A REFUSED_OK=(
-    # libdispatch asks for a higher priority for its overcommit threads and
-    # ignores the answer; as the balancerd user it is refused anyway (no CAP_SYS_NICE).
-    [setpriority]="libdispatch thread-priority hint, result ignored"
     # glibc's getaddrinfo(AI_ADDRCONFIG) asks netlink which address families are
     # configured; when the socket is refused it assumes both (check_pf.c).
     [AF_NETLINK]="glibc getaddrinfo(AI_ADDRCONFIG) probe, falls back to IPv4 and IPv6"
@@ -115,22 +112,24 @@ kill -TERM "$(pgrep -P "${pids[0]}" -f "agent -c t2.yaml")"
 wait "${pids[0]}"
 pids=()
 
-# What a unit allows: its SystemCallFilter= lines in order (allow list, then ~ removals).
+# What a unit allows: its SystemCallFilter= lines in order (allow list, ~ removals, single calls added back).
 expand() {
     local g
     systemd-analyze syscall-filter --no-pager "$1" | sed -n '2,$p' | grep -vE '^\s*#|^\s*$' | awk '{print $1}' |
         while read -r g; do case "$g" in @*) expand "$g" ;; *) echo "$g" ;; esac; done
 }
+# calls NAME: the calls of a set (@name), or the call itself.
+calls() { case "$1" in @*) expand "$1" ;; *) echo "$1" ;; esac; }
 # check_unit UNIT TRACE: every call and socket family in TRACE against UNIT's sandbox.
 check_unit() {
     local unit="$root/dist/$1" trace="$2" value set call family families
     : > allowed
     while read -r value; do
         if [[ "$value" == "~"* ]]; then
-            for set in ${value#\~}; do expand "$set"; done | sort -u > removed
+            for set in ${value#\~}; do calls "$set"; done | sort -u > removed
             sort -u allowed | comm -23 - removed > allowed.new && mv allowed.new allowed
         else
-            for set in $value; do expand "$set"; done >> allowed
+            for set in $value; do calls "$set"; done >> allowed
         fi
     done < <(sed -n 's/^SystemCallFilter=//p' "$unit")
     sort -u -o allowed allowed
