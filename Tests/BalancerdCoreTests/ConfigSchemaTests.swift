@@ -46,7 +46,7 @@ struct ConfigSchemaTests {
         "balancer.instances": ("lb1,lb2", { config, _ in config.balancer.instances = ["lb1", "lb2"] }),
         "balancer.same_domain": ("false", { config, _ in config.balancer.sameDomain = false }),
         "balancer.login_cost": ("1.25", { config, _ in config.balancer.loginCost = 1.25 }),
-        "balancer.learn_login_cost": ("false", { config, _ in config.balancer.learnsLoginCost = false }),
+        "balancer.learn_login_cost": ("true", { config, _ in config.balancer.learnsLoginCost = true }),
         "balancer.load_time_constant": ("0s", { config, _ in config.balancer.loadTimeConstant = .zero }),
         "balancer.address_rate": ("0", { config, _ in config.balancer.addressRate = 0 }),
         "balancer.address_burst": ("7", { config, _ in config.balancer.addressBurst = 7 }),

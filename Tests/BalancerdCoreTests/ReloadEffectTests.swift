@@ -101,7 +101,7 @@ struct ReloadEffectTests {
         Step(values: ["balancer.instances": "[s1, s2]"], parts: [part("drain sharing") { $0.serve?.store.current.config.balancer.instances == ["s1", "s2"] }]),
         Step(values: ["balancer.same_domain": "false"], parts: [part("balancer") { $0.policy?.sameDomain == false }]),
         Step(values: ["balancer.login_cost": "2"], parts: [part("balancer") { $0.policy?.loginCost == 2 }]),
-        Step(values: ["balancer.learn_login_cost": "false"], parts: [part("balancer") { $0.policy?.learnsLoginCost == false }]),
+        Step(values: ["balancer.learn_login_cost": "true"], parts: [part("balancer") { $0.policy?.learnsLoginCost == true }]),
         Step(values: ["balancer.load_time_constant": "0s"], parts: [part("balancer") { $0.policy?.loadTimeConstant == 0 }]),
         Step(values: ["balancer.address_rate": "0"], parts: [part("booking limit") { $0.balancer?.addressRate == 0 }]),
         Step(values: ["balancer.address_burst": "7"], parts: [part("booking limit") { $0.balancer?.addressBurst == 7 }]),
