@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `balancerd check-health` as Icinga runs it: the real binary against a real
 /// `serve` and agents, one run per exit code.
@@ -8,8 +9,9 @@ struct CheckHealthProcessTests {
     /// Every run's command line, output and exit code, kept in .build/ for the record.
     static let transcript = repositoryRoot + "/.build/check-health-transcript.txt"
 
-    func plugin(_ cluster: ProcessCluster, _ options: [String] = []) throws -> (status: Int32, output: String) {
-        let result = try run(ProcessCluster.binary, ["check-health", "-c", cluster.directory + "/balancerd.yaml"] + options)
+    /// Runs the plugin on the calling thread: inside `blocking`, never on a concurrency thread.
+    func pluginNow(_ cluster: ProcessCluster, _ options: [String] = []) throws -> (status: Int32, output: String) {
+        let result = try runNow(ProcessCluster.binary, ["check-health", "-c", cluster.directory + "/balancerd.yaml"] + options)
         let entry = "$ balancerd check-health -c balancerd.yaml \(options.joined(separator: " "))\n\(result.output)exit \(result.status)\n"
         if let handle = FileHandle(forWritingAtPath: Self.transcript) {
             handle.seekToEndOfFile()
@@ -19,14 +21,13 @@ struct CheckHealthProcessTests {
         return result
     }
 
+    func plugin(_ cluster: ProcessCluster, _ options: [String] = []) async throws -> (status: Int32, output: String) {
+        try await blocking { try pluginNow(cluster, options) }
+    }
+
     /// Runs the plugin until it answers `status` (the daemon's view settles over a few polls).
     func waitForPlugin(_ cluster: ProcessCluster, _ options: [String] = [], status: Int32) async -> (status: Int32, output: String)? {
-        var last: (status: Int32, output: String)?
-        _ = await waitFor {
-            last = try? plugin(cluster, options)
-            return last?.status == status
-        }
-        return last
+        await waitFor(polling: { try? pluginNow(cluster, options) }, until: { $0?.status == status }).last
     }
 
     @Test("0 OK, 1 WARNING, 2 CRITICAL as the cluster changes; 3 UNKNOWN with no daemon")
@@ -34,7 +35,7 @@ struct CheckHealthProcessTests {
         let cluster = try ProcessCluster(agents: ["a2", "a3"])
         defer { cluster.stopAll() }
         _ = FileManager.default.createFile(atPath: Self.transcript, contents: nil)
-        let none = try plugin(cluster)
+        let none = try await plugin(cluster)
         #expect(none.status == 3, "\(none.output)")
         #expect(none.output.hasPrefix("BALANCERD UNKNOWN - no balancerd is listening on "), "\(none.output)")
 
@@ -58,10 +59,10 @@ struct CheckHealthProcessTests {
         #expect(critical?.output.hasPrefix("BALANCERD CRITICAL - s1: /login answers 503: ") == true, "\(critical?.output ?? "")")
         #expect(critical?.output.contains("links_down=2;1;;0;2") == true, "\(critical?.output ?? "")")
 
-        let bad = try plugin(cluster, ["--warning-load", "90", "--critical-load", "80"])
+        let bad = try await plugin(cluster, ["--warning-load", "90", "--critical-load", "80"])
         #expect(bad.status == 3 && bad.output.hasPrefix("BALANCERD UNKNOWN - --warning-load 90.0 is above --critical-load 80.0"), "\(bad.output)")
         // An option it cannot parse is UNKNOWN too, one line, not ArgumentParser's usage and 64.
-        let typo = try plugin(cluster, ["--warning-lod", "90"])
+        let typo = try await plugin(cluster, ["--warning-lod", "90"])
         #expect(typo.status == 3 && typo.output == "BALANCERD UNKNOWN - Unknown option '--warning-lod'. Did you mean '--warning-load'?\n", "\(typo.output)")
     }
 }

@@ -4,8 +4,8 @@ import BalancerdCore
 
 @Suite("the control socket and drains, against a real serve process", .serialized)
 struct ControlTests {
-    func ctl(_ cluster: ProcessCluster, _ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
-        try run(ProcessCluster.binary, ["ctl", "-c", cluster.directory + "/balancerd.yaml"] + arguments, environment: environment)
+    func ctl(_ cluster: ProcessCluster, _ arguments: [String], environment: [String: String] = [:]) async throws -> (status: Int32, output: String) {
+        try await run(ProcessCluster.binary, ["ctl", "-c", cluster.directory + "/balancerd.yaml"] + arguments, environment: environment)
     }
 
     @Test("drain with a reason takes effect on the next login, survives a restart, and undrain brings the spare back")
@@ -21,7 +21,7 @@ struct ControlTests {
         #expect(cluster.login() == "a2")
 
         // As an operator behind sudo would: the drain records who asked, and /status says so.
-        let drained = try ctl(cluster, ["drain", "a2", "kernel", "upgrade"], environment: ["SUDO_USER": "alice"])
+        let drained = try await ctl(cluster, ["drain", "a2", "kernel", "upgrade"], environment: ["SUDO_USER": "alice"])
         #expect(drained.status == 0)
         #expect(drained.output.contains("ok: a2 is draining: kernel upgrade"))
         #expect(cluster.login() == "a3")
@@ -36,7 +36,7 @@ struct ControlTests {
         #expect(cluster.peer("a2")?.draining == true)
         #expect(cluster.login() == "a3")
 
-        #expect(try ctl(cluster, ["undrain", "a2"]).output.contains("ok: a2 takes logins again"))
+        #expect(try await ctl(cluster, ["undrain", "a2"]).output.contains("ok: a2 takes logins again"))
         #expect(cluster.peer("a2")?.draining == false)
         #expect(await waitFor { cluster.login() == "a2" } != nil)
     }
@@ -49,21 +49,21 @@ struct ControlTests {
         var info = stat()
         #expect(stat(cluster.directory + "/run/control", &info) == 0)
         #expect(info.st_mode & 0o777 == 0o600)
-        let status = try ctl(cluster, ["status", "--json"])
+        let status = try await ctl(cluster, ["status", "--json"])
         #expect(status.status == 0)
         #expect((try? HealthDocument(json: Data(status.output.utf8)))?.host == "s1")
-        #expect(try ctl(cluster, ["reconnect"]).output.hasPrefix("ok"))
-        #expect(try ctl(cluster, ["reconnect", "a2"]).output.hasPrefix("ok"))
-        #expect(try ctl(cluster, ["reload"]).output.hasPrefix("ok: reloaded"))
-        let unknown = try ctl(cluster, ["drain", "nobody"])
+        #expect(try await ctl(cluster, ["reconnect"]).output.hasPrefix("ok"))
+        #expect(try await ctl(cluster, ["reconnect", "a2"]).output.hasPrefix("ok"))
+        #expect(try await ctl(cluster, ["reload"]).output.hasPrefix("ok: reloaded"))
+        let unknown = try await ctl(cluster, ["drain", "nobody"])
         #expect(unknown.status == 1)
         #expect(unknown.output.contains("error: unknown peer 'nobody'"))
-        #expect(try ctl(cluster, ["frobnicate"]).output.contains("error: unknown command"))
+        #expect(try await ctl(cluster, ["frobnicate"]).output.contains("error: unknown command"))
     }
 
     @Test("ctl says so clearly when no daemon is listening")
-    func nobodyListening() throws {
-        let result = try run(ProcessCluster.binary, ["ctl", "--socket", "/tmp/balancerd-no-such-socket", "status"])
+    func nobodyListening() async throws {
+        let result = try await run(ProcessCluster.binary, ["ctl", "--socket", "/tmp/balancerd-no-such-socket", "status"])
         #expect(result.status == 1)
         #expect(result.output.contains("no balancerd is listening on /tmp/balancerd-no-such-socket"))
     }

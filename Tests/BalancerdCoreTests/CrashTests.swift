@@ -8,7 +8,8 @@ import Lonc
 struct CrashTests {
     static let messages = Int(ProcessInfo.processInfo.environment["CRASH_TEST_MESSAGES"] ?? "") ?? 2000
     /// A serve process with one peer, a recording agent in this process.
-    final class Daemon {
+    /// Unchecked Sendable: one test uses it, one call at a time (`waitFor` reads `waiting` from its own thread).
+    final class Daemon: @unchecked Sendable {
         let directory: String
         private(set) var process: Process?
 
@@ -87,7 +88,7 @@ struct CrashTests {
             delayed = await blocking {
                 relay.send((0..<count).map { "critical:store:\($0)\n" }.joined())
                 var delayed = 0
-                for _ in 0..<count where relay.readLine() == "con_delayed" { delayed += 1 }
+                for _ in 0..<count where relay.readLineNow() == "con_delayed" { delayed += 1 }
                 return delayed
             }
         }
@@ -144,13 +145,13 @@ extension CrashTests {
         guard getuid() == 0 else { return }  // a tiny tmpfs needs root; CI runs as root
         let daemon = try Daemon(peerPort: try freeLoopbackPort())
         try FileManager.default.createDirectory(atPath: daemon.directory + "/state", withIntermediateDirectories: true)
-        let mount = try run("/bin/mount", ["-t", "tmpfs", "-o", "size=16k", "tmpfs", daemon.directory + "/state"])
+        let mount = try await run("/bin/mount", ["-t", "tmpfs", "-o", "size=16k", "tmpfs", daemon.directory + "/state"])
         try #require(mount.status == 0, "mount: \(mount.output)")
         try daemon.start()
         let relay = try await connectRelay(daemon.directory + "/run/r1")
         let replies = await blocking {
             relay.send((0..<50).map { "critical:store:\(String(repeating: "x", count: 500))\($0)\n" }.joined())
-            return (0..<50).compactMap { _ in relay.readLine() }
+            return (0..<50).compactMap { _ in relay.readLineNow() }
         }
         #expect(replies.count == 50)
         #expect(replies.contains("con_delayed"))
@@ -159,7 +160,7 @@ extension CrashTests {
         #expect(await waitFor { daemon.log.contains("lost to the caller") && daemon.log.contains("No space left on device") } != nil, "\(daemon.log)")
         // Still serving: the relay answers, and the process runs.
         relay.send("ping\n")
-        #expect(await blocking { relay.readLine() } == "con_lost")
+        #expect(await relay.readLine() == "con_lost")
         #expect(daemon.process?.isRunning == true)
     }
 }

@@ -45,7 +45,7 @@ final class CriticalSender: @unchecked Sendable {
             }
             client = relay
             relay.send("critical:store:\(next)\n")
-            guard let reply = relay.readLine() else {
+            guard let reply = relay.readLineNow() else {
                 client = nil
                 counts.unsettled += 1
                 if wasAccepted(next) {
@@ -169,7 +169,7 @@ struct CriticalDeliveryTests {
         #expect(await waitFor { cluster.peer("b1")?.link.state.rawValue == "up" } != nil)
         let relay = try await connectRelay(cluster.directory + "/run/b1")
         relay.send("critical:store:homework\n")
-        #expect(relay.readLine() == "unknown_cmd")
+        #expect(await relay.readLine() == "unknown_cmd")
         let rejected = cluster.directory + "/state/delayed/rejected"
         let names = try FileManager.default.contentsOfDirectory(atPath: rejected).sorted()
         #expect(names.count == 2)

@@ -14,8 +14,8 @@ import TestSupport
 struct DrainBoundaryTests {
     static let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
 
-    func ctl(_ socketDirectory: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-        try run(ProcessCluster.binary, ["ctl", "--socket", socketDirectory + "/control"] + arguments)
+    func ctl(_ socketDirectory: String, _ arguments: [String]) async throws -> (status: Int32, output: String) {
+        try await run(ProcessCluster.binary, ["ctl", "--socket", socketDirectory + "/control"] + arguments)
     }
 
     func change(peer: String, number: Int, origin: String = "s2", reason: String = "forged") -> String {
@@ -38,10 +38,10 @@ struct DrainBoundaryTests {
         let relay = try await connectRelay(cluster.directory + "/run-s2/s1")
         for line in [change(peer: "a3", number: 5), "critical:" + change(peer: "a3", number: 6), "exit", "critical:exit"] {
             relay.send(line + "\n")
-            #expect(relay.readLine() == "error:reserved_command", "\(line)")
+            #expect(await relay.readLine() == "error:reserved_command", "\(line)")
         }
         relay.send("ping\n")
-        #expect(relay.readLine() == "s1")
+        #expect(await relay.readLine() == "s1")
         #expect(cluster.peer("a3")?.draining == false, "s1 took a drain from s2's web server")
         #expect(cluster.peer("s1", port: secondPort)?.link.since == since, "the link s2 → s1 was reset")
         #expect(cluster.peer("s1", port: secondPort)?.delayed == 0, "a forged critical message was stored")
@@ -75,12 +75,12 @@ struct DrainBoundaryTests {
         #expect(await link.request(change(peer: "a3", number: DrainRevision.largestNumber, reason: escapes)) == "ok")
         #expect(cluster.peer("a3")?.drainedBy == "mallory")
         // Found by review: ctl status printed such text raw.
-        let status = try ctl(cluster.directory + "/run", ["status"])
+        let status = try await ctl(cluster.directory + "/run", ["status"])
         #expect(status.status == 0)
         #expect(!status.output.unicodeScalars.contains { [0x1B, 0x07, 0x2028, 0x9B].contains($0.value) }, "\(status.output.debugDescription)")
         #expect(status.output.contains(#"draining: \u{1B}]0;owned\u{7}\u{1B}[2J\u{2028}\u{9B}31m"#), "\(status.output)")
         // s1's own change cannot be later than (largest, s2) (s1 sorts before s2): it says so, and serves on.
-        let refused = try ctl(cluster.directory + "/run", ["drain", "a3", "mine"])
+        let refused = try await ctl(cluster.directory + "/run", ["drain", "a3", "mine"])
         #expect(refused.output.contains("error: ") && refused.output.contains("a3's last change has revision \(DrainRevision.largestNumber) from s2, the largest there is"), "\(refused.output) \(cluster.log("s1"))")
         #expect(cluster.peer("a3")?.drainedBy == "mallory")
         #expect(cluster.health() != nil, "s1 is still up")
@@ -98,10 +98,10 @@ struct DrainBoundaryTests {
         try cluster.startServe()
         #expect(await waitFor { cluster.peer("a3")?.draining == true } != nil, "\(cluster.log("s1"))")
         #expect(cluster.log("s1").contains("drain revision out of range dropped"))
-        let drained = try ctl(cluster.directory + "/run", ["drain", "a3", "mine"])
+        let drained = try await ctl(cluster.directory + "/run", ["drain", "a3", "mine"])
         #expect(drained.status == 0 && drained.output.contains("ok: a3 is draining: mine"), "\(drained.output) \(cluster.log("s1"))")
         #expect(cluster.peer("a3")?.drainReason == "mine")
-        let undrained = try ctl(cluster.directory + "/run", ["undrain", "a3"])
+        let undrained = try await ctl(cluster.directory + "/run", ["undrain", "a3"])
         #expect(undrained.status == 0, "\(undrained.output)")
     }
 }

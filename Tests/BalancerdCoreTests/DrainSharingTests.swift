@@ -7,8 +7,8 @@ import TestSupport
 /// agent: a drain given to either reaches the other over their links.
 @Suite("drains shared between two balancer instances, as real processes", .serialized)
 struct DrainSharingTests {
-    func ctl(_ cluster: ProcessCluster, socketDirectory: String, _ arguments: [String]) throws -> String {
-        try run(ProcessCluster.binary, ["ctl", "--socket", socketDirectory + "/control"] + arguments, environment: ["SUDO_USER": "alice"]).output
+    func ctl(_ cluster: ProcessCluster, socketDirectory: String, _ arguments: [String]) async throws -> String {
+        try await run(ProcessCluster.binary, ["ctl", "--socket", socketDirectory + "/control"] + arguments, environment: ["SUDO_USER": "alice"]).output
     }
 
     @Test("a drain on one instance shows on the other with its origin; one given while the other is down reaches it after its restart; undrain goes back")
@@ -30,7 +30,7 @@ struct DrainSharingTests {
         #expect(linked != nil, "the two instances never linked: \(cluster.log("s1")) \(cluster.log("s2"))")
 
         // The reply names what s2 answered: `ok` only once s2 has stored the drain.
-        let drained = try ctl(cluster, socketDirectory: first, ["drain", "a3", "kernel"])
+        let drained = try await ctl(cluster, socketDirectory: first, ["drain", "a3", "kernel"])
         #expect(drained.contains("ok: a3 is draining: kernel"))
         #expect(drained.contains("sent to instances: s2 ok"), "\(drained)")
         let onSecond = cluster.peer("a3", port: secondPort)
@@ -45,15 +45,15 @@ struct DrainSharingTests {
         // folder and reach s2, in order, once it is back.
         cluster.kill("s2")
         #expect(await waitFor { cluster.peer("s2")?.link.state != .up } != nil)
-        #expect(try ctl(cluster, socketDirectory: first, ["undrain", "a3"]).contains("s2 con_delayed"))
-        #expect(try ctl(cluster, socketDirectory: first, ["drain", "a3", "disk"]).contains("s2 con_delayed"))
+        #expect(try await ctl(cluster, socketDirectory: first, ["undrain", "a3"]).contains("s2 con_delayed"))
+        #expect(try await ctl(cluster, socketDirectory: first, ["drain", "a3", "disk"]).contains("s2 con_delayed"))
         try cluster.startServe(as: "s2", httpPort: secondPort)
         #expect(await waitFor { cluster.peer("a3", port: secondPort)?.drainReason == "disk" } != nil, "\(cluster.log("s2"))")
         #expect(cluster.peer("a3", port: secondPort)?.drainOrigin == "s1")
         #expect(await waitFor { cluster.peer("s2")?.delayed == 0 } != nil)
 
         // The other way round: undrain on s2 reaches s1; nothing is sent back (no loop).
-        let undrained = try ctl(cluster, socketDirectory: second, ["undrain", "a3"])
+        let undrained = try await ctl(cluster, socketDirectory: second, ["undrain", "a3"])
         #expect(undrained.contains("ok: a3 takes logins again"), "\(undrained)")
         #expect(undrained.contains("sent to instances: s1 ok"), "\(undrained)")
         #expect(cluster.peer("a3")?.draining == false)
@@ -63,7 +63,7 @@ struct DrainSharingTests {
 
         // s2 loses its state folder while down: when its link comes up, s1 sends
         // its own last changes again, and s2 has the drain back.
-        #expect(try ctl(cluster, socketDirectory: first, ["drain", "a3", "again"]).contains("s2 ok"))
+        #expect(try await ctl(cluster, socketDirectory: first, ["drain", "a3", "again"]).contains("s2 ok"))
         cluster.kill("s2")
         try FileManager.default.removeItem(atPath: cluster.directory + "/state-s2")
         try cluster.startServe(as: "s2", httpPort: secondPort)

@@ -122,7 +122,7 @@ struct EndToEndTests {
         for id in cluster.agentIDs { try cluster.startAgent(id) }
         try cluster.startServe()
         #expect(await waitFor { ["a2", "a3"].allSatisfy { cluster.peer($0)?.eligible == true } } != nil, "serve log:\n\(cluster.log("s1"))")
-        func login(cookie: String?) -> String? {
+        @Sendable func login(cookie: String?) -> String? {
             try? rawHTTP(port: cluster.httpPort, "GET /login HTTP/1.1\r\nHost: x\r\n\(cookie.map { "Cookie: \($0)\r\n" } ?? "")Connection: close\r\n\r\n")
         }
         let first = login(cookie: nil)

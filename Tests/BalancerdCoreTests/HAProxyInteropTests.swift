@@ -104,11 +104,9 @@ struct HAProxyInteropTests {
 
         /// Waits until HAProxy's view of both servers matches; notes it and the requests that follow.
         func phase(_ title: String, expect: [String: (status: String, weight: Int)], requests count: Int) async -> (view: [String: ServerStat], answered: [String: Int])? {
-            var view: [String: ServerStat] = [:]
-            let settled = await waitFor {
-                view = servers()
-                return expect.allSatisfy { id, wanted in view[id].map { $0.status.hasPrefix(wanted.status) && $0.weight == wanted.weight } ?? false }
-            }
+            let (view, settled) = await waitFor(polling: { self.servers() }, until: { view in
+                expect.allSatisfy { id, wanted in view[id].map { $0.status.hasPrefix(wanted.status) && $0.weight == wanted.weight } ?? false }
+            })
             note("== \(title)")
             for id in ["a2", "a3"] {
                 note("   agent \(id) answers: \(agentLine(id) ?? "nothing")")
@@ -175,7 +173,7 @@ struct HAProxyInteropTests {
             ])
         }
         for id in ["a2", "a3"] {
-            let answering = await waitFor { (try? rawHTTP(port: webPorts[id] ?? 0, "GET /who HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))?.hasSuffix("\(id)\n") == true }
+            let answering = await waitFor { [webPorts] in (try? rawHTTP(port: webPorts[id] ?? 0, "GET /who HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))?.hasSuffix("\(id)\n") == true }
             #expect(answering != nil, "\(id)'s web server never answered")
         }
         rig.cluster.setLoad("a2", percent: 10)
@@ -199,10 +197,10 @@ struct HAProxyInteropTests {
 
             """
         try config.write(toFile: directory + "/haproxy.cfg", atomically: true, encoding: .utf8)
-        let check = try run("/usr/sbin/haproxy", ["-c", "-f", directory + "/haproxy.cfg"])
+        let check = try await run("/usr/sbin/haproxy", ["-c", "-f", directory + "/haproxy.cfg"])
         #expect(check.status == 0, "\(check.output)")
         try rig.spawn("/usr/sbin/haproxy", ["-db", "-f", directory + "/haproxy.cfg"])
-        rig.note("haproxy \(try run("/usr/sbin/haproxy", ["-v"]).output.split(separator: "\n").first ?? ""); agent-inter 200ms; both servers weight 100 with an HTTP health check in haproxy.cfg; max_load 100 %")
+        rig.note("haproxy \(try await run("/usr/sbin/haproxy", ["-v"]).output.split(separator: "\n").first ?? ""); agent-inter 200ms; both servers weight 100 with an HTTP health check in haproxy.cfg; max_load 100 %")
 
         // 1: a2 at 10 %, a3 at 60 %: weights 90 and 40.
         let first = await rig.phase("a2 load 10 %, a3 load 60 %", expect: ["a2": ("UP", 90), "a3": ("UP", 40)], requests: 130)
@@ -217,14 +215,14 @@ struct HAProxyInteropTests {
         #expect((10...30).contains(secondAnswers["a2"] ?? 0) && (70...90).contains(secondAnswers["a3"] ?? 0), "\(rig.transcript)")
 
         // 3: a3 drained by its operator: weight 0, every request to a2.
-        let drain = try run(ProcessCluster.binary, ["self-drain", "-c", directory + "/balancerd.yaml", "kernel", "update"], environment: ["BALANCERD_STATE_DIR": "\(directory)/state-a3"])
+        let drain = try await run(ProcessCluster.binary, ["self-drain", "-c", directory + "/balancerd.yaml", "kernel", "update"], environment: ["BALANCERD_STATE_DIR": "\(directory)/state-a3"])
         #expect(drain.status == 0, "\(drain.output)")
         rig.note("$ balancerd self-drain kernel update   (on a3)\n   \(drain.output.trimmingCharacters(in: .whitespacesAndNewlines))")
         let third = await rig.phase("a3 drained (self-drain)", expect: ["a2": ("UP", 20), "a3": ("DRAIN", 0)], requests: 40)
         #expect(third?.answered == ["a2": 40], "\(rig.transcript)")
 
         // 4: a3 undrained, a2 past max_load (120 %): a2 drained, every request to a3.
-        let undo = try run(ProcessCluster.binary, ["self-drain", "-c", directory + "/balancerd.yaml", "--undo"], environment: ["BALANCERD_STATE_DIR": "\(directory)/state-a3"])
+        let undo = try await run(ProcessCluster.binary, ["self-drain", "-c", directory + "/balancerd.yaml", "--undo"], environment: ["BALANCERD_STATE_DIR": "\(directory)/state-a3"])
         #expect(undo.status == 0, "\(undo.output)")
         rig.note("$ balancerd self-drain --undo   (on a3)\n   \(undo.output.trimmingCharacters(in: .whitespacesAndNewlines))")
         rig.cluster.setLoad("a2", percent: 120)

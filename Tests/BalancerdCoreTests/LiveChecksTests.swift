@@ -1,9 +1,16 @@
 import Foundation
 import Testing
+import TestSupport
 import BalancerdCore
 
 /// Runs a tool and returns its exit status and combined output; `environment` adds to this process's.
-func run(_ executable: String, _ arguments: [String], input: Data? = nil, environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
+/// The wait runs on a thread of its own (`blocking`), never a concurrency thread.
+func run(_ executable: String, _ arguments: [String], input: Data? = nil, environment: [String: String] = [:]) async throws -> (status: Int32, output: String) {
+    try await blocking { try runNow(executable, arguments, input: input, environment: environment) }
+}
+
+/// `run` on the calling thread: inside `blocking`, never on a concurrency thread.
+func runNow(_ executable: String, _ arguments: [String], input: Data? = nil, environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
@@ -59,7 +66,7 @@ struct LiveChecksTests {
         let started = metrics.split(separator: "\n").first { $0.hasPrefix("balancerd_start_time_seconds ") }
         let startTime = try #require(started.flatMap { Double($0.split(separator: " ")[1]) }, "\(metrics)")
         #expect(abs(startTime - Date().timeIntervalSince1970) < 600)
-        let result = try run("/usr/bin/promtool", ["check", "metrics"], input: Data(metrics.utf8))
+        let result = try await run("/usr/bin/promtool", ["check", "metrics"], input: Data(metrics.utf8))
         #expect(result.status == 0, "\(result.output)\n\(metrics)")
         #expect(result.output.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "\(result.output)")
     }
@@ -73,7 +80,7 @@ struct LiveChecksTests {
             try body(cluster.get(path)).write(toFile: file, atomically: true, encoding: .utf8)
             // The virtual environment `make test-deps` makes (scripts/install-test-deps.sh).
             let python = repositoryRoot + "/.build/test-venv/bin/python3"
-            let result = try run(python, [repositoryRoot + "/Tests/tools/validate_openapi.py", repositoryRoot + "/Web/openapi.yaml", schema, file])
+            let result = try await run(python, [repositoryRoot + "/Tests/tools/validate_openapi.py", repositoryRoot + "/Web/openapi.yaml", schema, file])
             #expect(result.status == 0, "\(path): \(result.output)")
         }
     }
@@ -87,24 +94,25 @@ struct LiveChecksTests {
         #expect(await waitFor { cluster.health()?.peers.filter(\.eligible).count == 3 } != nil)
         #expect(try ControlClient.send("drain a3 summary-test", to: cluster.directory + "/run/control").hasPrefix("ok"))
         cluster.setLoad("a4", percent: 150)
-        var last = ""
         // a5 never answers, so its link moves between connecting and backoff: compare once two reads agree.
-        let agreed = await waitFor {
+        // Each try gives whether they agree, and what it read (nil until two reads agree on the links).
+        let (tried, agreed) = await waitFor(polling: { () -> (agrees: Bool, last: String?) in
             guard let health = cluster.health(), health.peers.first(where: { $0.id == "a4" })?.eligible == false, let raw = cluster.get("/health?summary"),
                 let summary = try? HealthSummary(json: Data(body(raw).utf8)),
                 let again = cluster.health(), again.peers.map(\.link.state) == health.peers.map(\.link.state),
                 again.peers.map(\.eligible) == health.peers.map(\.eligible)
-            else { return false }
+            else { return (false, nil) }
             let problems = health.peers.filter(PeerListing.isProblem)
             let states = Dictionary(grouping: health.peers, by: \.link.state.rawValue).mapValues(\.count)
-            last = "summary \(summary.peers) \(summary.linkStates) eligible \(summary.eligible) draining \(summary.draining) problems \(summary.problems.map(\.id)); health \(states) \(problems.map(\.id))"
-            return summary.peers == health.peers.count && summary.linkStates == states
+            let last = "summary \(summary.peers) \(summary.linkStates) eligible \(summary.eligible) draining \(summary.draining) problems \(summary.problems.map(\.id)); health \(states) \(problems.map(\.id))"
+            return (summary.peers == health.peers.count && summary.linkStates == states
                 && summary.eligible == health.peers.count(where: \.eligible) && summary.draining == health.peers.count(where: \.draining)
                 && summary.delayed == health.peers.reduce(0) { $0 + $1.delayed }
                 && summary.problemCount == problems.count && summary.problems.map(\.id) == problems.map(\.id)
                 && summary.problems.map(\.excludedBecause) == problems.map(\.excludedBecause)
-                && summary.balancer.target == health.balancer.target
-        }
+                && summary.balancer.target == health.balancer.target, last)
+        }, until: { $0.agrees })
+        let last = tried.last ?? ""
         #expect(agreed != nil, "\(last)")
         #expect(last.contains("problems [\"a3\", \"a4\", \"a5\"]"), "\(last)")
     }
@@ -130,7 +138,7 @@ struct LiveChecksTests {
     func statusPageInChromium() async throws {
         let cluster = try await cluster()
         defer { cluster.stopAll() }
-        let result = try run("/usr/bin/chromium", [
+        let result = try await run("/usr/bin/chromium", [
             "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=5000", "--dump-dom",
             "http://127.0.0.1:\(cluster.httpPort)/status",
         ])
@@ -148,7 +156,7 @@ struct LiveChecksTests {
         let cluster = try await cluster()
         defer { cluster.stopAll() }
         // Under `timeout`: with the attributes injected, the alert() blocks headless Chromium for good.
-        let result = try run("/usr/bin/timeout", [
+        let result = try await run("/usr/bin/timeout", [
             "60", "/usr/bin/chromium", "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=3000", "--dump-dom",
             "http://127.0.0.1:\(cluster.httpPort)/status?q=%22%CC%81%20autofocus%20onfocus%3Dalert(1)%20x%3D",
         ])
@@ -165,7 +173,7 @@ struct LiveChecksTests {
     func statusPageInW3m() async throws {
         let cluster = try await cluster()
         defer { cluster.stopAll() }
-        let result = try run("/usr/bin/w3m", ["-dump", "-no-proxy", "-cols", "140", "http://127.0.0.1:\(cluster.httpPort)/status"])
+        let result = try await run("/usr/bin/w3m", ["-dump", "-no-proxy", "-cols", "140", "http://127.0.0.1:\(cluster.httpPort)/status"])
         let dump = result.output
         #expect(result.status == 0, "\(dump)")
         #expect(dump.contains("Next login goes to"), "\(dump)")
@@ -188,7 +196,7 @@ struct LiveChecksTests {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let file = "\(folder)/status-\(name).png"
         try? FileManager.default.removeItem(atPath: file)
-        let result = try run("/usr/bin/chromium", [
+        let result = try await run("/usr/bin/chromium", [
             "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--virtual-time-budget=3000",
             "--screenshot=\(file)", "--window-size=\(width),\(height)", "http://127.0.0.1:\(cluster.httpPort)/status",
         ])

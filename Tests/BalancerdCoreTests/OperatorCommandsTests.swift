@@ -7,10 +7,10 @@ import BalancerdCore
 @Suite("operator commands against a running serve", .serialized)
 struct OperatorCommandsTests {
     @Test("ctl --help needs no config file")
-    func ctlHelp() throws {
+    func ctlHelp() async throws {
         let missing = FileManager.default.temporaryDirectory.appendingPathComponent("no-such-\(UUID().uuidString).yaml").path
         for arguments in [["ctl", "--help"], ["ctl", "-c", missing, "--help"], ["ctl", "-h"]] {
-            let result = try run(ProcessCluster.binary, arguments)
+            let result = try await run(ProcessCluster.binary, arguments)
             #expect(result.status == 0, "\(arguments): \(result.output)")
             #expect(result.output.contains("status [--json]"), "\(arguments)")
         }
@@ -22,13 +22,13 @@ struct OperatorCommandsTests {
         defer { cluster.stopAll() }
         #expect(await waitFor { cluster.peer("s2")?.load.loadPercent != nil } != nil)
         let socket = cluster.directory + "/run/control"
-        let table = try run(ProcessCluster.binary, ["ctl", "--socket", socket, "status"])
+        let table = try await run(ProcessCluster.binary, ["ctl", "--socket", socket, "status"])
         #expect(table.status == 0)
         let lines = table.output.split(separator: "\n").map(String.init)
         #expect(lines.first?.hasPrefix("s1 · ok · up ") == true, "\(table.output)")
         #expect(lines.contains { $0.hasPrefix("PEER") && $0.contains("LINK") && $0.contains("LOAD %") && $0.contains("ELIGIBLE") })
         #expect(lines.contains { $0.hasPrefix("s2") && $0.contains(" up ") && $0.contains("10.00") })
-        let json = try run(ProcessCluster.binary, ["ctl", "--socket", socket, "status", "--json"])
+        let json = try await run(ProcessCluster.binary, ["ctl", "--socket", socket, "status", "--json"])
         #expect(json.status == 0)
         let document = try HealthDocument(json: Data(json.output.utf8))
         #expect(document.host == "s1" && document.peers.map(\.id) == ["s2"])

@@ -186,11 +186,22 @@ final class ProcessCluster: @unchecked Sendable {
 let failureBound: Duration = .seconds(60)
 
 /// Waits until `condition` holds, checking every 20 ms, up to `timeout`; returns the time it took.
-func waitFor(_ timeout: Duration = failureBound, _ condition: () -> Bool) async -> Duration? {
+func waitFor(_ timeout: Duration = failureBound, _ condition: @escaping @Sendable () -> Bool) async -> Duration? {
+    await waitFor(timeout, polling: condition, until: { $0 }).took
+}
+
+/// Calls `produce` every 20 ms until `done` holds for what it gave, up to `timeout`;
+/// returns the last value and the time it took (nil at the timeout). Each call
+/// runs on a thread of its own (`blocking`): it asks a daemon over HTTP or a
+/// socket, or runs a tool, and must not hold a concurrency thread meanwhile.
+func waitFor<T: Sendable>(
+    _ timeout: Duration = failureBound, polling produce: @escaping @Sendable () -> T, until done: @escaping @Sendable (T) -> Bool
+) async -> (last: T, took: Duration?) {
     let start = ContinuousClock.now
-    while ContinuousClock.now - start < timeout {
-        if condition() { return ContinuousClock.now - start }
+    while true {
+        let value = await blocking(produce)
+        if done(value) { return (value, ContinuousClock.now - start) }
+        if ContinuousClock.now - start >= timeout { return (value, nil) }
         try? await Task.sleep(for: .milliseconds(20))
     }
-    return condition() ? ContinuousClock.now - start : nil
 }

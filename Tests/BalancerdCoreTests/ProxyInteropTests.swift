@@ -94,12 +94,17 @@ struct ProxyInteropTests {
         }
 
         /// The status of `GET path` through the proxy from `source`, with these extra headers.
-        func status(_ path: String, from source: String, headers: [String] = []) throws -> Int? {
+        func status(_ path: String, from source: String, headers: [String] = []) async throws -> Int? {
+            try await blocking { try self.statusNow(path, from: source, headers: headers) }
+        }
+
+        /// `status` on the calling thread: inside `blocking`, never on a concurrency thread.
+        func statusNow(_ path: String, from source: String, headers: [String] = []) throws -> Int? {
             try Self.curl("https://127.0.0.1:\(port)\(path)", from: source, headers: headers)
         }
 
         static func curl(_ url: String, from source: String, headers: [String]) throws -> Int? {
-            let result = try run("/usr/bin/curl", ["-sk", "--max-time", "5", "--interface", source, "-o", "/dev/null", "-w", "%{http_code}"] + headers.flatMap { ["-H", $0] } + [url])
+            let result = try runNow("/usr/bin/curl", ["-sk", "--max-time", "5", "--interface", source, "-o", "/dev/null", "-w", "%{http_code}"] + headers.flatMap { ["-H", $0] } + [url])
             return Int(result.output.trimmingCharacters(in: .whitespacesAndNewlines))
         }
     }
@@ -113,23 +118,22 @@ struct ProxyInteropTests {
         try cluster.startServe(environment: ["BALANCERD_HTTP_TRUSTED_PROXIES": "127.0.0.1"])
         let proxy = try Proxy(kind, cluster: cluster)
         defer { proxy.stop() }
-        var served: Int?
-        let up = await waitFor { served = try? proxy.status("/health/live", from: Self.operatorAddress); return served == 200 }
+        let (served, up) = await waitFor(polling: { try? proxy.statusNow("/health/live", from: Self.operatorAddress) }, until: { $0 == 200 })
         #expect(up != nil, "\(kind) never passed /health/live on: \(served.map(String.init) ?? "no answer")\n\(cluster.log(kind))\n\(cluster.log("s1"))")
 
         let port = proxy.port
-        #expect(try proxy.status("/health", from: Self.operatorAddress) == 200)
-        #expect(try proxy.status("/status", from: Self.operatorAddress, headers: ["Host: lb.localhost:\(port)"]) == 200)
-        #expect(try proxy.status("/health", from: Self.strangerAddress) == 403)
-        #expect(try proxy.status("/metrics", from: Self.strangerAddress) == 403)
+        #expect(try await proxy.status("/health", from: Self.operatorAddress) == 200)
+        #expect(try await proxy.status("/status", from: Self.operatorAddress, headers: ["Host: lb.localhost:\(port)"]) == 200)
+        #expect(try await proxy.status("/health", from: Self.strangerAddress) == 403)
+        #expect(try await proxy.status("/metrics", from: Self.strangerAddress) == 403)
         // The stranger names the operator: the proxy's own hop stays to the right of it.
-        #expect(try proxy.status("/health", from: Self.strangerAddress, headers: ["X-Forwarded-For: \(Self.operatorAddress)"]) == 403)
-        #expect(try proxy.status("/health", from: Self.strangerAddress, headers: ["X-Forwarded-For: 127.0.0.1"]) == 403)
+        #expect(try await proxy.status("/health", from: Self.strangerAddress, headers: ["X-Forwarded-For: \(Self.operatorAddress)"]) == 403)
+        #expect(try await proxy.status("/health", from: Self.strangerAddress, headers: ["X-Forwarded-For: 127.0.0.1"]) == 403)
         // Straight to balancerd, not through the proxy: an untrusted peer's header is not read.
-        #expect(try Proxy.curl("http://127.0.0.1:\(cluster.httpPort)/health", from: Self.strangerAddress, headers: ["X-Forwarded-For: \(Self.operatorAddress)"]) == 403)
+        #expect(try await blocking { try Proxy.curl("http://127.0.0.1:\(cluster.httpPort)/health", from: Self.strangerAddress, headers: ["X-Forwarded-For: \(Self.operatorAddress)"]) } == 403)
         // DNS rebinding: the operator's browser on a page whose name now points here.
-        #expect(try proxy.status("/health", from: Self.operatorAddress, headers: ["Host: rebind.example:\(port)"]) == 403)
+        #expect(try await proxy.status("/health", from: Self.operatorAddress, headers: ["Host: rebind.example:\(port)"]) == 403)
         // Logins stay open to all, whatever the Host.
-        #expect(try proxy.status("/login", from: Self.strangerAddress, headers: ["Host: rebind.example:\(port)"]) == 302)
+        #expect(try await proxy.status("/login", from: Self.strangerAddress, headers: ["Host: rebind.example:\(port)"]) == 302)
     }
 }

@@ -29,7 +29,11 @@ final class RelayClient: @unchecked Sendable {
         _ = bytes.withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
     }
 
-    func readLine() -> String? {
+    /// The next line, or nil at close or after the 10 s read deadline; the read blocks a thread of its own (`blocking`).
+    func readLine() async -> String? { await blocking { self.readLineNow() } }
+
+    /// `readLine` on the calling thread: inside `blocking`, never on a concurrency thread.
+    func readLineNow() -> String? {
         while true {
             if let newline = buffer.firstIndex(of: 0x0A) {
                 defer { buffer.removeSubrange(...newline) }
@@ -45,9 +49,7 @@ final class RelayClient: @unchecked Sendable {
 
 /// Connects once the daemon listens (the socket file appears at bind, before listen).
 func connectRelay(_ path: String) async throws -> RelayClient {
-    var client: RelayClient?
-    _ = await waitFor { client = try? RelayClient(path: path); return client != nil }
-    guard let client else { throw POSIXError(.ECONNREFUSED) }
+    guard let client = await waitFor(polling: { try? RelayClient(path: path) }, until: { $0 != nil }).last else { throw POSIXError(.ECONNREFUSED) }
     return client
 }
 
@@ -71,7 +73,7 @@ struct RelayTests {
                         relay.send(commands.map { $0 + "\n" }.joined())
                         var bad = 0
                         for command in commands {
-                            let reply = relay.readLine()
+                            let reply = relay.readLineNow()
                             let expected = command == "ping" ? "a2" : command.hasPrefix("nope") ? "unknown_cmd" : nil
                             if let expected, reply != expected { bad += 1 }
                             if command == "load", reply != "10.00" { bad += 1 }
@@ -115,10 +117,10 @@ struct RelayTests {
         try cluster.startServe()
         let relay = try await connectRelay(cluster.directory + "/run/a2")
         relay.send("ping\n")
-        #expect(relay.readLine() == "con_lost")
+        #expect(await relay.readLine() == "con_lost")
         for index in 0..<20 {
             relay.send("critical:store:\(index)\n")
-            #expect(relay.readLine() == "con_delayed")
+            #expect(await relay.readLine() == "con_delayed")
         }
         let delayed = cluster.directory + "/state/delayed"
         let files = try FileManager.default.contentsOfDirectory(atPath: delayed).filter { $0.hasSuffix(".a2") }.sorted()
@@ -133,8 +135,8 @@ struct RelayTests {
         #expect(handler.stored().map(\.command) == (0..<20).map { "store:\($0)" })
         #expect(handler.stored().map(\.id) == files, "the id on the wire is the delayed file's name")
         relay.send("critical:store:last\n")
-        #expect(relay.readLine() == "ok")
+        #expect(await relay.readLine() == "ok")
         relay.send("echo:plain\n")
-        #expect(relay.readLine() == "plain")
+        #expect(await relay.readLine() == "plain")
     }
 }

@@ -3,6 +3,7 @@ import BalancerdCore
 import Foundation
 import Simulation
 import Testing
+import TestSupport
 
 @Suite("scenario files for balancerd simulate")
 struct ScenarioLoaderTests {
@@ -74,24 +75,29 @@ struct ScenarioLoaderTests {
     /// One run does three things: the bar (--check), and docs/BALANCING.md's
     /// tables and plots are what the simulator gives now (they cannot drift).
     @Test("balancerd simulate --check holds on every scenario kept in the repository; docs/BALANCING.md shows its figures; it says why when it does not hold")
-    func checkHolds() throws {
+    func checkHolds() async throws {
         let files = try FileManager.default.contentsOfDirectory(atPath: Self.scenarios).filter { $0.hasSuffix(".yaml") }.sorted()
         let plots = FileManager.default.temporaryDirectory.appendingPathComponent("balancing-\(getpid())").appendingPathComponent("balancing").path
         try FileManager.default.createDirectory(atPath: plots, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: plots).deletingLastPathComponent().path) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: ProcessCluster.binary)
-        process.arguments = ["simulate", "--check", "--markdown", "--plots", plots] + files.map { "\(Self.scenarios)/\($0)" }
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let tables = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(tables)")
+        let arguments = ["simulate", "--check", "--markdown", "--plots", plots] + files.map { "\(Self.scenarios)/\($0)" }
+        // Its standard output only; it runs for seconds, so the wait has a thread of its own.
+        let (status, tables) = try await blocking { () throws -> (Int32, String) in
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: ProcessCluster.binary)
+            process.arguments = arguments
+            let output = Pipe()
+            process.standardOutput = output
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            let tables = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            return (process.terminationStatus, tables)
+        }
+        #expect(status == 0, "\(tables)")
         #expect(tables.components(separatedBy: "\nbalancerd held").count - 1 == files.count, "\(tables)")
         // And it holds with three other seeds (other arrivals, poll phases, noise): not a lucky draw.
-        let others = try run(ProcessCluster.binary, ["simulate", "--check", "--seed", "2", "--seeds", "3"] + files.map { "\(Self.scenarios)/\($0)" })
+        let others = try await run(ProcessCluster.binary, ["simulate", "--check", "--seed", "2", "--seeds", "3"] + files.map { "\(Self.scenarios)/\($0)" })
         #expect(others.status == 0, "\(others.output)")
         #expect(others.output.components(separatedBy: "\nbalancerd held").count - 1 == 3 * files.count, "\(others.output)")
         let document = try String(contentsOfFile: repositoryRoot + "/docs/BALANCING.md", encoding: .utf8)
@@ -105,7 +111,7 @@ struct ScenarioLoaderTests {
             #expect(made == kept, "docs/balancing/\(name) is not the simulator's plot")
         }
         // The policy as it was: a redirect counted only until the spare's next sample. It falls short, and says so.
-        let old = try run(
+        let old = try await run(
             ProcessCluster.binary, ["simulate", "--check", "--policy", "balancerd", "--policy", "haproxy-agent", "--policy", "oracle", "\(Self.scenarios)/storm-one-idle.yaml"],
             environment: [:])
         #expect(old.status == 0)
@@ -115,7 +121,7 @@ struct ScenarioLoaderTests {
         let scenario = try String(contentsOfFile: "\(Self.scenarios)/storm-one-idle.yaml", encoding: .utf8)
         let oldPolicy = scenario.replacingOccurrences(of: "  login_cost: 1 ", with: "  load_time_constant: 0s\n  learn_login_cost: false\n  login_cost: 1 ")
         try oldPolicy.write(toFile: "\(directory)/old.yaml", atomically: true, encoding: .utf8)
-        let fell = try run(ProcessCluster.binary, ["simulate", "--check", "--svg", "\(directory)/old.svg", "\(directory)/old.yaml"])
+        let fell = try await run(ProcessCluster.binary, ["simulate", "--check", "--svg", "\(directory)/old.svg", "\(directory)/old.yaml"])
         #expect(fell.status == 1, "\(fell.output)")
         #expect(fell.output.contains("balancerd fell short: peak 150.0 % passes max_load 100.0 % (idle)"), "\(fell.output)")
         let svg = try String(contentsOfFile: "\(directory)/old.svg", encoding: .utf8)

@@ -27,11 +27,12 @@ struct SelfDrainTests {
         try cluster.startAgent("a2", environment: [
             "BALANCERD_TLS_INSECURE": "true", "BALANCERD_STATE_DIR": state, "BALANCERD_AGENT_HAPROXY_LISTEN": "127.0.0.1:\(port)",
         ], user: 65534)
-        var answer: String?
-        #expect(await waitFor { answer = Self.agentCheck(port: port); return answer != nil } != nil, "\(cluster.log("a2"))")
+        var (answer, took) = await waitFor(polling: { Self.agentCheck(port: port) }, until: { $0 != nil })
+        #expect(took != nil, "\(cluster.log("a2"))")
         #expect(answer == "up drain 0%", "\(cluster.log("a2"))")
         try FileManager.default.removeItem(atPath: file)
-        #expect(await waitFor { answer = Self.agentCheck(port: port); return answer?.hasPrefix("up ready") == true } != nil, "\(answer ?? "no answer")")
+        (answer, took) = await waitFor(polling: { Self.agentCheck(port: port) }, until: { $0?.hasPrefix("up ready") == true })
+        #expect(took != nil, "\(answer ?? "no answer")")
     }
 
     @Test("presence alone: an empty file, a directory and a dangling symlink drain; nothing there does not")

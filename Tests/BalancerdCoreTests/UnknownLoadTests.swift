@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 import BalancerdCore
 
 /// A load source that cannot be read never reads 0: a real agent whose
@@ -31,7 +32,7 @@ struct UnknownLoadTests {
         #expect(await waitFor { cluster.health()?.balancer.target == "s3" } != nil, "logins go to s3 instead")
         let body = try #require(cluster.get("/health")?.components(separatedBy: "\r\n\r\n").dropFirst().first)
         #expect(body.contains(#""userload_percent":null"#))
-        let table = try run(ProcessCluster.binary, ["ctl", "--socket", cluster.directory + "/run/control", "status"])
+        let table = try await run(ProcessCluster.binary, ["ctl", "--socket", cluster.directory + "/run/control", "status"])
         let row = table.output.split(separator: "\n").first { $0.hasPrefix("s2 ") }.map(String.init) ?? ""
         let cells = row.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
         #expect(Array(cells.prefix(5)) == ["s2", "up", "10.00", "unknown", "unknown"], "ctl status shows unknown, not 0: \(row)")
@@ -41,24 +42,26 @@ struct UnknownLoadTests {
         #expect(await waitFor { (cluster.peer("s2")?.link.requestsTotal ?? 0) >= asked + 10 } != nil, "five more polls of s2")
         #expect(cluster.log("s2").components(separatedBy: "cannot list sessions").count == 2, "logged once, not once per poll")
 
-        let check = try runCheck(cluster.directory + "/balancerd.yaml", environment: cluster.agentEnvironment("s2").merging(["BALANCERD_AGENT_SESSIONS_DIR": sessions]) { _, new in new })
+        let check = try await runCheck(cluster.directory + "/balancerd.yaml", environment: cluster.agentEnvironment("s2").merging(["BALANCERD_AGENT_SESSIONS_DIR": sessions]) { _, new in new })
         #expect(check.status == 0, "a warning does not fail check")
         #expect(check.stderr.contains("BALANCERD_AGENT_SESSIONS_DIR: warning: agent.sessions_dir: cannot list sessions in \(sessions): No such file or directory: userload will be unknown, and this server is never chosen as a spare"), "\(check.stderr)")
     }
 }
 
-/// Runs `balancerd check -c FILE`; returns its exit status and standard error.
-func runCheck(_ config: String, environment: [String: String] = [:]) throws -> (status: Int32, stdout: String, stderr: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: ProcessCluster.binary)
-    process.arguments = ["check", "-c", config]
-    process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
-    let (out, err) = (Pipe(), Pipe())
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    return (process.terminationStatus, stdout, stderr)
+/// Runs `balancerd check -c FILE`; returns its exit status and standard error. Waits on a thread of its own (`blocking`).
+func runCheck(_ config: String, environment: [String: String] = [:]) async throws -> (status: Int32, stdout: String, stderr: String) {
+    try await blocking {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: ProcessCluster.binary)
+        process.arguments = ["check", "-c", config]
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        let (out, err) = (Pipe(), Pipe())
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, stdout, stderr)
+    }
 }

@@ -13,12 +13,15 @@ import TestSupport
 @Suite("fuzz: line framer and hosts table")
 struct LoncFuzzTests {
     @Test("the framer yields exactly the lines of any byte stream, in any chunking, and fails on the byte that makes a line too long")
-    func lineFramer() throws {
+    func lineFramer() async throws {
         let iterations = Fuzz.iterations(default: 20_000)
         let seed = Fuzz.seed(0x5EED_0001)
         var rng = SeededGenerator(seed: seed)
         var failures = 0
         for iteration in 0..<iterations {
+            // Seconds of CPU on one of the two threads Swift concurrency shares between
+            // tests: let the others' tasks (pollers, agents) run between iterations.
+            if iteration % 50 == 0 { await Task.yield() }
             let limit = Int.random(in: 1...48, using: &rng)
             let stream = Fuzz.bytes(Int.random(in: 0...300, using: &rng), using: &rng)
             let (expected, failsAt) = LineFramerFuzz.expectedFraming(stream, limit: limit)
@@ -55,12 +58,13 @@ struct LoncFuzzTests {
     }
 
     @Test("the hosts-table parser never crashes; what it accepts is well formed, what it refuses names real lines")
-    func hostsTable() throws {
+    func hostsTable() async throws {
         let iterations = Fuzz.iterations(default: 20_000)
         let seed = Fuzz.seed(0x5EED_0002)
         var rng = SeededGenerator(seed: seed)
         var accepted = 0
         for iteration in 0..<iterations {
+            if iteration % 50 == 0 { await Task.yield() }  // as in lineFramer
             let bytes = Int.random(in: 0..<8, using: &rng) == 0
                 ? Fuzz.bytes(Int.random(in: 0...200, using: &rng), using: &rng)
                 : Fuzz.mutate(FuzzTarget.validHostsTable, using: &rng)

@@ -5,9 +5,10 @@ import Foundation
 /// concurrency shares between tests. A test that blocks one of them while the
 /// code under test needs a task to answer (an `AgentApplication` is an actor)
 /// can starve it: with every shared thread held by blocking tests, the answer
-/// never comes.
-public func blocking<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
-    await withCheckedContinuation { continuation in
-        Thread.detachNewThread { continuation.resume(returning: body()) }
+/// never comes. `body` may throw; its error is rethrown here.
+public func blocking<T: Sendable, E: Error>(_ body: @escaping @Sendable () throws(E) -> T) async throws(E) -> T {
+    let result: Result<T, E> = await withCheckedContinuation { continuation in
+        Thread.detachNewThread { continuation.resume(returning: Result { () throws(E) -> T in try body() }) }
     }
+    return try result.get()
 }
