@@ -108,7 +108,8 @@ struct MisbehavingPeerTests {
     @Test("with ids, a peer that answers twice while another request waits: each gets its own figure, the extra line is dropped and counted")
     func answersTwiceWithIDs() async throws {
         let agent = try Self.holdingLoad(until: "userload") { load, id in "#\(load) 37.50\n#\(load) 99.99\n#\(id) 12.00" }
-        let link = await Self.upLink(to: agent)
+        // Nothing here should time out: the load waits for the test's next step, however busy the machine.
+        let link = await Self.upLink(to: agent, requestTimeout: .seconds(60))
         defer { Task { await link.shutdown() } }
         #expect(link.status.requestIDs == true)
         async let load = link.request("load")
@@ -139,7 +140,7 @@ struct MisbehavingPeerTests {
     @Test("with ids, a peer that answers out of order: each request gets its own figure")
     func answersOutOfOrderWithIDs() async throws {
         let agent = try Self.holdingLoad(until: "userload") { load, id in "#\(id) 12.00\n#\(load) 37.50" }
-        let link = await Self.upLink(to: agent)
+        let link = await Self.upLink(to: agent, requestTimeout: .seconds(60))
         defer { Task { await link.shutdown() } }
         async let load = link.request("load")
         #expect(await eventually { agent.received.count == 1 }, "the agent holds load before the next request")

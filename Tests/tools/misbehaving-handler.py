@@ -61,8 +61,10 @@ def serve(conn, number):
 
 def main():
     server = socket.socket(socket.AF_UNIX)
-    server.bind(path)
+    # Moved into place once it listens: a test that finds the socket can connect.
+    server.bind(path + ".new")
     server.listen(64)
+    os.rename(path + ".new", path)
     number = 0
     while True:
         conn, _ = server.accept()

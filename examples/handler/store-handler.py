@@ -86,9 +86,19 @@ class HandlerServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
 
     def __init__(self, path, store):
         self.store = store
-        if os.path.exists(path):
-            os.unlink(path)
-        super().__init__(path, Connection)
+        self.final_path = path
+        # Bound under another name and moved into place once it listens: whoever
+        # finds the socket can connect to it (no "connection refused" in between).
+        staging = path + ".new"
+        for stale in (path, staging):
+            if os.path.exists(stale):
+                os.unlink(stale)
+        super().__init__(staging, Connection)
+
+    def server_activate(self):
+        super().server_activate()
+        os.rename(self.server_address, self.final_path)
+        self.server_address = self.final_path
 
     def answer(self, line):
         parts = line.split(" ", 2)
