@@ -61,6 +61,16 @@ struct AgentFixture {
     static let fastSettings = LinkSettings(
         connectTimeout: .milliseconds(500), requestTimeout: .milliseconds(300), keepalive: .milliseconds(100),
         maxAttempts: 4, backoffInitial: .milliseconds(10), backoffMax: .milliseconds(50), pipelineDepth: 64, maxLine: 1024)
+
+    /// `fastSettings` for a test whose claim involves no timeout: a request or a
+    /// ping that a busy machine answers late must not reset the link under it.
+    static let patientSettings: LinkSettings = {
+        var settings = fastSettings
+        settings.connectTimeout = .seconds(30)
+        settings.requestTimeout = .seconds(60)
+        settings.keepalive = .seconds(60)
+        return settings
+    }()
 }
 
 /// Waits until `condition` holds, polling every few milliseconds, up to `timeout`

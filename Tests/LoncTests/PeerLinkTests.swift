@@ -123,7 +123,7 @@ struct PeerLinkTests {
 
     @Test("an over-long request is refused locally and the link stays up")
     func overLongRequest() async throws {
-        try await AgentFixture.withLinkUp { link in
+        try await AgentFixture.withLinkUp(settings: AgentFixture.patientSettings) { link in
             #expect(await link.request(String(repeating: "x", count: 2000)) == "error:line_too_long")
             #expect(await link.request("ping") == "agent1")
             #expect(link.status.attempts == 0)
@@ -134,7 +134,7 @@ struct PeerLinkTests {
     /// in front, so a line within 21 bytes of max_line made the agent close the link.
     @Test("with request ids a request must leave room for its tag under max_line; one that does not is refused and the link stays up")
     func tagRoom() async throws {
-        try await AgentFixture.withLinkUp { link in
+        try await AgentFixture.withLinkUp(settings: AgentFixture.patientSettings) { link in
             #expect(link.status.requestIDs == true)
             let since = link.status.since
             let room = AgentFixture.fastSettings.maxLine - WireRequestID.longestPrefix
