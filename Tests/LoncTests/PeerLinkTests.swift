@@ -10,7 +10,7 @@ struct PeerLinkTests {
         let peers = Locked<[String]>([])
         let (agent, port) = try await AgentFixture.agent(onPeer: { id in peers.withLock { $0.append(id) } })
         defer { Task { await agent.stop() } }
-        try await AgentFixture.withLink(to: port) { link in
+        try await AgentFixture.withLink(to: port, settings: AgentFixture.patientSettings) { link in
             #expect(await link.request("load") == "37.50")
             #expect(await link.request("ping") == "agent1")
             let status = link.status
@@ -151,7 +151,7 @@ struct PeerLinkTests {
     /// Character, equal to neither "\r" nor "\n": it went out and split the line.
     @Test("a request holding CR LF, CR or LF is refused unsent, and the link stays up")
     func lineBreaksInRequest() async throws {
-        try await AgentFixture.withLinkUp { link in
+        try await AgentFixture.withLinkUp(settings: AgentFixture.patientSettings) { link in
             let since = link.status.since
             for request in ["ping\r\nexit", "ping\rexit", "ping\nexit"] {
                 #expect(await link.request(request) == "error:line_contains_newline", "\(request.debugDescription)")
