@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 import BalancerdCore
 
 @Suite("the libmicrohttpd endpoint, live on loopback")
@@ -147,13 +148,15 @@ struct HTTPServerTests {
     }
 
     @Test("malformed request lines get an error, and the server serves on")
-    func malformed() throws {
+    func malformed() async throws {
         let server = try start(FixedEndpointState())
         defer { server.stop() }
+        let port = server.port
+        // The socket waits run on a thread of their own, never one of the shared concurrency threads.
         for garbage in ["\r\n\r\n", "GARBAGE\r\n\r\n", "GET\r\n\r\n", "GET /login HTTP/9.9\r\n\r\n", String(repeating: "A", count: 100_000) + "\r\n\r\n"] {
-            _ = try? rawHTTP(port: server.port, garbage)
+            _ = await blocking { try? rawHTTP(port: port, garbage) }
         }
-        let response = try rawHTTP(port: server.port, "GET /health/live HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+        let response = try await blocking { try rawHTTP(port: port, "GET /health/live HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n") }
         #expect(statusCode(of: response) == 200)
     }
 
