@@ -12,7 +12,9 @@ struct AgentFixture {
     static let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
     static let replies = AgentLoadReplies(load: { "37.50" }, userload: { "12.00" }, loadavg: { "0.75 0.50 0.25" })
 
-    static func agent(id: String = "agent1", port: Int = 0, handshakeTimeout: Duration = .seconds(5), maxLine: Int = 1024, application: (any AgentApplication)? = nil,
+    /// An agent on loopback. Its handshake timeout is a failure bound unless a test passes one of its
+    /// own: a busy machine may take seconds between two of a test's lines.
+    static func agent(id: String = "agent1", port: Int = 0, handshakeTimeout: Duration = .seconds(60), maxLine: Int = 1024, application: (any AgentApplication)? = nil,
         onPeer: @escaping @Sendable (String) -> Void = { _ in }
     ) async throws -> (AgentServer, Int) {
         let hosts = HostsTable(entries: [
